@@ -1,0 +1,10 @@
+// The subcommands. Each parses its own arguments (after the subcommand name) and returns an
+// exit code from cli_common.hpp; bad input is thrown as UsageError.
+#pragma once
+
+namespace natdiag::cli {
+
+int run_stun(int argc, char** argv);
+int run_serve(int argc, char** argv);
+
+}  // namespace natdiag::cli

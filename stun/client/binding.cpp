@@ -1,0 +1,258 @@
+#include "stun/client/binding.hpp"
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "stun/proto/attributes.hpp"
+#include "stun/proto/integrity.hpp"
+
+namespace natdiag::client {
+
+std::string_view transport_name(Transport t) noexcept {
+  switch (t) {
+    case Transport::kUdp: return "udp";
+    case Transport::kTcp: return "tcp";
+    case Transport::kTls: return "tls";
+  }
+  return "?";
+}
+
+std::string_view software_name() noexcept { return "natdiag 0.1.0"; }
+
+std::vector<std::uint8_t> make_binding_request(const stun::TransactionId& id, bool change_ip,
+                                               bool change_port) {
+  std::array<std::uint8_t, 128> buffer{};
+  stun::MessageBuilder builder(
+      buffer, stun::compose_message_type(stun::Method::kBinding, stun::MessageClass::kRequest),
+      id);
+  builder.add_string(stun::AttributeType::kSoftware, software_name());
+  if (change_ip || change_port) builder.add_change_request(change_ip, change_port);
+  builder.add_fingerprint();
+  const auto bytes = builder.bytes();
+  return {bytes.begin(), bytes.end()};
+}
+
+BindingFacts interpret_binding_response(const stun::MessageView& response) {
+  using stun::AttributeType;
+  BindingFacts facts;
+  for (const auto& attr : response.attributes()) {
+    const auto name = stun::attribute_name(attr.type);
+    char fallback[16];
+    std::snprintf(fallback, sizeof fallback, "0x%04x", attr.type);
+    facts.attributes.emplace_back(name ? std::string(*name) : std::string(fallback),
+                                  stun::describe_attribute(response, attr) +
+                                      (attr.ignored ? " (ignored: after integrity)" : ""));
+  }
+  auto take = [&](AttributeType type, std::optional<TransportAddress>& out) {
+    if (auto found = stun::find_address(response, type)) {
+      if (*found) {
+        out = found->value();
+      } else if (facts.problem.empty()) {
+        facts.problem = found->error().describe();
+      }
+    }
+  };
+  if (auto mapped = stun::find_mapped_address(response)) {
+    if (*mapped) {
+      facts.mapped = mapped->value();
+      facts.mapped_is_xor = response.find(AttributeType::kMappedAddress) == nullptr ||
+                            response.find(AttributeType::kXorMappedAddress) != nullptr ||
+                            response.find(AttributeType::kXorMappedAddressLegacy) != nullptr;
+    } else {
+      facts.problem = mapped->error().describe();
+    }
+  }
+  take(AttributeType::kOtherAddress, facts.other_address);
+  take(AttributeType::kResponseOrigin, facts.response_origin);
+  take(AttributeType::kChangedAddress, facts.changed_address);
+  take(AttributeType::kSourceAddress, facts.source_address);
+  if (auto software = response.find_value(AttributeType::kSoftware)) {
+    facts.software = std::string(stun::as_text(*software));
+  }
+  if (response.message_class() == stun::MessageClass::kErrorResponse) {
+    if (auto value = response.find_value(AttributeType::kErrorCode)) {
+      if (auto code = stun::decode_error_code(*value)) {
+        facts.error_code = code->code;
+        facts.error_reason = std::string(code->reason);
+        if (facts.error_reason.empty()) facts.error_reason = stun::reason_phrase(code->code);
+      }
+    }
+    if (!facts.error_code) facts.problem = "error response without a valid ERROR-CODE";
+  } else if (auto unknown = response.unknown_comprehension_required()) {
+    // RFC 8489 §6.3.3: unknown comprehension-required attributes fail the transaction.
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "response carries unknown comprehension-required attribute 0x%04x",
+                  *unknown);
+    facts.problem = buf;
+  } else if (!facts.mapped && facts.problem.empty()) {
+    facts.problem = "success response without a mapped address";
+  }
+  return facts;
+}
+
+bool BindingReport::success() const noexcept { return last_success() != nullptr; }
+
+const BindingAttempt* BindingReport::last_success() const noexcept {
+  for (auto it = attempts.rbegin(); it != attempts.rend(); ++it) {
+    if (it->success) return &*it;
+  }
+  return nullptr;
+}
+
+namespace {
+
+void fill_from_response(BindingAttempt& attempt, std::span<const std::uint8_t> bytes) {
+  auto parsed = stun::MessageView::parse(bytes);
+  if (!parsed) {
+    attempt.error = "malformed response: " + parsed.error().describe();
+    return;
+  }
+  attempt.facts = interpret_binding_response(parsed.value());
+  if (attempt.facts.error_code) {
+    attempt.error = "server answered error " + std::to_string(*attempt.facts.error_code) + " " +
+                    attempt.facts.error_reason;
+  } else if (!attempt.facts.problem.empty()) {
+    attempt.error = attempt.facts.problem;
+  } else {
+    attempt.success = true;
+  }
+}
+
+std::string describe_errno(int error) {
+  if (error == ECONNREFUSED) return "connection refused (ICMP port unreachable: nothing listens there)";
+  return std::strerror(error);
+}
+
+BindingAttempt udp_attempt(const BindingOptions& options, const TransportAddress& server,
+                           net::PacketCounters& ignored) {
+  BindingAttempt attempt;
+  auto socket = net::UdpSocket::bind(options.local.value_or(net::any_address(server.family)));
+  // Connected, so the kernel reports ICMP port unreachable and filters other sources.
+  socket.connect(server);
+  attempt.local = socket.local_address();
+  const auto id = net::random_transaction_id();
+  net::UdpTransactions transactions;
+  const auto deadline = stun::Clock::now() + options.timeout;
+  const auto handle = transactions.start(net::UdpRequest{&socket, server, make_binding_request(id),
+                                                         options.policy, deadline,
+                                                         net::SourceMatch::kDestination});
+  transactions.run(deadline);
+  const auto& outcome = transactions.outcome(handle);
+  attempt.transmissions = outcome.transmissions;
+  const auto& counters = transactions.counters();
+  ignored.malformed += counters.malformed;
+  ignored.unmatched += counters.unmatched;
+  ignored.wrong_source += counters.wrong_source;
+  ignored.duplicates += counters.duplicates;
+  ignored.not_a_response += counters.not_a_response;
+  for (const auto& note : counters.notes) {
+    if (ignored.notes.size() < 8) ignored.notes.push_back(note);
+  }
+  switch (outcome.status) {
+    case net::UdpOutcome::Status::kResponse:
+      attempt.rtt = outcome.rtt;
+      fill_from_response(attempt, outcome.response);
+      break;
+    case net::UdpOutcome::Status::kSocketError:
+      attempt.error = describe_errno(outcome.socket_error);
+      break;
+    default:
+      attempt.error = "no response within " +
+                      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         options.timeout).count()) +
+                      " ms (" + std::to_string(outcome.transmissions) + " requests sent)";
+      break;
+  }
+  return attempt;
+}
+
+BindingAttempt stream_attempt(const BindingOptions& options, const TransportAddress& server) {
+  BindingAttempt attempt;
+  const auto start = stun::Clock::now();
+  const auto deadline = start + options.timeout;
+  net::TlsOptions tls;
+  tls.enabled = options.transport == Transport::kTls;
+  tls.verify = options.tls_verify;
+  tls.ca_file = options.ca_file;
+  if (!TransportAddress::parse(options.host)) tls.server_name = options.host;
+  std::optional<net::StreamConnection> conn;
+  try {
+    conn.emplace(net::StreamConnection::connect(server, options.local, tls, deadline));
+  } catch (const net::SocketError& e) {
+    if (e.error_number() == EADDRINUSE || e.error_number() == EADDRNOTAVAIL) throw;
+    attempt.error = e.error_number() == ECONNREFUSED
+                        ? "connection refused: nothing listens on " + server.to_string()
+                        : e.what();
+    return attempt;
+  } catch (const std::runtime_error& e) {
+    attempt.error = e.what();
+    return attempt;
+  }
+  attempt.local = conn->local_address();
+  const auto id = net::random_transaction_id();
+  const auto request = make_binding_request(id);
+  const auto sent_at = stun::Clock::now();
+  std::string error;
+  attempt.transmissions = 1;
+  if (!conn->send_all(request, deadline, error)) {
+    attempt.error = "send: " + error;
+    return attempt;
+  }
+  // On a stream the server may not interleave other transactions, but a wrong ID is still
+  // not believed: keep reading until the right one or the deadline.
+  for (int i = 0; i < 16; ++i) {
+    auto response = conn->receive_message(deadline, error);
+    if (!response) {
+      attempt.error = error == "timed out" ? "no response within the timeout" : error;
+      return attempt;
+    }
+    auto parsed = stun::MessageView::parse(*response);
+    if (!parsed || parsed->transaction_id() != id) continue;
+    attempt.rtt = std::chrono::duration_cast<Duration>(stun::Clock::now() - sent_at);
+    fill_from_response(attempt, *response);
+    return attempt;
+  }
+  attempt.error = "no response with our transaction ID";
+  return attempt;
+}
+
+}  // namespace
+
+BindingReport run_binding_test(const BindingOptions& options) {
+  BindingReport report;
+  report.host = options.host;
+  report.transport = options.transport;
+  const auto resolved = net::resolve(options.host, options.port, options.family,
+                                     stun::Clock::now() + options.timeout);
+  if (resolved.addresses.empty()) {
+    report.error = resolved.error;
+    return report;
+  }
+  TransportAddress server = resolved.addresses.front();
+  if (options.local) {
+    // A local address decides the family: use the first server address that matches it.
+    for (const auto& a : resolved.addresses) {
+      if (a.family == options.local->family) {
+        server = a;
+        break;
+      }
+    }
+    if (server.family != options.local->family) {
+      report.error = "local address " + options.local->ip_string() + " and server " +
+                     options.host + " have no address family in common";
+      return report;
+    }
+  }
+  report.server = server;
+  for (int i = 0; i < options.count; ++i) {
+    if (i > 0) std::this_thread::sleep_for(options.interval);
+    report.attempts.push_back(options.transport == Transport::kUdp
+                                  ? udp_attempt(options, server, report.ignored)
+                                  : stream_attempt(options, server));
+  }
+  return report;
+}
+
+}  // namespace natdiag::client

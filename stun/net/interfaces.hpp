@@ -1,0 +1,26 @@
+// Local interface addresses (getifaddrs): is an address ours, and on which interface?
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "stun/net/endpoint.hpp"
+
+namespace natdiag::net {
+
+/// One address configured on a local interface.
+struct InterfaceAddress {
+  std::string interface;     ///< "eth0", "lo"
+  TransportAddress address;  ///< port 0
+  int prefix_length = 0;
+  bool up = false;
+  bool loopback = false;
+};
+
+/// Every IPv4 and IPv6 address on this host's interfaces.
+[[nodiscard]] std::vector<InterfaceAddress> local_addresses();
+/// The interface that carries `ip` (port ignored), if any.
+[[nodiscard]] std::optional<InterfaceAddress> find_local_address(const TransportAddress& ip);
+
+}  // namespace natdiag::net

@@ -1,0 +1,68 @@
+// TCP and TLS connections carrying STUN messages (RFC 8489 §6.2.2, §6.2.3): the length field
+// of each message delimits it on the stream.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "stun/net/socket.hpp"
+#include "stun/proto/retransmit.hpp"
+
+namespace natdiag::net {
+
+using stun::TimePoint;
+
+/// TLS settings for a `stuns:` connection.
+struct TlsOptions {
+  bool enabled = false;
+  bool verify = true;        ///< verify the certificate chain and the host name
+  std::string server_name;   ///< SNI and the name to verify; empty for an IP literal
+  std::string ca_file;       ///< extra trust anchors (PEM); the system store otherwise
+};
+
+/// One TCP or TLS connection. Non-blocking underneath; every call takes a deadline.
+class StreamConnection {
+ public:
+  /// Connects (and handshakes for TLS). Throws SocketError with a message that names the
+  /// failure: refused, timed out, certificate verification.
+  static StreamConnection connect(const TransportAddress& server,
+                                  const std::optional<TransportAddress>& local,
+                                  const TlsOptions& tls, TimePoint deadline);
+
+  StreamConnection(StreamConnection&&) noexcept;
+  StreamConnection& operator=(StreamConnection&&) noexcept;
+  ~StreamConnection();
+
+  /// Writes all bytes before the deadline; false with `error` set otherwise.
+  bool send_all(std::span<const std::uint8_t> data, TimePoint deadline, std::string& error);
+  /// Reads one whole STUN message. nullopt with `error` ("timed out", "connection closed",
+  /// "not a STUN message on the stream") otherwise.
+  std::optional<std::vector<std::uint8_t>> receive_message(TimePoint deadline, std::string& error);
+  /// Reads whatever bytes arrive first (up to max), for probes that compare raw responses.
+  std::optional<std::vector<std::uint8_t>> receive_some(std::size_t max, TimePoint deadline,
+                                                        std::string& error);
+
+  [[nodiscard]] TransportAddress local_address() const;
+  [[nodiscard]] const TransportAddress& peer() const noexcept { return peer_; }
+  /// For TLS: "TLSv1.3" and the peer certificate's SHA-256 fingerprint (hex); empty for TCP.
+  [[nodiscard]] std::string tls_version() const;
+  [[nodiscard]] std::string peer_certificate_sha256() const;
+
+ private:
+  struct Tls;
+  StreamConnection(FileDescriptor fd, TransportAddress peer);
+  bool read_exact(std::span<std::uint8_t> out, TimePoint deadline, std::string& error);
+  long read_some(std::span<std::uint8_t> out, TimePoint deadline, std::string& error);
+
+  FileDescriptor fd_;
+  TransportAddress peer_;
+  std::unique_ptr<Tls> tls_;
+};
+
+/// Waits until `fd` is readable (or writable) or the deadline passes; false on timeout.
+bool wait_fd(int fd, bool for_write, TimePoint deadline);
+
+}  // namespace natdiag::net
