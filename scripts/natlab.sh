@@ -21,19 +21,18 @@
 # directly inside lab namespaces. Interface names avoid the veth/docker/virbr/vnet prefixes that
 # libnice ignores.
 #
-#                          NAME-rtr (router, NAT by iptables/nf_tables)
-#   NAME-out              +-------------------------------------------+
-#  +----------------+     | wan0 203.0.113.1/24       lan0 = bridge   |     NAME-srv (server)
-#  | wan0           |     |      2001:db8:1::1/64     10.77.0.1/24    |    +------------------+
-#  |  203.0.113.10  |=====|                           2001:db8:2::1/64|    | lan0 10.77.0.10  |
-#  |  203.0.113.11  |     |                           ports:          |    |  2001:db8:2::10  |
-#  |  2001:db8:1::10|     |                             srv0 ===========+==| [198.51.100.10]  |
-#  |  2001:db8:1::11|     |                             cli0 ======+  |    +------------------+
-#  +----------------+     +------------------------------------------|+    NAME-cli (client)
-#                                                                    |     +------------------+
-#                                                                    +=====| lan0 10.77.0.20  |
-#                                                                          |  2001:db8:2::20  |
-#                                                                          +------------------+
+#   NAME-out (outside)        NAME-rtr (router: NAT by iptables)          NAME-srv (server)
+#  +------------------+      +------------------------------------+     +------------------+
+#  | wan0             |      | wan0             lan0 (a bridge)   |     | lan0             |
+#  |  203.0.113.10    |      |  203.0.113.1      10.77.0.1        |     |  10.77.0.10      |
+#  |  203.0.113.11    |veth  |  2001:db8:1::1    2001:db8:2::1    |veth |  2001:db8:2::10  |
+#  |  2001:db8:1::10  |======|                   [198.51.100.1]   |  +==|  [198.51.100.10] |
+#  |  2001:db8:1::11  |      |                   ports: srv0 =====|==+  +------------------+
+#  +------------------+      |                          cli0 =====|==+  NAME-cli (client)
+#                            +------------------------------------+  |  +------------------+
+#                                                                veth +==| lan0 10.77.0.20  |
+#                                                                        |  2001:db8:2::20  |
+#   [..] = flavour nonat only                                            +------------------+
 #
 # The LAN: in the router namespace a Linux bridge named `lan0` carries the router's LAN
 # addresses; its ports srv0 and cli0 are the router ends of the veth pairs whose other ends are
@@ -265,7 +264,7 @@ EOF
 }
 
 # ---------------------------------------------------------------------------------------------
-# building blocks of a lab (each runs under set -e inside build_lab's subshell)
+# building blocks of a lab (all but make_namespaces run under set -e in build_lab's subshell)
 
 # Creates the 4 namespaces (in the calling shell, so that a name taken meanwhile by another lab
 # is never torn down by us): on failure removes the ones it made and returns 1.

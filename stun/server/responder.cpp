@@ -158,6 +158,9 @@ Reply Responder::respond(std::span<const std::uint8_t> request, const TransportA
                        static_cast<std::uint8_t>(arrived_on.port ^ 1)};
   if (msg.has_magic_cookie()) {
     b.add_xor_address(AttributeType::kXorMappedAddress, source);
+    // MAPPED-ADDRESS too, as coturn and stuntman send it: RFC 8489 §14.1 keeps it for
+    // backwards compatibility, and some clients (turnutils_natdiscovery) look for it.
+    b.add_address(AttributeType::kMappedAddress, source);
     if (!addrs.wildcard) b.add_address(AttributeType::kResponseOrigin, addrs.address_of(reply.from));
     // RFC 5780 §7.4: OTHER-ADDRESS is the address that differs in both IP and port from the
     // one the request arrived on.

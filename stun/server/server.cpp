@@ -104,7 +104,7 @@ struct Server::UdpWorker {
     for (std::uint8_t ip = 0; ip < ips; ++ip) {
       for (std::uint8_t port = 0; port < ports; ++port) {
         const SocketId id{ip, port};
-        sockets.push_back(Bound{id, net::UdpSocket::bind(a.address_of(id), true)});
+        sockets.push_back(Bound{id, net::UdpSocket::bind(a.address_of(id), options.threads > 1)});
       }
     }
   }
@@ -295,6 +295,16 @@ struct Server::TcpWorker {
 // --- Server -------------------------------------------------------------------------------
 
 Server::Server(ServeOptions options) : options_(std::move(options)) {
+  if (options_.udp && options_.threads > 1) {
+    // SO_REUSEPORT would let this server share its ports with another process that also set
+    // it, silently splitting the traffic. A plain bind first proves the ports are free.
+    const auto& a = options_.addresses;
+    for (std::uint8_t ip = 0; ip < (a.alternate_ip ? 2 : 1); ++ip) {
+      for (std::uint8_t port = 0; port < (a.alternate_ip ? 2 : 1); ++port) {
+        (void)net::UdpSocket::bind(a.address_of(SocketId{ip, port}), false);
+      }
+    }
+  }
   if (options_.udp) {
     for (int i = 0; i < std::max(1, options_.threads); ++i) {
       udp_.push_back(std::make_unique<UdpWorker>(options_, counters_));

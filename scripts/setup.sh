@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what natdiag needs from Debian (apt-get update first), then configures and builds
+# Release into build/. The binary is build/natdiag. Safe to run again: it installs only what is
+# missing and rebuilds only what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  # build
+  g++ cmake ninja-build pkg-config
+  # libraries (design.md: Debian's packages only)
+  libnice-dev libglib2.0-dev libssl-dev libcxxopts-dev doctest-dev nlohmann-json3-dev libbenchmark-dev
+  # tests: real peers, the namespace lab, the fuzzer, JSON checks
+  coturn iproute2 iptables clang jq openssl procps psmisc
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing packages (${missing[*]}); run as root or: sudo apt-get install ${missing[*]}" >&2
+    exit 3
+  fi
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # coturn's package must not start a system TURN server on 3478 behind our back.
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+BUILD_TYPE=${BUILD_TYPE:-Release}
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE="$BUILD_TYPE" >/dev/null
+cmake --build build
+echo "setup: built $(pwd)/build/natdiag ($(build/natdiag --version))"

@@ -1,0 +1,65 @@
+# Shared helpers for natdiag's shell integration tests. Source it; then `check`, `check_eq`,
+# `check_contains` record results and `finish` prints "N passed, M failed" and sets the exit code.
+# Every background process started through `spawn` is killed on exit.
+
+set -u
+NATDIAG=${NATDIAG:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/natdiag}
+BUILD_DIR=$(dirname "$NATDIAG")
+PASSED=0
+FAILED=0
+SPAWNED=()
+TMP=$(mktemp -d /tmp/natdiag-test.XXXXXX)
+
+cleanup() {
+  for pid in "${SPAWNED[@]}"; do kill "$pid" 2>/dev/null; done
+  wait 2>/dev/null
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+pass() { PASSED=$((PASSED + 1)); echo "  ok   - $1"; }
+fail() { FAILED=$((FAILED + 1)); echo "  FAIL - $1"; [ $# -gt 1 ] && printf '         %s\n' "${@:2}"; }
+
+# check DESCRIPTION COMMAND...: passes when the command succeeds.
+check() { local d=$1; shift; if "$@"; then pass "$d"; else fail "$d"; fi; }
+# check_eq DESCRIPTION EXPECTED ACTUAL
+check_eq() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "expected: $2" "actual:   $3"; fi; }
+# check_contains DESCRIPTION NEEDLE HAYSTACK
+check_contains() {
+  if grep -qF -- "$2" <<<"$3"; then pass "$1"; else fail "$1" "missing: $2" "in: $(head -c 600 <<<"$3")"; fi
+}
+# check_lines DESCRIPTION N TEXT: the text has exactly N lines.
+check_lines() { local n; n=$(printf '%s\n' "$3" | grep -c ''); check_eq "$1" "$2" "$n"; }
+
+# spawn LOG COMMAND...: starts a background process, remembered for cleanup.
+spawn() { local log=$1; shift; "$@" >"$log" 2>&1 & SPAWNED+=($!); }
+# wait_for_text FILE TEXT [SECONDS]: waits (bounded) for a line in a log file.
+wait_for_text() {
+  local i
+  for i in $(seq 1 $(( ${3:-5} * 20 ))); do grep -qF -- "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
+  echo "  (timed out waiting for '$2' in $1:)"; sed 's/^/    /' "$1" | tail -5
+  return 1
+}
+# free_port: a UDP+TCP port that is free on loopback right now.
+free_port() {
+  local p
+  for p in $(shuf -i 20000-29999 -n 50); do
+    if ! ss -Hlnu "sport = :$p" | grep -q . && ! ss -Hlnt "sport = :$p" | grep -q .; then echo "$p"; return; fi
+  done
+  echo 0
+}
+# jqv JSON FILTER: one value, raw.
+jqv() { jq -r "$2" <<<"$1"; }
+
+finish() {
+  echo "$PASSED passed, $FAILED failed"
+  [ "$FAILED" -eq 0 ]
+}
+
+# needs_root NAME: lab tests need network namespaces; say so loudly and skip (CTest code 77).
+needs_root() {
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "SKIPPED: $1 needs root (network namespaces, iptables); run the suite as root (CI does)" >&2
+    exit 77
+  fi
+}
