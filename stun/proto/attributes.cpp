@@ -164,22 +164,19 @@ std::optional<TransportAddress> TransportAddress::parse(std::string_view text) {
 
 Result<TransportAddress> decode_address(std::span<const std::uint8_t> value, std::uint16_t type,
                                         std::size_t offset) noexcept {
-  ByteReader r(value);
-  std::uint8_t reserved = 0;
-  std::uint8_t family = 0;
-  TransportAddress out;
-  if (!r.read_u8(reserved) || !r.read_u8(family) || !r.read_u16(out.port)) {
-    return DecodeError{DecodeErrorCode::kBadAttributeValue, type, offset};
-  }
+  // RFC 8489 §14.1: 8 bits reserved, 8 bits family, 16 bits port, then 4 or 16 address bytes.
+  if (value.size() < 4) return DecodeError{DecodeErrorCode::kBadAttributeValue, type, offset};
+  const std::uint8_t family = value[1];
   if (family != 0x01 && family != 0x02) {
     return DecodeError{DecodeErrorCode::kBadAddressFamily, type, offset};
   }
+  TransportAddress out;
   out.family = static_cast<Family>(family);
-  std::span<const std::uint8_t> ip;
-  if (!r.read_bytes(out.ip_size(), ip) || r.remaining() != 0) {
+  out.port = load_u16(value.data() + 2);
+  if (value.size() != 4 + out.ip_size()) {
     return DecodeError{DecodeErrorCode::kBadAttributeValue, type, offset};
   }
-  std::memcpy(out.ip.data(), ip.data(), ip.size());
+  std::memcpy(out.ip.data(), value.data() + 4, out.ip_size());
   return out;
 }
 
@@ -190,11 +187,11 @@ Result<TransportAddress> decode_xor_address(const MessageView& message,
   }
   auto decoded = decode_address(message.value(attr), attr.type, attr.offset);
   if (!decoded) return decoded;
-  TransportAddress out = decoded.value();
+  TransportAddress& out = decoded.value();
   out.port = static_cast<std::uint16_t>(out.port ^ (kMagicCookie >> 16));
   const auto key = message.bytes().subspan(4, 16);  // cookie, then transaction ID
   for (std::size_t i = 0; i < out.ip_size(); ++i) out.ip[i] ^= key[i];
-  return out;
+  return decoded;
 }
 
 std::optional<Result<TransportAddress>> find_address(const MessageView& message,
@@ -213,12 +210,26 @@ std::optional<Result<TransportAddress>> find_address(const MessageView& message,
 }
 
 std::optional<Result<TransportAddress>> find_mapped_address(const MessageView& message) noexcept {
-  for (AttributeType type : {AttributeType::kXorMappedAddress,
-                             AttributeType::kXorMappedAddressLegacy,
-                             AttributeType::kMappedAddress}) {
-    if (auto found = find_address(message, type)) return found;
+  // One pass, preferring XOR-MAPPED-ADDRESS, then its legacy twin, then MAPPED-ADDRESS.
+  const AttributeRef* best = nullptr;
+  int best_rank = 3;
+  for (const AttributeRef& attr : message.attributes()) {
+    if (attr.ignored) continue;
+    int rank = 3;
+    switch (static_cast<AttributeType>(attr.type)) {
+      case AttributeType::kXorMappedAddress: rank = 0; break;
+      case AttributeType::kXorMappedAddressLegacy: rank = 1; break;
+      case AttributeType::kMappedAddress: rank = 2; break;
+      default: continue;
+    }
+    if (rank < best_rank) {
+      best = &attr;
+      best_rank = rank;
+    }
   }
-  return std::nullopt;
+  if (best == nullptr) return std::nullopt;
+  if (best_rank < 2) return decode_xor_address(message, *best);
+  return decode_address(message.value(*best), best->type, best->offset);
 }
 
 Result<ErrorCode> decode_error_code(std::span<const std::uint8_t> value) noexcept {

@@ -99,13 +99,18 @@ Check check_fingerprint(const MessageView& message) noexcept {
   if (attr == nullptr) return Check::kAbsent;
   if (attr->length != 4) return Check::kInvalid;
   const auto bytes = message.bytes();
-  std::array<std::uint8_t, kHeaderSize> header{};
-  std::memcpy(header.data(), bytes.data(), kHeaderSize);
   const std::size_t length = attr->offset + 8u - kHeaderSize;
-  header[2] = static_cast<std::uint8_t>(length >> 8);
-  header[3] = static_cast<std::uint8_t>(length);
-  const std::uint32_t crc =
-      crc32(bytes.subspan(kHeaderSize, attr->offset - kHeaderSize), crc32(header));
+  std::uint32_t crc = 0;
+  if (load_u16(bytes.data() + 2) == length) {
+    // The usual case, FINGERPRINT last: the header's length is already the one to hash.
+    crc = crc32(bytes.first(attr->offset));
+  } else {
+    std::array<std::uint8_t, kHeaderSize> header{};
+    std::memcpy(header.data(), bytes.data(), kHeaderSize);
+    header[2] = static_cast<std::uint8_t>(length >> 8);
+    header[3] = static_cast<std::uint8_t>(length);
+    crc = crc32(bytes.subspan(kHeaderSize, attr->offset - kHeaderSize), crc32(header));
+  }
   return load_u32(bytes.data() + attr->offset + 4) == (crc ^ kFingerprintXor) ? Check::kValid
                                                                              : Check::kInvalid;
 }

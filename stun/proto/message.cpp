@@ -22,14 +22,10 @@ bool looks_like_stun(std::span<const std::uint8_t> bytes) noexcept {
 
 Result<MessageView> MessageView::parse(std::span<const std::uint8_t> bytes) noexcept {
   MessageView view;
-  ByteReader reader(bytes);
-  std::uint16_t type = 0;
-  std::uint16_t length = 0;
-  std::uint32_t cookie = 0;
-  if (!reader.read_u16(type) || !reader.read_u16(length) || !reader.read_u32(cookie) ||
-      !reader.skip(12)) {
-    return DecodeError{DecodeErrorCode::kTruncated, 0, bytes.size()};
-  }
+  if (bytes.size() < kHeaderSize) return DecodeError{DecodeErrorCode::kTruncated, 0, bytes.size()};
+  const std::uint16_t type = load_u16(bytes.data());
+  const std::uint16_t length = load_u16(bytes.data() + 2);
+  const std::uint32_t cookie = load_u32(bytes.data() + 4);
   // RFC 8489 §5: "The most significant 2 bits of every STUN message MUST be zeroes."
   if ((type & 0xC000) != 0) return DecodeError{DecodeErrorCode::kNotStun, 0, 0};
   // RFC 8489 §5: the length "MUST contain the size of the message in bytes, not including
@@ -42,41 +38,47 @@ Result<MessageView> MessageView::parse(std::span<const std::uint8_t> bytes) noex
   view.has_magic_cookie_ = cookie == kMagicCookie;
   std::memcpy(view.transaction_id_.data(), bytes.data() + 8, view.transaction_id_.size());
 
-  bool after_integrity = false;
-  bool after_integrity_sha256 = false;
-  bool after_fingerprint = false;
-  while (reader.remaining() > 0) {
-    const std::size_t at = reader.offset();
-    std::uint16_t attr_type = 0;
-    std::uint16_t attr_length = 0;
-    if (!reader.read_u16(attr_type) || !reader.read_u16(attr_length)) {
-      return DecodeError{DecodeErrorCode::kTruncated, attr_type, at};
-    }
+  // What the attributes seen so far make of the next one (RFC 8489 §14.5-§14.7).
+  enum class After : std::uint8_t { kNothing, kIntegrity, kIntegritySha256, kFingerprint };
+  After after = After::kNothing;
+  const std::uint8_t* p = bytes.data();
+  const std::size_t end = bytes.size();
+  std::size_t at = kHeaderSize;
+  std::size_t count = 0;  // kept local so the loop does not update the view through memory
+  while (at < end) {
+    if (end - at < 4) return DecodeError{DecodeErrorCode::kTruncated, 0, at};
+    const std::uint16_t attr_type = load_u16(p + at);
+    const std::uint16_t attr_length = load_u16(p + at + 2);
     // The length is trusted only after it is checked against the bytes left, padding included.
     const std::size_t padded = (std::size_t{attr_length} + 3) & ~std::size_t{3};
-    if (padded > reader.remaining()) {
-      return DecodeError{DecodeErrorCode::kAttributeOverrun, attr_type, at};
-    }
-    reader.skip(padded);
-    if (view.attribute_count_ == kMaxAttributes) {
+    if (padded > end - at - 4) return DecodeError{DecodeErrorCode::kAttributeOverrun, attr_type, at};
+    if (count == kMaxAttributes) {
       return DecodeError{DecodeErrorCode::kTooManyAttributes, attr_type, at};
     }
     const auto known = static_cast<AttributeType>(attr_type);
-    bool ignored = after_fingerprint;
-    if (after_integrity_sha256) ignored = ignored || known != AttributeType::kFingerprint;
-    if (after_integrity) {
-      ignored = ignored || (known != AttributeType::kMessageIntegritySha256 &&
-                            known != AttributeType::kFingerprint);
+    bool ignored = false;
+    switch (after) {
+      case After::kNothing: break;
+      case After::kIntegrity:
+        ignored = known != AttributeType::kMessageIntegritySha256 && known != AttributeType::kFingerprint;
+        break;
+      case After::kIntegritySha256: ignored = known != AttributeType::kFingerprint; break;
+      case After::kFingerprint: ignored = true; break;
     }
-    view.attributes_[view.attribute_count_++] =
+    view.attributes_[count++] =
         AttributeRef{attr_type, attr_length, static_cast<std::uint16_t>(at), ignored};
     if (!ignored) {
-      after_integrity = after_integrity || known == AttributeType::kMessageIntegrity;
-      after_integrity_sha256 =
-          after_integrity_sha256 || known == AttributeType::kMessageIntegritySha256;
-      after_fingerprint = after_fingerprint || known == AttributeType::kFingerprint;
+      if (known == AttributeType::kFingerprint) {
+        after = After::kFingerprint;
+      } else if (known == AttributeType::kMessageIntegritySha256) {
+        after = After::kIntegritySha256;
+      } else if (known == AttributeType::kMessageIntegrity) {
+        after = After::kIntegrity;
+      }
     }
+    at += 4 + padded;
   }
+  view.attribute_count_ = count;
   return view;
 }
 

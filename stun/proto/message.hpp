@@ -26,13 +26,14 @@
 namespace natdiag::stun {
 
 /// One attribute of a decoded message: where its TLV starts and how long its value is.
+/// Trivial on purpose: a view's table of these is not zeroed on every parse (hot path).
 struct AttributeRef {
-  std::uint16_t type = 0;
-  std::uint16_t length = 0;  ///< value length, without padding
-  std::uint16_t offset = 0;  ///< offset of the attribute header within the message
+  std::uint16_t type;
+  std::uint16_t length;  ///< value length, without padding
+  std::uint16_t offset;  ///< offset of the attribute header within the message
   /// RFC 8489 §14.5/§14.6/§14.7: attributes after MESSAGE-INTEGRITY (other than
   /// MESSAGE-INTEGRITY-SHA256 and FINGERPRINT), or after FINGERPRINT, are ignored.
-  bool ignored = false;
+  bool ignored;
 };
 
 /// How many bytes a message on a stream will take, from its first 4 bytes (RFC 8489 §5:
@@ -49,7 +50,8 @@ struct AttributeRef {
 /// duplicate ones are kept so a diagnostic can show everything. No heap allocation.
 class MessageView {
  public:
-  static constexpr std::size_t kMaxAttributes = 64;
+  /// Real messages carry fewer than 20 attributes; more than this is refused as malformed.
+  static constexpr std::size_t kMaxAttributes = 32;
 
   /// Decodes one whole message (a datagram, or one framed message from a stream).
   static Result<MessageView> parse(std::span<const std::uint8_t> bytes) noexcept;
@@ -93,7 +95,7 @@ class MessageView {
   std::uint16_t type_ = 0;
   bool has_magic_cookie_ = false;
   TransactionId transaction_id_{};
-  std::array<AttributeRef, kMaxAttributes> attributes_{};
+  std::array<AttributeRef, kMaxAttributes> attributes_;  // only [0, attribute_count_) is set
   std::size_t attribute_count_ = 0;
 };
 

@@ -35,8 +35,10 @@ struct DecodeError {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : data_(std::move(value)) {}            // NOLINT: implicit on purpose
-  Result(DecodeError error) : data_(std::move(error)) {}  // NOLINT: implicit on purpose
+  // Implicit on purpose, like std::expected; by reference so a large T is copied once.
+  Result(const T& value) : data_(std::in_place_index<0>, value) {}        // NOLINT
+  Result(T&& value) : data_(std::in_place_index<0>, std::move(value)) {}  // NOLINT
+  Result(DecodeError error) : data_(std::in_place_index<1>, error) {}     // NOLINT
 
   [[nodiscard]] bool ok() const noexcept { return data_.index() == 0; }
   explicit operator bool() const noexcept { return ok(); }

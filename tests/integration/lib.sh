@@ -63,3 +63,26 @@ needs_root() {
     exit 77
   fi
 }
+
+# --- the NAT lab ---------------------------------------------------------------------------
+NATLAB=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/scripts/natlab.sh
+LABS=()
+# lab_up SPEC: builds a lab and sets its KEY=VALUE variables here; torn down on exit.
+lab_up() {
+  local out
+  out=$("$NATLAB" up "$1") || { echo "natlab up $1 failed" >&2; return 1; }
+  eval "$out"
+  LABS+=("$LAB_NAME")
+}
+# lab_down: tears down the current lab now (processes inside it end too).
+lab_down() { "$NATLAB" down "$LAB_NAME" >/dev/null 2>&1 || true; }
+# in_ns HOST CMD...: runs CMD on a lab host (outside, router, server, client).
+in_ns() { local host=$1; shift; "$NATLAB" exec "$LAB_NAME" "$host" "$@"; }
+# serve_outside [ARGS...]: natdiag serve on the outside host, both addresses; waits until ready.
+serve_outside() {
+  spawn "$TMP/serve-$LAB_NAME.log" "$NATLAB" exec "$LAB_NAME" outside "$NATDIAG" serve \
+    --primary "$OUTSIDE_IP" --alternate "$OUTSIDE_IP2" "$@"
+  wait_for_text "$TMP/serve-$LAB_NAME.log" "natdiag serve: ready"
+}
+lab_cleanup() { for l in "${LABS[@]}"; do "$NATLAB" down "$l" >/dev/null 2>&1; done; }
+trap 'lab_cleanup; cleanup' EXIT
