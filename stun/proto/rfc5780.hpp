@@ -1,0 +1,154 @@
+// RFC 5780 NAT behaviour discovery as a state machine without I/O (the stuntman model): the
+// caller passes the time in, transmits what poll() asks for, and feeds the decoded responses
+// back. Mapping (§4.3) and filtering (§4.4) run on two separate local sockets, concurrently,
+// so the mapping tests cannot open pinholes that bias the filtering tests.
+//
+//   mapping socket:   M1 -> A1:P1 ; then M2 -> A2:P1 and M3 -> A2:P2 at once
+//   filtering socket: F1 -> A1:P1 ; then F2 (change IP and port) and F3 (change port) at once
+//
+// Tests that must be answered are retransmitted until the overall deadline. Tests whose
+// silence is an answer (F2, F3) are retransmitted inside a window derived from the RTT that
+// F1 measured on the same path, never shorter than a floor.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stun/proto/retransmit.hpp"
+#include "stun/proto/types.hpp"
+
+namespace natdiag::stun::rfc5780 {
+
+/// RFC 4787 behaviour names, plus `direct` (no NAT) and `unknown`.
+enum class Behaviour : std::uint8_t {
+  kUnknown,
+  kDirect,
+  kEndpointIndependent,
+  kAddressDependent,
+  kAddressAndPortDependent,
+};
+/// "endpoint-independent", ... (design.md's JSON values).
+[[nodiscard]] std::string_view behaviour_name(Behaviour b) noexcept;
+
+/// The two local sockets.
+enum class Socket : std::uint8_t { kMapping, kFiltering };
+
+/// The six tests.
+enum class Test : std::uint8_t { kM1, kM2, kM3, kF1, kF2, kF3 };
+inline constexpr std::size_t kTestCount = 6;
+[[nodiscard]] std::string_view test_name(Test t) noexcept;
+
+/// One transmission the caller must make now. Retransmissions of a test repeat its
+/// transaction ID (the caller keeps one ID per test).
+struct Send {
+  Test test{};
+  Socket socket{};
+  TransportAddress destination;
+  bool change_ip = false;
+  bool change_port = false;
+};
+
+/// What a response said, already matched to its test by transaction ID.
+struct Observation {
+  TransportAddress source;                     ///< where the response came from
+  std::optional<TransportAddress> mapped;
+  std::optional<TransportAddress> other_address;
+  std::optional<int> error_code;               ///< for error responses
+};
+
+/// Timing knobs. Defaults suit both a LAN lab and the Internet.
+struct Timing {
+  Duration initial_rto = std::chrono::milliseconds(200);  ///< first contact, RTT unknown
+  Duration rto_floor = std::chrono::milliseconds(50);     ///< never retransmit faster
+  Duration silence_floor = std::chrono::milliseconds(250);  ///< shortest silence window
+  int silence_rtt_factor = 6;                           ///< window = max(floor, factor*RTT)
+};
+
+/// What happened to one test.
+struct TestRecord {
+  TransportAddress destination;  ///< where the requests went
+  bool change_ip = false;        ///< CHANGE-REQUEST flags sent
+  bool change_port = false;
+  bool started = false;
+  bool answered = false;
+  bool silent = false;       ///< closed without an answer
+  int transmissions = 0;
+  Duration rtt{};            ///< from the transmission just before the answer
+  Observation observation;   ///< valid when answered
+  std::string note;          ///< e.g. "answered from the wrong address"
+};
+
+/// The verdict and the reasons behind it.
+struct Verdict {
+  Behaviour mapping = Behaviour::kUnknown;
+  Behaviour filtering = Behaviour::kUnknown;
+  std::optional<bool> port_preservation;
+  std::optional<TransportAddress> public_address;  ///< M1's mapped address
+  bool udp_blocked = false;           ///< neither M1 nor F1 got any answer
+  bool server_has_other_address = false;
+  /// With no NAT, what a firewall does to unsolicited packets from other addresses, in the
+  /// filtering names (the verdict itself stays `direct`).
+  Behaviour firewall_filtering = Behaviour::kUnknown;
+  std::string mapping_reason;
+  std::string filtering_reason;
+};
+
+/// The discovery itself.
+class Discovery {
+ public:
+  /// `server` is A1:P1. `local_mapping` / `local_filtering` are the two sockets' local
+  /// addresses as the routing table would source them (to recognise "no NAT").
+  Discovery(const TransportAddress& server, const TransportAddress& local_mapping,
+            const TransportAddress& local_filtering, TimePoint start, TimePoint deadline,
+            Timing timing = {});
+
+  /// The transmissions due at `now` (first sends and retransmissions).
+  [[nodiscard]] std::vector<Send> poll(TimePoint now);
+  /// A response to `test`. Late, duplicate and out-of-place answers are recorded, never
+  /// allowed to change a decided test.
+  void on_response(Test test, const Observation& observation, TimePoint now);
+  /// When poll() next has something to do.
+  [[nodiscard]] TimePoint next_event() const noexcept;
+  [[nodiscard]] bool done() const noexcept;
+  [[nodiscard]] Verdict verdict() const;
+  [[nodiscard]] const TestRecord& record(Test t) const noexcept {
+    return tests_[static_cast<std::size_t>(t)].record;
+  }
+  /// Packets that answered a test but were not believed (wrong source, after the window).
+  [[nodiscard]] int disbelieved() const noexcept { return disbelieved_; }
+
+ private:
+  struct State {
+    TestRecord record;
+    Send send;
+    bool expects_silence = false;
+    TimePoint next_send{};
+    TimePoint closes{};  ///< answer window end (silence tests) or the overall deadline
+    Duration rto{};
+  };
+  void start(Test t, const TransportAddress& to, bool change_ip, bool change_port, TimePoint now,
+             Duration rto, bool expects_silence, Duration window = {});
+  void after_m1(TimePoint now);
+  void after_f1(TimePoint now);
+  [[nodiscard]] bool is_local(Socket s, const TransportAddress& mapped) const noexcept;
+  State& state(Test t) noexcept { return tests_[static_cast<std::size_t>(t)]; }
+  [[nodiscard]] const State& state(Test t) const noexcept {
+    return tests_[static_cast<std::size_t>(t)];
+  }
+
+  TransportAddress server_;
+  TransportAddress local_mapping_;
+  TransportAddress local_filtering_;
+  TimePoint deadline_;
+  Timing timing_;
+  std::array<State, kTestCount> tests_{};
+  std::optional<TransportAddress> other_;  ///< A2:P2, from M1 or F1
+  std::array<TimePoint, kTestCount> last_sent_{};
+  int disbelieved_ = 0;
+};
+
+}  // namespace natdiag::stun::rfc5780

@@ -1,0 +1,278 @@
+// The RFC 5780 state machine against a simulated NAT and server with a fake clock: the whole
+// mapping x filtering matrix, no NAT, loss, duplicates, late and spoofed answers, bad servers.
+#include <doctest/doctest.h>
+
+#include <functional>
+#include <map>
+#include <queue>
+#include <random>
+#include <set>
+#include <tuple>
+
+#include "stun/proto/rfc5780.hpp"
+
+using namespace natdiag::stun;
+using namespace natdiag::stun::rfc5780;
+using namespace std::chrono_literals;
+
+namespace {
+
+TransportAddress addr(const char* text) { return *TransportAddress::parse(text); }
+
+const TransportAddress kA1P1 = addr("192.0.2.1:3478");
+const TransportAddress kA2P2 = addr("192.0.2.2:3479");
+const TransportAddress kLocalMapping = addr("10.0.0.2:40001");
+const TransportAddress kLocalFiltering = addr("10.0.0.2:40002");
+
+enum class ServerFault { kNone, kNoOtherAddress, kIgnoresChangeRequest, kRefusesChangeRequest };
+
+// A NAT table with RFC 4787 mapping and filtering behaviour, and an RFC 5780 server.
+struct Network {
+  Behaviour mapping = Behaviour::kEndpointIndependent;
+  Behaviour filtering = Behaviour::kAddressAndPortDependent;  // kDirect: no NAT at all
+  ServerFault fault = ServerFault::kNone;
+  Duration rtt = 20ms;
+  double loss = 0;          // per packet, each direction
+  bool duplicate = false;   // every delivered answer arrives twice
+  std::mt19937 rng{1};
+
+  std::map<std::tuple<Socket, std::string>, std::uint16_t> mappings;  // (socket, dest key) -> port
+  std::set<std::tuple<std::uint16_t, std::string>> pinholes;          // (public port, remote key)
+  std::uint16_t next_port = 50000;
+
+  static std::string key(Behaviour b, const TransportAddress& a) {
+    if (b == Behaviour::kEndpointIndependent) return "*";
+    if (b == Behaviour::kAddressDependent) return a.ip_string();
+    return a.to_string();
+  }
+  bool lost() { return loss > 0 && std::uniform_real_distribution<>(0, 1)(rng) < loss; }
+
+  // Outbound through the NAT: the public address the server sees.
+  TransportAddress outbound(Socket s, const TransportAddress& to) {
+    const TransportAddress local = s == Socket::kMapping ? kLocalMapping : kLocalFiltering;
+    if (filtering == Behaviour::kDirect) return local;
+    auto [it, fresh] = mappings.try_emplace({s, key(mapping, to)}, 0);
+    if (fresh) it->second = next_port++;
+    pinholes.insert({it->second, key(filtering, to)});
+    TransportAddress pub = addr("203.0.113.1");
+    pub.port = it->second;
+    return pub;
+  }
+  bool inbound_allowed(const TransportAddress& pub, const TransportAddress& from) const {
+    if (filtering == Behaviour::kDirect) return true;
+    for (Behaviour level : {Behaviour::kEndpointIndependent, Behaviour::kAddressDependent,
+                            Behaviour::kAddressAndPortDependent}) {
+      if (level == filtering) return pinholes.count({pub.port, key(level, from)}) > 0;
+    }
+    return false;
+  }
+  // The server's answer: which address it comes from and what it says.
+  Observation answer(const Send& send, const TransportAddress& seen_as) {
+    Observation o;
+    o.mapped = seen_as;
+    if (fault != ServerFault::kNoOtherAddress) o.other_address = kA2P2;
+    TransportAddress from = send.destination;
+    if (send.change_ip || send.change_port) {
+      if (fault == ServerFault::kRefusesChangeRequest || fault == ServerFault::kNoOtherAddress) {
+        o.error_code = 420;
+        o.mapped.reset();
+      } else if (fault != ServerFault::kIgnoresChangeRequest) {
+        if (send.change_ip) from = addr(from.ip[3] == 1 ? "192.0.2.2" : "192.0.2.1"), from.port = send.destination.port;
+        if (send.change_port) from.port = from.port == 3478 ? 3479 : 3478;
+      }
+    }
+    o.source = from;
+    return o;
+  }
+};
+
+struct Delivery {
+  TimePoint at;
+  Test test;
+  Observation observation;
+  bool operator>(const Delivery& o) const { return at > o.at; }
+};
+
+struct Run {
+  Verdict verdict;
+  Duration elapsed{};
+  int disbelieved = 0;
+  int transmissions = 0;
+};
+
+// Drives a Discovery through the network until it is done. `inject` may add stray packets.
+Run run(Network& net, Duration budget = 3s,
+        const std::function<void(TimePoint, std::priority_queue<Delivery, std::vector<Delivery>, std::greater<>>&)>& inject = {}) {
+  const TimePoint t0{};
+  TimePoint now = t0;
+  Discovery d(kA1P1, kLocalMapping, kLocalFiltering, now, now + budget);
+  std::priority_queue<Delivery, std::vector<Delivery>, std::greater<>> queue;
+  if (inject) inject(t0, queue);
+  Run r;
+  for (int guard = 0; guard < 100000 && !d.done(); ++guard) {
+    for (const Send& s : d.poll(now)) {
+      ++r.transmissions;
+      if (net.lost()) continue;
+      const TransportAddress pub = net.outbound(s.socket, s.destination);
+      const Observation o = net.answer(s, pub);
+      if (!net.inbound_allowed(pub, o.source) || net.lost()) continue;
+      queue.push({now + net.rtt, s.test, o});
+      if (net.duplicate) queue.push({now + net.rtt + 1ms, s.test, o});
+    }
+    TimePoint next = d.next_event();
+    if (!queue.empty()) next = std::min(next, queue.top().at);
+    if (d.done()) break;
+    now = std::max(now, next);
+    while (!queue.empty() && queue.top().at <= now) {
+      d.on_response(queue.top().test, queue.top().observation, now);
+      queue.pop();
+    }
+  }
+  REQUIRE(d.done());
+  r.verdict = d.verdict();
+  r.elapsed = std::chrono::duration_cast<Duration>(now - t0);
+  r.disbelieved = d.disbelieved();
+  return r;
+}
+
+const Behaviour kTypes[] = {Behaviour::kEndpointIndependent, Behaviour::kAddressDependent,
+                            Behaviour::kAddressAndPortDependent};
+
+}  // namespace
+
+TEST_CASE("rfc5780: every mapping x filtering combination is classified right") {
+  for (Behaviour m : kTypes) {
+    for (Behaviour f : kTypes) {
+      CAPTURE(behaviour_name(m));
+      CAPTURE(behaviour_name(f));
+      Network net;
+      net.mapping = m;
+      net.filtering = f;
+      const Run r = run(net);
+      CHECK(r.verdict.mapping == m);
+      CHECK(r.verdict.filtering == f);
+      CHECK(r.verdict.public_address->ip_string() == "203.0.113.1");
+      CHECK_FALSE(r.verdict.udp_blocked);
+      // Two round trips and one silence window at 20 ms RTT: well under half a second.
+      CHECK(r.elapsed <= 20ms + 250ms + 20ms);
+    }
+  }
+}
+
+TEST_CASE("rfc5780: no NAT is `direct`, never a filtering type; the firewall is reported aside") {
+  Network net;
+  net.filtering = Behaviour::kDirect;
+  const Run r = run(net);
+  CHECK(r.verdict.mapping == Behaviour::kDirect);
+  CHECK(r.verdict.filtering == Behaviour::kDirect);
+  CHECK(r.verdict.firewall_filtering == Behaviour::kEndpointIndependent);
+  CHECK(r.verdict.port_preservation == true);
+}
+
+TEST_CASE("rfc5780: port preservation is reported") {
+  Network net;
+  const Run r = run(net);
+  CHECK(r.verdict.port_preservation == false);  // the simulated NAT allocates from 50000
+}
+
+TEST_CASE("rfc5780: UDP blocked ends at the deadline with udp_blocked") {
+  Network net;
+  net.loss = 1.0;
+  const Run r = run(net, 2s);
+  CHECK(r.verdict.udp_blocked);
+  CHECK(r.verdict.mapping == Behaviour::kUnknown);
+  CHECK(r.verdict.filtering == Behaviour::kUnknown);
+  CHECK(r.elapsed == 2s);
+}
+
+TEST_CASE("rfc5780: 20% loss each way still gives the right verdicts") {
+  int wrong = 0;
+  int runs = 0;
+  for (unsigned seed = 1; seed <= 30; ++seed) {
+    for (Behaviour m : kTypes) {
+      for (Behaviour f : kTypes) {
+        Network net;
+        net.mapping = m;
+        net.filtering = f;
+        net.loss = 0.2;
+        net.rng.seed(seed);
+        const Run r = run(net);
+        ++runs;
+        if (r.verdict.mapping != m || r.verdict.filtering != f) ++wrong;
+      }
+    }
+  }
+  // A positive filtering answer can be lost on every try inside the window: at 20 % loss each
+  // way and five tries that is 0.36^5 = 0.6 % per positive test. Allow about twice that.
+  CAPTURE(runs);
+  CHECK(wrong <= 3);
+}
+
+TEST_CASE("rfc5780: a slow path widens the silence window instead of faking filtering") {
+  Network net;
+  net.filtering = Behaviour::kEndpointIndependent;
+  net.rtt = 400ms;  // longer than the 250 ms floor: only an RTT-derived window catches it
+  const Run r = run(net, 5s);
+  CHECK(r.verdict.filtering == Behaviour::kEndpointIndependent);
+}
+
+TEST_CASE("rfc5780: duplicated answers are harmless and counted") {
+  Network net;
+  net.mapping = Behaviour::kAddressAndPortDependent;
+  net.duplicate = true;
+  const Run r = run(net);
+  CHECK(r.verdict.mapping == Behaviour::kAddressAndPortDependent);
+  CHECK(r.disbelieved > 0);
+}
+
+TEST_CASE("rfc5780: a spoofed answer from the wrong address never decides filtering") {
+  Network net;  // APDF: F2 and F3 must stay silent
+  const Run r = run(net, 3s, [](TimePoint t0, auto& queue) {
+    Observation spoof;
+    spoof.source = addr("198.51.100.66:3479");  // claims to answer F2, from elsewhere
+    spoof.mapped = addr("203.0.113.1:50001");
+    for (int i = 1; i < 20; ++i) queue.push({t0 + i * 15ms, Test::kF2, spoof});
+  });
+  CHECK(r.verdict.filtering == Behaviour::kAddressAndPortDependent);
+  CHECK(r.disbelieved > 0);
+}
+
+TEST_CASE("rfc5780: an answer after the silence window does not change the verdict") {
+  Network net;
+  const Run r = run(net, 3s, [](TimePoint t0, auto& queue) {
+    Observation late;
+    late.source = kA2P2;
+    late.mapped = addr("203.0.113.1:50001");
+    queue.push({t0 + 900ms, Test::kF2, late});  // long after F1 (20 ms) + window (250 ms)
+  });
+  CHECK(r.verdict.filtering == Behaviour::kAddressAndPortDependent);
+}
+
+TEST_CASE("rfc5780: servers that cannot do RFC 5780 give `unknown` with the reason") {
+  SUBCASE("no OTHER-ADDRESS") {
+    Network net;
+    net.fault = ServerFault::kNoOtherAddress;
+    const Run r = run(net);
+    CHECK(r.verdict.mapping == Behaviour::kUnknown);
+    CHECK(r.verdict.filtering == Behaviour::kUnknown);
+    CHECK_FALSE(r.verdict.server_has_other_address);
+    CHECK(r.verdict.mapping_reason.find("OTHER-ADDRESS") != std::string::npos);
+    CHECK(r.verdict.public_address.has_value());
+  }
+  SUBCASE("ignores CHANGE-REQUEST (answers from the primary address)") {
+    Network net;
+    net.filtering = Behaviour::kEndpointIndependent;
+    net.fault = ServerFault::kIgnoresChangeRequest;
+    const Run r = run(net);
+    CHECK(r.verdict.mapping == Behaviour::kEndpointIndependent);
+    CHECK(r.verdict.filtering == Behaviour::kUnknown);  // not mistaken for open filtering
+    CHECK(r.verdict.filtering_reason.find("ignored CHANGE-REQUEST") != std::string::npos);
+  }
+  SUBCASE("refuses CHANGE-REQUEST with 420") {
+    Network net;
+    net.fault = ServerFault::kRefusesChangeRequest;
+    const Run r = run(net);
+    CHECK(r.verdict.filtering == Behaviour::kUnknown);
+    CHECK(r.verdict.filtering_reason.find("420") != std::string::npos);
+  }
+}
