@@ -17,6 +17,7 @@ constexpr std::string_view kUsageText =
     "\n"
     "Commands:\n"
     "  stun [HOST] [PORT]   Binding test (RFC 8489): local and mapped address, RTT\n"
+    "  nat [HOST]           NAT behaviour: mapping and filtering (RFC 5780)\n"
     "  serve                RFC 5780 STUN server: the far end for the other tests\n"
     "\n"
     "Every command takes --help and --json. Exit codes: 0 healthy, 1 problem found,\n"
@@ -29,6 +30,7 @@ struct Command {
 
 constexpr Command kCommands[] = {
     {"stun", natdiag::cli::run_stun},
+    {"nat", natdiag::cli::run_nat},
     {"serve", natdiag::cli::run_serve},
 };
 

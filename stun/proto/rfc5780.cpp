@@ -23,15 +23,17 @@ std::string_view test_name(Test t) noexcept {
     case Test::kF1: return "filtering test I (primary address)";
     case Test::kF2: return "filtering test II (change IP and port)";
     case Test::kF3: return "filtering test III (change port)";
+    case Test::kC1: return "server check: change IP and port, from the mapping socket";
+    case Test::kC2: return "server check: change port, from the mapping socket";
   }
   return "?";
 }
 
-namespace {
-
-Socket socket_of(Test t) {
-  return t == Test::kM1 || t == Test::kM2 || t == Test::kM3 ? Socket::kMapping : Socket::kFiltering;
+Socket socket_of(Test t) noexcept {
+  return t == Test::kF1 || t == Test::kF2 || t == Test::kF3 ? Socket::kFiltering : Socket::kMapping;
 }
+
+namespace {
 
 TransportAddress with_port(TransportAddress a, std::uint16_t port) {
   a.port = port;
@@ -119,7 +121,7 @@ void Discovery::on_response(Test test, const Observation& obs, TimePoint now) {
   if (other_) {
     switch (test) {
       case Test::kM2: expected = with_port(*other_, server_.port); break;
-      case Test::kM3: case Test::kF2: expected = *other_; break;
+      case Test::kM3: case Test::kF2: case Test::kC1: case Test::kC2: expected = *other_; break;
       case Test::kF3: expected = with_port(server_, other_->port); break;
       default: break;
     }
@@ -133,10 +135,11 @@ void Discovery::on_response(Test test, const Observation& obs, TimePoint now) {
     return;
   }
   if (obs.source != expected) {
-    if ((test == Test::kF2 || test == Test::kF3) && obs.source == server_) {
+    const bool change_request = test == Test::kF2 || test == Test::kF3 || test == Test::kC1 || test == Test::kC2;
+    if (change_request && obs.source == s.record.destination) {
       s.record.answered = true;
       s.record.observation = obs;
-      s.record.note = "answered from the primary address: the server ignored CHANGE-REQUEST";
+      s.record.note = "answered from the address asked: the server ignored CHANGE-REQUEST";
       return;
     }
     ++disbelieved_;
@@ -151,6 +154,24 @@ void Discovery::on_response(Test test, const Observation& obs, TimePoint now) {
   s.record.rtt = std::chrono::duration_cast<Duration>(now - last_sent_[static_cast<std::size_t>(test)]);
   if (test == Test::kM1) after_m1(now);
   if (test == Test::kF1) after_f1(now);
+  if (test == Test::kM2 || test == Test::kM3) after_m3(now);
+}
+
+void Discovery::after_m3(TimePoint now) {
+  const TestRecord& m1 = record(Test::kM1);
+  const TestRecord& m2 = record(Test::kM2);
+  const TestRecord& m3 = record(Test::kM3);
+  if (!m2.answered || !m3.answered || !m1.observation.mapped || m1.observation.mapped != m2.observation.mapped ||
+      m2.observation.mapped != m3.observation.mapped) {
+    return;  // only endpoint-independent mapping guarantees the pinhole the checks rely on
+  }
+  // These should be answered; a long window costs nothing when they are, and keeps a lossy
+  // path from failing an honest server.
+  const Duration rtt = std::max(m2.rtt, m3.rtt);
+  const Duration window = 2 * std::max<Duration>(timing_.silence_floor, rtt * timing_.silence_rtt_factor);
+  const Duration rto = RetransmitSchedule::rto_from_rtt(rtt, timing_.rto_floor);
+  start(Test::kC1, server_, true, true, now, rto, true, window);
+  start(Test::kC2, with_port(*other_, server_.port), false, true, now, rto, true, window);
 }
 
 void Discovery::after_m1(TimePoint now) {
@@ -184,6 +205,8 @@ Verdict Discovery::verdict() const {
   const TestRecord& f1 = record(Test::kF1);
   const TestRecord& f2 = record(Test::kF2);
   const TestRecord& f3 = record(Test::kF3);
+  const TestRecord& c1 = record(Test::kC1);
+  const TestRecord& c2 = record(Test::kC2);
   v.server_has_other_address = other_.has_value();
   v.udp_blocked = m1.silent && f1.silent;
 
@@ -239,12 +262,24 @@ Verdict Discovery::verdict() const {
     why = "packets from another IP and port were let in";
   } else if (f3.answered && !valid(f3)) {
     why = "filtering test III: " + (f3.note.empty() ? std::string("no valid answer") : f3.note);
+  } else if (c1.started && !valid(c1)) {
+    why = "the server did not answer CHANGE-REQUEST from its other address even where this NAT "
+          "lets it in, so silence proves nothing (" + (c1.note.empty() ? std::string("check C1 silent") : c1.note) + ")";
   } else if (valid(f3)) {
     seen = Behaviour::kAddressDependent;
     why = "packets from another port of the same IP were let in, from another IP not";
+  } else if (c2.started && !valid(c2)) {
+    why = "the server did not answer a change-port request where this NAT lets it in, so silence "
+          "proves nothing (" + (c2.note.empty() ? std::string("check C2 silent") : c2.note) + ")";
   } else if (f2.silent && f3.silent) {
     seen = Behaviour::kAddressAndPortDependent;
     why = "only the exact address and port contacted could answer";
+  }
+  if (c1.started) {
+    v.server_change_request_verified = valid(c1) && valid(c2);
+  } else if (seen == Behaviour::kAddressDependent || seen == Behaviour::kAddressAndPortDependent) {
+    why += " (the server's CHANGE-REQUEST support could not be cross-checked: that needs "
+           "endpoint-independent mapping)";
   }
   if (f1.answered && f1.observation.mapped && is_local(Socket::kFiltering, *f1.observation.mapped)) {
     v.filtering = Behaviour::kDirect;

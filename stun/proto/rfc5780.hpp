@@ -6,6 +6,12 @@
 //   mapping socket:   M1 -> A1:P1 ; then M2 -> A2:P1 and M3 -> A2:P2 at once
 //   filtering socket: F1 -> A1:P1 ; then F2 (change IP and port) and F3 (change port) at once
 //
+// Silence from F2/F3 only means "filtered" if the server can answer from its other address.
+// Once M1-M3 show endpoint-independent mapping, M3 has opened a pinhole for A2:P2 on the
+// mapping socket, so two capability checks from that socket must be answered by any honest
+// server whatever the NAT filters: C1 (to A1:P1, change IP and port) and C2 (to A2:P1, change
+// port), both answered from A2:P2. A server that fails them cannot support a filtering verdict.
+//
 // Tests that must be answered are retransmitted until the overall deadline. Tests whose
 // silence is an answer (F2, F3) are retransmitted inside a window derived from the RTT that
 // F1 measured on the same path, never shorter than a floor.
@@ -37,10 +43,12 @@ enum class Behaviour : std::uint8_t {
 /// The two local sockets.
 enum class Socket : std::uint8_t { kMapping, kFiltering };
 
-/// The six tests.
-enum class Test : std::uint8_t { kM1, kM2, kM3, kF1, kF2, kF3 };
-inline constexpr std::size_t kTestCount = 6;
+/// The six RFC 5780 tests and the two capability checks.
+enum class Test : std::uint8_t { kM1, kM2, kM3, kF1, kF2, kF3, kC1, kC2 };
+inline constexpr std::size_t kTestCount = 8;
 [[nodiscard]] std::string_view test_name(Test t) noexcept;
+/// The socket a test is sent from.
+[[nodiscard]] Socket socket_of(Test t) noexcept;
 
 /// One transmission the caller must make now. Retransmissions of a test repeat its
 /// transaction ID (the caller keeps one ID per test).
@@ -90,6 +98,9 @@ struct Verdict {
   std::optional<TransportAddress> public_address;  ///< M1's mapped address
   bool udp_blocked = false;           ///< neither M1 nor F1 got any answer
   bool server_has_other_address = false;
+  /// C1 and C2 answered: the server can answer CHANGE-REQUEST from its other address.
+  /// nullopt when they could not run (mapping not endpoint-independent).
+  std::optional<bool> server_change_request_verified;
   /// With no NAT, what a firewall does to unsolicited packets from other addresses, in the
   /// filtering names (the verdict itself stays `direct`).
   Behaviour firewall_filtering = Behaviour::kUnknown;
@@ -134,6 +145,7 @@ class Discovery {
              Duration rto, bool expects_silence, Duration window = {});
   void after_m1(TimePoint now);
   void after_f1(TimePoint now);
+  void after_m3(TimePoint now);
   [[nodiscard]] bool is_local(Socket s, const TransportAddress& mapped) const noexcept;
   State& state(Test t) noexcept { return tests_[static_cast<std::size_t>(t)]; }
   [[nodiscard]] const State& state(Test t) const noexcept {

@@ -93,7 +93,10 @@ Reply Responder::respond(std::span<const std::uint8_t> request, const TransportA
     return drop;
   }
   const auto& addrs = config_.addresses;
-  const bool rfc5780 = addrs.full_rfc5780() && !config_.stream;
+  // OTHER-ADDRESS goes out on every transport (RFC 5780's TCP mapping test needs it), but
+  // CHANGE-REQUEST cannot be honoured on a stream: the answer must use the same connection.
+  const bool rfc5780 = addrs.full_rfc5780();
+  const bool change_request_ok = rfc5780 && !config_.stream;
   if (msg.method() != static_cast<std::uint16_t>(stun::Method::kBinding)) {
     return error_reply(msg, 400, "natdiag serve answers Binding only", Refusal::kBadRequest,
                        source, arrived_on, out);
@@ -103,7 +106,7 @@ Reply Responder::respond(std::span<const std::uint8_t> request, const TransportA
   std::array<std::uint16_t, 8> unknown{};
   std::size_t unknown_count = 0;
   for (const auto& attr : msg.attributes()) {
-    if (!attr.ignored && !understood(attr.type, rfc5780) && unknown_count < unknown.size()) {
+    if (!attr.ignored && !understood(attr.type, change_request_ok) && unknown_count < unknown.size()) {
       unknown[unknown_count++] = attr.type;
     }
   }

@@ -24,7 +24,13 @@ const TransportAddress kA2P2 = addr("192.0.2.2:3479");
 const TransportAddress kLocalMapping = addr("10.0.0.2:40001");
 const TransportAddress kLocalFiltering = addr("10.0.0.2:40002");
 
-enum class ServerFault { kNone, kNoOtherAddress, kIgnoresChangeRequest, kRefusesChangeRequest };
+enum class ServerFault {
+  kNone,
+  kNoOtherAddress,
+  kIgnoresChangeRequest,   // answers from the address asked
+  kRefusesChangeRequest,   // answers 420
+  kSilentOnChangeRequest,  // advertises OTHER-ADDRESS but cannot send from it (behind 1:1 NAT)
+};
 
 // A NAT table with RFC 4787 mapping and filtering behaviour, and an RFC 5780 server.
 struct Network {
@@ -113,6 +119,7 @@ Run run(Network& net, Duration budget = 3s,
     for (const Send& s : d.poll(now)) {
       ++r.transmissions;
       if (net.lost()) continue;
+      if (net.fault == ServerFault::kSilentOnChangeRequest && (s.change_ip || s.change_port)) continue;
       const TransportAddress pub = net.outbound(s.socket, s.destination);
       const Observation o = net.answer(s, pub);
       if (!net.inbound_allowed(pub, o.source) || net.lost()) continue;
@@ -275,4 +282,26 @@ TEST_CASE("rfc5780: servers that cannot do RFC 5780 give `unknown` with the reas
     CHECK(r.verdict.filtering == Behaviour::kUnknown);
     CHECK(r.verdict.filtering_reason.find("420") != std::string::npos);
   }
+}
+
+TEST_CASE("rfc5780: a server silent on CHANGE-REQUEST cannot make silence a filtering verdict") {
+  Network net;  // cone: endpoint-independent mapping, so the capability checks can run
+  net.fault = ServerFault::kSilentOnChangeRequest;
+  const Run r = run(net);
+  CHECK(r.verdict.mapping == Behaviour::kEndpointIndependent);
+  CHECK(r.verdict.filtering == Behaviour::kUnknown);
+  CHECK(r.verdict.server_change_request_verified == false);
+  CHECK(r.verdict.filtering_reason.find("did not answer CHANGE-REQUEST") != std::string::npos);
+
+  Network honest;
+  const Run ok = run(honest);
+  CHECK(ok.verdict.filtering == Behaviour::kAddressAndPortDependent);
+  CHECK(ok.verdict.server_change_request_verified == true);
+
+  Network symmetric;  // no endpoint-independent mapping: the check cannot run, and says so
+  symmetric.mapping = Behaviour::kAddressAndPortDependent;
+  const Run sym = run(symmetric);
+  CHECK(sym.verdict.filtering == Behaviour::kAddressAndPortDependent);
+  CHECK_FALSE(sym.verdict.server_change_request_verified.has_value());
+  CHECK(sym.verdict.filtering_reason.find("could not be cross-checked") != std::string::npos);
 }

@@ -1,0 +1,224 @@
+// `natdiag nat [HOST[:PORT]]`: NAT behaviour discovery (RFC 5780, or multi-server).
+#include <iomanip>
+#include <iostream>
+
+#include "src/cli_common.hpp"
+#include "src/commands.hpp"
+#include "src/server_spec.hpp"
+#include "stun/client/nat_discovery.hpp"
+
+namespace natdiag::cli {
+namespace {
+
+using client::Behaviour;
+using stun::rfc5780::behaviour_name;
+
+/// Public servers for the multi-server method when none is named (plain STUN, two IPs).
+constexpr const char* kDefaultServers[] = {"stun.l.google.com:19302", "stun1.l.google.com:19302"};
+
+struct NatCommand {
+  client::NatOptions nat;
+  bool json = false;
+  bool verbose = false;
+  bool default_servers = false;
+};
+
+NatCommand parse(int argc, char** argv) {
+  cxxopts::Options options("natdiag nat",
+                           "NAT behaviour discovery: mapping and filtering (RFC 5780, RFC 4787 names).\n"
+                           "One server with OTHER-ADDRESS (natdiag serve): the full RFC 5780 tests.\n"
+                           "Two or more --server: the multi-server method (mapping only).");
+  options.custom_help("[OPTIONS]");
+  options.positional_help("[HOST[:PORT]|stun:URI]");
+  options.add_options()
+      ("s,server", "a STUN server HOST[:PORT] (repeat for the multi-server method)", cxxopts::value<std::vector<std::string>>())
+      ("t,transport", "udp (mapping and filtering) or tcp (mapping only)", cxxopts::value<std::string>())
+      ("4,ipv4", "use IPv4 only")
+      ("6,ipv6", "use IPv6 only")
+      ("local", "bind the test sockets to this IP", cxxopts::value<std::string>())
+      ("local-ports", "bind the test sockets in this port range, away from forwarded media ports (default 40000-49151)", cxxopts::value<std::string>())
+      ("timeout", "seconds for the whole discovery (default 3)", cxxopts::value<std::string>())
+      ("json", "print one JSON object (schema natdiag/1)")
+      ("v,verbose", "print every test and ignored packet")
+      ("h,help", "show this help")
+      ("args", "", cxxopts::value<std::vector<std::string>>());
+  options.parse_positional({"args"});
+  const auto args = parse_args(options, argc, argv);
+  if (args.count("help")) {
+    std::cout << options.help() << "\nExamples:\n"
+              << "  natdiag nat 203.0.113.10                    RFC 5780 against natdiag serve\n"
+              << "  natdiag nat -s stun.a.example -s stun.b.example   multi-server (mapping only)\n"
+              << "  natdiag nat 203.0.113.10 --json\n";
+    std::exit(kHealthy);
+  }
+  NatCommand cmd;
+  auto& n = cmd.nat;
+  std::vector<std::string> servers;
+  if (args.count("args")) servers = args["args"].as<std::vector<std::string>>();
+  if (servers.size() > 2) throw UsageError("too many arguments: '" + servers[2] + "' (expected [HOST] [PORT])");
+  std::optional<std::uint16_t> lone_port;
+  if (servers.size() == 2) {
+    lone_port = parse_port(servers[1], "PORT");
+    servers.pop_back();
+  }
+  if (args.count("server")) {
+    for (const auto& s : args["server"].as<std::vector<std::string>>()) servers.push_back(s);
+  }
+  if (servers.empty()) {
+    cmd.default_servers = true;
+    servers.assign(std::begin(kDefaultServers), std::end(kDefaultServers));
+  }
+  for (std::size_t i = 0; i < servers.size(); ++i) {
+    const ServerSpec spec = parse_server(servers[i], i == 0 && args.count("args") ? "HOST" : "--server");
+    if (spec.transport == client::Transport::kTls) throw UsageError("NAT discovery runs over UDP or TCP, not TLS: '" + servers[i] + "'");
+    n.servers.push_back({spec.host, (i == 0 && lone_port) ? *lone_port : spec.port.value_or(kStunPort)});
+  }
+  n.family = family_from_flags(args);
+  if (args.count("transport")) {
+    const auto t = args["transport"].as<std::string>();
+    if (t != "udp" && t != "tcp") throw UsageError("--transport must be udp or tcp, got '" + t + "'");
+    n.transport = t == "tcp" ? client::Transport::kTcp : client::Transport::kUdp;
+  }
+  if (args.count("local")) n.local_ip = parse_ip(args["local"].as<std::string>(), "--local");
+  if (args.count("local-ports")) {
+    const auto [first, last] = parse_port_range(args["local-ports"].as<std::string>(), "--local-ports");
+    if (last - first < 1) throw UsageError("--local-ports needs at least two ports, got '" + args["local-ports"].as<std::string>() + "'");
+    n.local_port_first = first;
+    n.local_port_last = last;
+  }
+  if (args.count("timeout")) n.timeout = parse_seconds(args["timeout"].as<std::string>(), "--timeout");
+  cmd.json = args.count("json") > 0;
+  cmd.verbose = args.count("verbose") > 0;
+  return cmd;
+}
+
+/// The verdict in the words a media-server admin needs.
+std::string summary(const client::NatReport& r) {
+  if (!r.error.empty()) return "NAT discovery could not start: " + r.error;
+  if (r.udp_blocked) {
+    if (r.tcp_works == true) return "UDP is blocked on the way to the STUN server, TCP works: WebRTC media will need TURN over TCP/TLS, or open UDP in the firewall.";
+    return "No answer from the STUN server over UDP (nor TCP): the server is down or unreachable, or both are blocked.";
+  }
+  const bool known_filtering = r.filtering != Behaviour::kUnknown;
+  switch (r.mapping) {
+    case Behaviour::kDirect:
+      return "No NAT: this host's own address is public. Direct media works if the firewall lets the media ports in.";
+    case Behaviour::kEndpointIndependent:
+      if (r.filtering == Behaviour::kEndpointIndependent) {
+        return "Full-cone NAT (endpoint-independent mapping and filtering): direct media works; advertise the public address.";
+      }
+      return std::string("Cone NAT (endpoint-independent mapping") +
+             (known_filtering ? ", " + std::string(behaviour_name(r.filtering)) + " filtering" : "") +
+             "): the public address is stable, so advertise it, and forward the UDP media ports to this host; peers that cannot reach them will need TURN.";
+    case Behaviour::kAddressDependent:
+    case Behaviour::kAddressAndPortDependent:
+      return "Symmetric NAT (" + std::string(behaviour_name(r.mapping)) +
+             " mapping): the public port changes per destination, so the address STUN shows is wrong for peers. Forward the media ports 1:1 (port-preserving) or peers will need TURN.";
+    case Behaviour::kUnknown:
+      break;
+  }
+  return "NAT behaviour not determined: " + r.mapping_reason + ".";
+}
+
+nlohmann::json to_json(const NatCommand& cmd, const client::NatReport& r) {
+  auto j = json_header("nat");
+  j["summary"] = summary(r);
+  j["public_address"] = json_address(r.public_address);
+  j["mapping"] = behaviour_name(r.mapping);
+  j["filtering"] = behaviour_name(r.filtering);
+  j["port_preservation"] = r.port_preservation ? nlohmann::json(*r.port_preservation) : nullptr;
+  j["method"] = r.method.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.method);
+  j["transport"] = client::transport_name(cmd.nat.transport);
+  j["elapsed_ms"] = json_ms(r.elapsed);
+  j["udp_blocked"] = r.udp_blocked;
+  j["server_change_request_verified"] =
+      r.server_change_request_verified ? nlohmann::json(*r.server_change_request_verified) : nullptr;
+  j["tcp_works"] = r.tcp_works ? nlohmann::json(*r.tcp_works) : nullptr;
+  j["firewall_filtering"] = r.mapping == Behaviour::kDirect ? nlohmann::json(behaviour_name(r.firewall_filtering)) : nullptr;
+  j["mapping_reason"] = r.mapping_reason;
+  j["filtering_reason"] = r.filtering_reason;
+  j["local_addresses"] = {{"mapping", json_address(r.local_mapping)}, {"filtering", json_address(r.local_filtering)}};
+  j["default_servers"] = cmd.default_servers;
+  nlohmann::json servers = nlohmann::json::array();
+  for (const auto& s : r.servers) {
+    servers.push_back({{"host", s.host}, {"address", json_address(s.address)}, {"mapped_address", json_address(s.mapped)},
+                       {"rtt_ms", json_ms(s.rtt)}, {"error", s.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.error)}});
+  }
+  j["servers"] = servers;
+  nlohmann::json tests = nlohmann::json::array();
+  for (const auto& t : r.tests) {
+    tests.push_back({{"test", t.name}, {"socket", t.socket}, {"destination", t.destination.to_string()},
+                     {"change_ip", t.change_ip}, {"change_port", t.change_port}, {"transmissions", t.transmissions},
+                     {"result", t.result}, {"mapped_address", json_address(t.mapped)}, {"source", json_address(t.source)},
+                     {"rtt_ms", json_ms(t.rtt)}, {"note", t.note.empty() ? nlohmann::json(nullptr) : nlohmann::json(t.note)}});
+  }
+  j["observations"] = tests;
+  const auto& ig = r.ignored;
+  j["ignored_packets"] = {{"total", ig.total()}, {"malformed", ig.malformed}, {"unmatched", ig.unmatched},
+                          {"wrong_source", ig.wrong_source}, {"duplicates", ig.duplicates},
+                          {"not_a_response", ig.not_a_response}, {"notes", ig.notes}};
+  j["error"] = r.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.error);
+  return j;
+}
+
+void print_text(const NatCommand& cmd, const client::NatReport& r) {
+  std::cout << summary(r) << "\n\n";
+  if (!r.error.empty()) return;
+  auto row = [](const char* label, const std::string& value) {
+    std::cout << "  " << std::left << std::setw(19) << label << value << "\n";
+  };
+  row("Public address:", r.public_address ? r.public_address->to_string() : "unknown");
+  row("Mapping:", std::string(behaviour_name(r.mapping)) + (r.mapping_reason.empty() ? "" : " (" + r.mapping_reason + ")"));
+  row("Filtering:", std::string(behaviour_name(r.filtering)) + (r.filtering_reason.empty() ? "" : " (" + r.filtering_reason + ")"));
+  row("Port preservation:", r.port_preservation ? (*r.port_preservation ? "yes" : "no") : "unknown");
+  if (r.udp_blocked) row("TCP to the server:", r.tcp_works == true ? "works" : r.tcp_works == false ? "fails too" : "no answer yet");
+  std::string method = r.method == "rfc5780" ? "RFC 5780" : r.method;
+  if (!r.servers.empty()) {
+    method += " against ";
+    for (std::size_t i = 0; i < r.servers.size(); ++i) {
+      method += (i ? ", " : "") + (r.servers[i].address ? r.servers[i].address->to_string() : r.servers[i].host);
+    }
+  }
+  row("Method:", method + (cmd.default_servers ? " (default public servers; name one with natdiag nat HOST)" : ""));
+  std::string local;
+  if (r.local_mapping) local = r.local_mapping->to_string() + " (mapping)";
+  if (r.local_filtering) local += ", " + r.local_filtering->to_string() + " (filtering)";
+  row("Local sockets:", local.empty() ? "none" : local);
+  char elapsed[32];
+  std::snprintf(elapsed, sizeof elapsed, "%.2f s", static_cast<double>(r.elapsed.count()) / 1e6);
+  row("Time:", elapsed);
+  if (r.ignored.total() > 0) row("Ignored packets:", std::to_string(r.ignored.total()) + " (not believed: wrong ID, source or format)");
+  if (cmd.verbose) {
+    std::cout << "\n";
+    for (const auto& t : r.tests) {
+      if (t.result == "not-run") continue;
+      std::cout << "  " << t.name << " -> " << t.destination.to_string() << ": " << t.result << " after "
+                << t.transmissions << " sent" << (t.mapped ? ", mapped " + t.mapped->to_string() : "")
+                << (t.source ? ", from " + t.source->to_string() : "") << (t.note.empty() ? "" : " (" + t.note + ")") << "\n";
+    }
+    for (const auto& s : r.servers) {
+      if (r.method != "rfc5780") {
+        std::cout << "  server " << (s.address ? s.address->to_string() : s.host) << ": "
+                  << (s.mapped ? "mapped " + s.mapped->to_string() : s.error) << "\n";
+      }
+    }
+    for (const auto& n : r.ignored.notes) std::cout << "  ignored: " << n << "\n";
+  }
+}
+
+}  // namespace
+
+int run_nat(int argc, char** argv) {
+  const NatCommand cmd = parse(argc, argv);
+  const client::NatReport report = client::run_nat_discovery(cmd.nat);
+  if (cmd.json) {
+    std::cout << to_json(cmd, report).dump(2) << "\n";
+  } else {
+    print_text(cmd, report);
+  }
+  const bool measured = report.error.empty() && !report.udp_blocked &&
+                        (report.mapping != Behaviour::kUnknown || report.filtering != Behaviour::kUnknown);
+  return measured ? kHealthy : kProblem;
+}
+
+}  // namespace natdiag::cli

@@ -1,0 +1,91 @@
+// NAT behaviour discovery over real sockets (`natdiag nat`): RFC 5780 against one server that
+// has OTHER-ADDRESS, or the multi-server method (one socket, several plain STUN servers,
+// compare the mapped addresses) when there are two or more servers.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "stun/client/binding.hpp"
+#include "stun/proto/rfc5780.hpp"
+
+namespace natdiag::client {
+
+using stun::rfc5780::Behaviour;
+
+/// A server as given on the command line.
+struct ServerTarget {
+  std::string host;
+  std::uint16_t port = 3478;
+};
+
+/// Settings of one discovery.
+struct NatOptions {
+  std::vector<ServerTarget> servers;  ///< one: RFC 5780; two or more: multi-server
+  net::FamilyPreference family = net::FamilyPreference::kAny;
+  Transport transport = Transport::kUdp;  ///< kTcp: the TCP mapping test
+  Duration timeout = std::chrono::seconds(3);
+  /// Test sockets bind in this range, away from the media ranges a router may forward to
+  /// this host (a forwarded port sees endpoint-independent filtering whatever the NAT does).
+  std::uint16_t local_port_first = 40000;
+  std::uint16_t local_port_last = 49151;
+  std::optional<TransportAddress> local_ip;
+  stun::rfc5780::Timing timing;
+};
+
+/// One server as used.
+struct ServerUsed {
+  std::string host;
+  std::optional<TransportAddress> address;
+  std::optional<TransportAddress> mapped;  ///< multi-server and TCP methods
+  std::optional<Duration> rtt;
+  std::string error;
+};
+
+/// One RFC 5780 test as run, for the report.
+struct TestObservation {
+  std::string name;
+  std::string socket;  ///< "mapping" or "filtering"
+  TransportAddress destination;
+  bool change_ip = false;
+  bool change_port = false;
+  int transmissions = 0;
+  std::string result;  ///< "answered", "silent", "not-run"
+  std::optional<TransportAddress> mapped;
+  std::optional<TransportAddress> source;
+  std::optional<Duration> rtt;
+  std::string note;
+};
+
+/// The whole report.
+struct NatReport {
+  std::string method;  ///< "rfc5780", "multi-server" or "tcp"
+  Behaviour mapping = Behaviour::kUnknown;
+  Behaviour filtering = Behaviour::kUnknown;
+  Behaviour firewall_filtering = Behaviour::kUnknown;  ///< with no NAT
+  std::optional<bool> port_preservation;
+  std::optional<TransportAddress> public_address;
+  std::optional<TransportAddress> local_mapping;
+  std::optional<TransportAddress> local_filtering;
+  bool udp_blocked = false;
+  /// The server proved it answers CHANGE-REQUEST from its other address (RFC 5780 method,
+  /// endpoint-independent mapping only); nullopt when that could not be checked.
+  std::optional<bool> server_change_request_verified;
+  std::optional<bool> tcp_works;  ///< set when UDP got no answer: TCP to the same server
+  std::string mapping_reason;
+  std::string filtering_reason;
+  std::vector<ServerUsed> servers;
+  std::vector<TestObservation> tests;
+  net::PacketCounters ignored;
+  Duration elapsed{};
+  std::string error;  ///< the discovery could not start (resolution, no server)
+};
+
+/// Runs the discovery. Throws net::SocketError when no test socket can be bound.
+[[nodiscard]] NatReport run_nat_discovery(const NatOptions& options);
+
+/// The local IP the routing table picks to reach `destination` (no packet is sent).
+[[nodiscard]] std::optional<TransportAddress> route_source(const TransportAddress& destination);
+
+}  // namespace natdiag::client
