@@ -332,12 +332,13 @@ void Server::run(const std::atomic<bool>& stop, const LogSink& log) {
 
   std::array<std::uint64_t, static_cast<std::size_t>(Refusal::kCount)> logged{};
   std::array<SteadyClock::time_point, static_cast<std::size_t>(Refusal::kCount)> last_log{};
-  while (!stop.load()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // Logs what was refused since the last line of each reason; `flush` ignores the interval
+  // (at shutdown, so no refusal goes unreported).
+  auto log_refusals = [&](bool flush) {
     const auto now = SteadyClock::now();
     for (std::size_t r = 1; r < logged.size(); ++r) {
       const std::uint64_t total = counters_.refused[r].load(std::memory_order_relaxed);
-      if (total == logged[r] || (last_log[r] != SteadyClock::time_point{} &&
+      if (total == logged[r] || (!flush && last_log[r] != SteadyClock::time_point{} &&
                                  now - last_log[r] < options_.log_interval)) {
         continue;
       }
@@ -350,9 +351,14 @@ void Server::run(const std::atomic<bool>& stop, const LogSink& log) {
       logged[r] = total;
       last_log[r] = now;
     }
+  };
+  while (!stop.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    log_refusals(false);
   }
   for (auto& w : udp_) w->thread.join();
   if (tcp_) tcp_->thread.join();
+  log_refusals(true);
 }
 
 }  // namespace natdiag::server
