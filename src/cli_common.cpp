@@ -143,6 +143,13 @@ nlohmann::json json_header(std::string_view command) {
   return nlohmann::json{{"schema", kSchema}, {"command", command}};
 }
 
+nlohmann::json json_ignored_packets(const net::PacketCounters& c) {
+  return {{"total", c.total()},         {"malformed", c.malformed},
+          {"unmatched", c.unmatched},   {"wrong_source", c.wrong_source},
+          {"duplicates", c.duplicates}, {"not_a_response", c.not_a_response},
+          {"notes", c.notes}};
+}
+
 std::string format_ms(std::chrono::microseconds d) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2f ms", static_cast<double>(d.count()) / 1000.0);

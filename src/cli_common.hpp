@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "stun/net/resolver.hpp"
+#include "stun/net/transaction.hpp"
 #include "stun/proto/types.hpp"
 
 namespace natdiag::cli {
@@ -66,6 +67,9 @@ void validate_host(std::string_view host, std::string_view what);
 [[nodiscard]] nlohmann::json json_ms(const std::optional<std::chrono::microseconds>& d);
 /// The object every --json output starts from: schema and command.
 [[nodiscard]] nlohmann::json json_header(std::string_view command);
+/// Packets that arrived and were not believed: {total, malformed, unmatched, wrong_source,
+/// duplicates, not_a_response, notes}.
+[[nodiscard]] nlohmann::json json_ignored_packets(const net::PacketCounters& counters);
 /// "0.42 ms" for people.
 [[nodiscard]] std::string format_ms(std::chrono::microseconds d);
 

@@ -153,10 +153,7 @@ nlohmann::json to_json(const NatCommand& cmd, const client::NatReport& r) {
                      {"rtt_ms", json_ms(t.rtt)}, {"note", t.note.empty() ? nlohmann::json(nullptr) : nlohmann::json(t.note)}});
   }
   j["observations"] = tests;
-  const auto& ig = r.ignored;
-  j["ignored_packets"] = {{"total", ig.total()}, {"malformed", ig.malformed}, {"unmatched", ig.unmatched},
-                          {"wrong_source", ig.wrong_source}, {"duplicates", ig.duplicates},
-                          {"not_a_response", ig.not_a_response}, {"notes", ig.notes}};
+  j["ignored_packets"] = json_ignored_packets(r.ignored);
   j["error"] = r.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.error);
   return j;
 }

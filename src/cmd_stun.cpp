@@ -167,11 +167,7 @@ nlohmann::json to_json(const StunCommand& cmd, const client::BindingReport& repo
                         {"attributes", attrs}});
   }
   j["attempts"] = attempts;
-  const auto& ig = report.ignored;
-  j["ignored_packets"] = {{"total", ig.total()},           {"malformed", ig.malformed},
-                          {"unmatched", ig.unmatched},     {"wrong_source", ig.wrong_source},
-                          {"duplicates", ig.duplicates},   {"not_a_response", ig.not_a_response},
-                          {"notes", ig.notes}};
+  j["ignored_packets"] = json_ignored_packets(report.ignored);
   return j;
 }
 

@@ -141,15 +141,7 @@ BindingAttempt udp_attempt(const BindingOptions& options, const TransportAddress
   transactions.run(deadline);
   const auto& outcome = transactions.outcome(handle);
   attempt.transmissions = outcome.transmissions;
-  const auto& counters = transactions.counters();
-  ignored.malformed += counters.malformed;
-  ignored.unmatched += counters.unmatched;
-  ignored.wrong_source += counters.wrong_source;
-  ignored.duplicates += counters.duplicates;
-  ignored.not_a_response += counters.not_a_response;
-  for (const auto& note : counters.notes) {
-    if (ignored.notes.size() < 8) ignored.notes.push_back(note);
-  }
+  ignored.merge(transactions.counters());
   switch (outcome.status) {
     case net::UdpOutcome::Status::kResponse:
       attempt.rtt = outcome.rtt;

@@ -21,6 +21,17 @@ stun::TransactionId random_transaction_id() {
   return id;
 }
 
+void PacketCounters::merge(const PacketCounters& other) {
+  malformed += other.malformed;
+  unmatched += other.unmatched;
+  wrong_source += other.wrong_source;
+  duplicates += other.duplicates;
+  not_a_response += other.not_a_response;
+  for (const auto& n : other.notes) {
+    if (notes.size() < 8) notes.push_back(n);
+  }
+}
+
 UdpTransactions::Handle UdpTransactions::start(UdpRequest request) {
   const TimePoint now = stun::Clock::now();
   stun::TransactionId id{};

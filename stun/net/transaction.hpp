@@ -56,6 +56,8 @@ struct PacketCounters {
   [[nodiscard]] std::size_t total() const noexcept {
     return malformed + unmatched + wrong_source + duplicates + not_a_response;
   }
+  /// Adds another run's counts (and notes, up to the first eight).
+  void merge(const PacketCounters& other);
 };
 
 /// Runs many UDP transactions at once over one or more sockets.

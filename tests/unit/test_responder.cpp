@@ -85,6 +85,38 @@ Answer ask(const Responder& responder, const Request& request, SocketId on = {},
   return a;
 }
 
+// A Server on loopback ports the kernel just handed out, running on its own thread.
+struct LoopbackServer {
+  ServeOptions options;
+  std::optional<Server> server;
+  std::atomic<bool> stop{false};
+  std::vector<std::string> log_lines;
+  std::thread runner;
+
+  explicit LoopbackServer(ServeOptions o) : options(std::move(o)) {
+    options.addresses.primary_ip = addr("127.0.0.1");
+    options.addresses.port = net::UdpSocket::bind(addr("127.0.0.1:0")).local_address().port;
+    options.addresses.alt_port = options.addresses.port == 65535 ? 65534 : options.addresses.port + 1;
+    options.tcp = false;
+    try {
+      server.emplace(options);
+    } catch (const net::SocketError& e) {
+      FAIL("cannot bind the test server: " << e.what());
+    }
+    runner = std::thread([this] {
+      server->run(stop, [this](const std::string& reason, std::uint64_t count, const std::string&) {
+        log_lines.push_back(reason + " " + std::to_string(count));
+      });
+    });
+  }
+  ~LoopbackServer() { halt(); }
+  void halt() {
+    stop = true;
+    if (runner.joinable()) runner.join();
+  }
+  TransportAddress address() const { return options.addresses.address_of({0, 0}); }
+};
+
 }  // namespace
 
 TEST_CASE("responder: a Binding request gets the mapped address, origin and other address") {
@@ -223,39 +255,19 @@ TEST_CASE("rate limiter: a burst passes, a flood does not, other sources are una
 
 TEST_CASE("server on loopback: a malformed flood is refused, counted, logged briefly, and survived") {
   ServeOptions options;
-  options.addresses.primary_ip = addr("127.0.0.1");
-  options.addresses.alternate_ip.reset();
-  // A port the kernel just handed out and took back is free for the server.
-  options.addresses.port = net::UdpSocket::bind(addr("127.0.0.1:0")).local_address().port;
-  options.addresses.alt_port = options.addresses.port == 65535 ? 65534 : options.addresses.port + 1;
-  options.tcp = false;
   options.rate_limit = 0;
   options.log_interval = std::chrono::seconds(60);
-  std::optional<Server> server;
-  try {
-    server.emplace(options);
-  } catch (const net::SocketError& e) {
-    FAIL("cannot bind the test server: " << e.what());
-  }
-  std::atomic<bool> stop{false};
-  std::vector<std::string> log_lines;
-  std::thread runner([&] {
-    server->run(stop, [&](const std::string& reason, std::uint64_t count, const std::string&) {
-      log_lines.push_back(reason + " " + std::to_string(count));
-    });
-  });
-
+  LoopbackServer fixture(options);
   auto client = net::UdpSocket::bind(addr("127.0.0.1:0"));
-  const TransportAddress server_addr = options.addresses.address_of({0, 0});
   // 10,000 malformed datagrams, then a real request that must still be answered.
   std::array<std::uint8_t, 64> junk{};
   for (int i = 0; i < 10000; ++i) {
     junk[0] = static_cast<std::uint8_t>(i);  // some look like STUN headers, most do not
     junk[3] = static_cast<std::uint8_t>(i * 7);
-    client.send_to(std::span(junk).first(20 + i % 40), server_addr);
+    client.send_to(std::span(junk).first(20 + i % 40), fixture.address());
   }
   net::UdpTransactions tx;
-  const auto h = tx.start(net::UdpRequest{&client, server_addr,
+  const auto h = tx.start(net::UdpRequest{&client, fixture.address(),
                                           client::make_binding_request(net::random_transaction_id()),
                                           stun::RetransmitPolicy{std::chrono::milliseconds(100)},
                                           stun::Clock::now() + std::chrono::seconds(3),
@@ -263,33 +275,19 @@ TEST_CASE("server on loopback: a malformed flood is refused, counted, logged bri
   tx.run(stun::Clock::now() + std::chrono::seconds(3));
   REQUIRE(tx.outcome(h).status == net::UdpOutcome::Status::kResponse);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  stop = true;
-  runner.join();
-  CHECK(server->counters().refused[static_cast<std::size_t>(Refusal::kMalformed)].load() > 1000);
-  // The whole flood is summarised in a line or two, not 10,000.
-  CHECK(log_lines.size() >= 1);
-  CHECK(log_lines.size() <= 3);
+  fixture.halt();
+  CHECK(fixture.server->counters().refused[static_cast<std::size_t>(Refusal::kMalformed)].load() > 1000);
+  // The whole flood is summarised in a line or two (one as it starts, one flushed at stop).
+  CHECK(fixture.log_lines.size() >= 1);
+  CHECK(fixture.log_lines.size() <= 3);
 }
 
 TEST_CASE("server on loopback: one address answers CHANGE-REQUEST 420, RESPONSE-PORT+PADDING 400") {
-  ServeOptions options;
-  options.addresses.primary_ip = addr("127.0.0.1");
-  options.addresses.port = net::UdpSocket::bind(addr("127.0.0.1:0")).local_address().port;
-  options.addresses.alt_port = options.addresses.port == 65535 ? 65534 : options.addresses.port + 1;
-  options.tcp = false;
-  std::optional<Server> server;
-  try {
-    server.emplace(options);
-  } catch (const net::SocketError& e) {
-    FAIL("cannot bind the test server: " << e.what());
-  }
-  std::atomic<bool> stop{false};
-  std::thread runner([&] { server->run(stop, {}); });
+  LoopbackServer fixture{ServeOptions{}};
   auto client = net::UdpSocket::bind(addr("127.0.0.1:0"));
-  const TransportAddress to = options.addresses.address_of({0, 0});
   auto exchange = [&](const Request& request) {
     net::UdpTransactions tx;
-    const auto h = tx.start(net::UdpRequest{&client, to, {request.bytes().begin(), request.bytes().end()},
+    const auto h = tx.start(net::UdpRequest{&client, fixture.address(), {request.bytes().begin(), request.bytes().end()},
                                             stun::RetransmitPolicy{std::chrono::milliseconds(100)},
                                             stun::Clock::now() + std::chrono::seconds(2),
                                             net::SourceMatch::kDestination});
@@ -313,6 +311,4 @@ TEST_CASE("server on loopback: one address answers CHANGE-REQUEST 420, RESPONSE-
   }));
   REQUIRE(both.status == net::UdpOutcome::Status::kResponse);
   CHECK(error_code_of(both) == 400);
-  stop = true;
-  runner.join();
 }
