@@ -5,6 +5,7 @@
 
 #include <array>
 #include <atomic>
+#include <map>
 #include <thread>
 #include <vector>
 
@@ -277,9 +278,17 @@ TEST_CASE("server on loopback: a malformed flood is refused, counted, logged bri
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   fixture.halt();
   CHECK(fixture.server->counters().refused[static_cast<std::size_t>(Refusal::kMalformed)].load() > 1000);
-  // The whole flood is summarised in a line or two (one as it starts, one flushed at stop).
-  CHECK(fixture.log_lines.size() >= 1);
-  CHECK(fixture.log_lines.size() <= 3);
+  // The flood is summarised, not echoed: within one log interval each reason gets at most two
+  // lines (one when it starts, one flushed at stop). Some junk decodes as STUN responses or
+  // unknown methods, so more than one reason may appear.
+  REQUIRE_FALSE(fixture.log_lines.empty());
+  std::map<std::string, int> lines_per_reason;
+  for (const auto& line : fixture.log_lines) ++lines_per_reason[line.substr(0, line.find(' '))];
+  CHECK(lines_per_reason.count("malformed") == 1);
+  for (const auto& [reason, lines] : lines_per_reason) {
+    CAPTURE(reason);
+    CHECK(lines <= 2);
+  }
 }
 
 TEST_CASE("server on loopback: one address answers CHANGE-REQUEST 420, RESPONSE-PORT+PADDING 400") {
