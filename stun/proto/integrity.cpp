@@ -79,7 +79,7 @@ bool hmac_message(bool sha256, std::span<const std::uint8_t> key,
       OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
       OSSL_PARAM_construct_end()};
   // An empty key is legal for HMAC but OpenSSL wants a non-null pointer.
-  static const std::uint8_t kEmpty = 0;
+  static constexpr std::uint8_t kEmpty = 0;
   const std::uint8_t* key_data = key.empty() ? &kEmpty : key.data();
   std::size_t written = 0;
   const bool ok = EVP_MAC_init(ctx.get(), key_data, key.size(), params) == 1 &&

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -36,9 +37,11 @@ template <typename T>
 class [[nodiscard]] Result {
  public:
   // Implicit on purpose, like std::expected; by reference so a large T is copied once.
-  Result(const T& value) : data_(std::in_place_index<0>, value) {}        // NOLINT
-  Result(T&& value) : data_(std::in_place_index<0>, std::move(value)) {}  // NOLINT
-  Result(DecodeError error) : data_(std::in_place_index<1>, error) {}     // NOLINT
+  Result(const T& value) noexcept(std::is_nothrow_copy_constructible_v<T>)  // NOLINT
+      : data_(std::in_place_index<0>, value) {}
+  Result(T&& value) noexcept(std::is_nothrow_move_constructible_v<T>)  // NOLINT
+      : data_(std::in_place_index<0>, std::move(value)) {}
+  Result(DecodeError error) noexcept : data_(std::in_place_index<1>, error) {}  // NOLINT
 
   [[nodiscard]] bool ok() const noexcept { return data_.index() == 0; }
   explicit operator bool() const noexcept { return ok(); }

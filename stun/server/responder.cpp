@@ -37,7 +37,7 @@ namespace {
 
 // The types natdiag serve understands in a Binding request; any other comprehension-required
 // attribute gets a 420 (RFC 8489 §6.3.1).
-bool understood(std::uint16_t type, bool rfc5780) {
+bool understood(std::uint16_t type, bool rfc5780) noexcept {
   switch (static_cast<AttributeType>(type)) {
     case AttributeType::kChangeRequest:
       return rfc5780;
@@ -57,7 +57,7 @@ bool understood(std::uint16_t type, bool rfc5780) {
 
 Reply error_reply(const stun::MessageView& request, int code, std::string_view reason,
                   Refusal refusal, const TransportAddress& to, SocketId from,
-                  std::span<std::uint8_t> out, std::span<const std::uint16_t> unknown = {}) {
+                  std::span<std::uint8_t> out, std::span<const std::uint16_t> unknown = {}) noexcept {
   MessageBuilder b(out, stun::compose_message_type(request.method(), MessageClass::kErrorResponse),
                    request.cookie_and_transaction_id());
   b.add_error_code(code, reason);
@@ -181,7 +181,7 @@ Reply Responder::respond(std::span<const std::uint8_t> request, const TransportA
     const std::size_t so_far = b.bytes().size() + 8;  // + FINGERPRINT
     const std::size_t room = cap > so_far + 4 ? cap - so_far - 4 : 0;
     const std::size_t pad = std::min<std::size_t>(padding->size(), room) & ~std::size_t{3};
-    static const std::array<std::uint8_t, 1500> kZeros{};
+    static constexpr std::array<std::uint8_t, 1500> kZeros{};
     b.add_raw(static_cast<std::uint16_t>(AttributeType::kPadding),
               std::span(kZeros).first(std::min(pad, kZeros.size())));
   }
