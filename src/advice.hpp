@@ -1,0 +1,80 @@
+// The profile verdict and the media-server advice, as pure functions of the facts measured:
+// the same code serves `natdiag profile` (live facts) and `natdiag advise --from FILE` (facts
+// read back from a saved profile). No I/O here.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace natdiag::cli {
+
+/// What the profile measured. Strings use design.md's JSON values; absent facts are nullopt.
+struct ProfileFacts {
+  std::optional<std::string> public_ipv4;  ///< IP only
+  std::optional<std::string> public_ipv6;
+  std::optional<std::string> local_ipv4;   ///< this host's address on the way out
+  std::optional<bool> behind_nat;
+  std::string mapping = "unknown";         ///< RFC 4787 name, "direct" or "unknown"
+  std::string filtering = "unknown";
+  std::optional<bool> udp;                 ///< a UDP binding worked
+  std::optional<bool> tcp;                 ///< a TCP binding worked
+  std::optional<std::string> hairpin;      ///< "supported", "not-supported", "inconclusive"
+  std::optional<bool> dummy_nic_present;
+  std::vector<std::string> dummy_nic_commands;  ///< add now and persist, for this host's stack
+  std::optional<std::string> stun_server_ip;    ///< an IP (Kurento wants an IP, not a name)
+  std::uint16_t stun_server_port = 3478;
+  std::optional<std::string> hostname;
+  std::optional<bool> hostname_resolves_to_public;
+  bool turn_configured = false;
+  std::optional<bool> turn_relay;          ///< a relay candidate was gathered
+  std::optional<std::string> turn_problem; ///< "auth-failed", "refused", "unreachable"
+  std::optional<std::string> relay_address;
+};
+
+/// One finding: a stable id, a severity ("critical", "warning", "info"), what it means and
+/// the fix.
+struct Finding {
+  std::string id;
+  std::string severity;
+  std::string message;
+  std::string fix;
+};
+
+/// The media servers natdiag advises on.
+inline constexpr std::string_view kMediaServers[] = {
+    "kurento", "livekit", "plugnmeet", "freeswitch", "bigbluebutton", "jitsi", "janus", "coturn"};
+
+/// Findings ordered by importance (critical first), for the servers in `targets`.
+[[nodiscard]] std::vector<Finding> evaluate(const ProfileFacts& facts,
+                                            const std::vector<std::string>& targets);
+/// "ok", "needs-config" or "broken" from the findings.
+[[nodiscard]] std::string verdict_of(const std::vector<Finding>& findings);
+
+/// Advice for one target: the file the lines go in and the lines themselves.
+struct Advice {
+  std::string file;
+  std::vector<std::string> lines;
+  std::string note;  ///< why, or what to run after
+};
+
+/// design.md's `advice` object: kurento, livekit, freeswitch, bigbluebutton, jitsi, janus,
+/// coturn, firewall, dummy_nic, etc_hosts (and plugnmeet) — only those that apply to
+/// `targets` and to the facts.
+[[nodiscard]] std::map<std::string, Advice> advise(const ProfileFacts& facts,
+                                                   const std::vector<std::string>& targets);
+
+/// JSON for findings and advice (design.md shapes).
+[[nodiscard]] nlohmann::json findings_json(const std::vector<Finding>& findings);
+[[nodiscard]] nlohmann::json advice_json(const std::map<std::string, Advice>& advice);
+/// Reads the facts back from a saved `natdiag profile --json` object. Throws UsageError
+/// naming the field when the object is not a natdiag/1 profile.
+[[nodiscard]] ProfileFacts facts_from_json(const nlohmann::json& profile);
+/// Writes the facts as the profile JSON fields (public_ipv4, ..., facts).
+void facts_to_json(const ProfileFacts& facts, nlohmann::json& out);
+
+}  // namespace natdiag::cli
