@@ -20,10 +20,20 @@ std::string public_or_placeholder(const ProfileFacts& f) {
   return f.public_ipv4.value_or("<public IPv4 address>");
 }
 
+// Orders "80" before "443" and "5060" before "16384-32768": by the first port, numerically.
+struct PortOrder {
+  bool operator()(const std::string& a, const std::string& b) const {
+    const long pa = std::stol(a);
+    const long pb = std::stol(b);
+    return pa != pb ? pa < pb : a < b;
+  }
+};
+using PortSet = std::set<std::string, PortOrder>;
+
 // The ports each media server needs open from the Internet (their documented defaults).
 struct Ports {
-  std::set<std::string> tcp;  // "443", "5060"
-  std::set<std::string> udp;  // "10000", "50000-60000"
+  PortSet tcp;  // "443", "5060"
+  PortSet udp;  // "10000", "50000-60000"
 };
 
 Ports ports_for(const std::vector<std::string>& targets) {
@@ -44,7 +54,7 @@ Ports ports_for(const std::vector<std::string>& targets) {
   return p;
 }
 
-std::string join(const std::set<std::string>& items, std::string_view sep, char range_sep) {
+std::string join(const PortSet& items, std::string_view sep, char range_sep) {
   std::string out;
   for (const auto& item : items) {
     std::string i = item;
@@ -98,6 +108,11 @@ std::vector<Finding> evaluate(const ProfileFacts& f, const std::vector<std::stri
                        " (no hairpin NAT on the router): components that connect to the public hostname fail "
                        "(BigBlueButton: WebRTC error 1002).",
                    fix});
+  }
+  if (f.hairpin == std::optional<std::string>("partial") && f.dummy_nic_present != true) {
+    out.push_back({"hairpin-partial", "warning",
+                   "Only some ports of the public address " + pub + " come back to this host (see the hairpin checks).",
+                   "Add the hairpin rules for the other ports on the router, or a dummy NIC (see the dummy_nic advice)."});
   }
   if (f.behind_nat == true) {
     out.push_back({"behind-nat", "warning",
@@ -210,12 +225,50 @@ std::map<std::string, Advice> advise(const ProfileFacts& f, const std::vector<st
     }
     out["firewall"] = fw;
   }
-  if (f.hairpin == std::optional<std::string>("not-supported") && f.dummy_nic_present != true) {
+  if ((f.hairpin == std::optional<std::string>("not-supported") || f.hairpin == std::optional<std::string>("partial")) &&
+      f.dummy_nic_present != true) {
     out["dummy_nic"] = {"this host's network configuration", f.dummy_nic_commands,
                         "A dummy NIC makes this host reach itself; other LAN hosts still need hairpin NAT on the router."};
   }
   if (f.hostname && f.hostname_resolves_to_public != true) {
     out["etc_hosts"] = {"/etc/hosts", {pub + " " + *f.hostname}, "So this host resolves its own public name locally."};
+  }
+  return out;
+}
+
+void print_findings_and_advice(std::ostream& out, const std::vector<Finding>& findings,
+                               const std::map<std::string, Advice>& advice) {
+  if (!findings.empty()) {
+    out << "\nFindings, most important first:\n";
+    for (const auto& f : findings) {
+      out << "  [" << f.severity << "] " << f.message << "\n";
+      if (!f.fix.empty()) out << "      fix: " << f.fix << "\n";
+    }
+  }
+  if (!advice.empty()) {
+    out << "\nWhat to configure:\n";
+    for (const auto& [name, a] : advice) {
+      out << "  " << name << " -- " << a.file << "\n";
+      for (const auto& line : a.lines) out << "      " << line << "\n";
+      if (!a.note.empty()) out << "    (" << a.note << ")\n";
+    }
+  }
+}
+
+std::vector<std::string> parse_targets(std::string_view text) {
+  std::vector<std::string> out;
+  if (text.empty() || text == "all") return {std::begin(kMediaServers), std::end(kMediaServers)};
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const auto comma = text.find(',', start);
+    const std::string name(text.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
+    if (std::find(std::begin(kMediaServers), std::end(kMediaServers), name) == std::end(kMediaServers)) {
+      throw UsageError("--for: unknown media server '" + name +
+                       "' (kurento, livekit, plugnmeet, freeswitch, bigbluebutton, jitsi, janus, coturn, all)");
+    }
+    if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
   }
   return out;
 }

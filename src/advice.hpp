@@ -5,6 +5,7 @@
 
 #include <map>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,6 +68,14 @@ struct Advice {
 /// `targets` and to the facts.
 [[nodiscard]] std::map<std::string, Advice> advise(const ProfileFacts& facts,
                                                    const std::vector<std::string>& targets);
+
+/// The findings and the advice for people: findings most important first, each with its fix,
+/// then per target the file and the exact lines.
+void print_findings_and_advice(std::ostream& out, const std::vector<Finding>& findings,
+                               const std::map<std::string, Advice>& advice);
+/// Parses --for: a comma-separated list of kMediaServers names ("all" or empty: every one).
+/// Throws UsageError naming an unknown name.
+[[nodiscard]] std::vector<std::string> parse_targets(std::string_view text);
 
 /// JSON for findings and advice (design.md shapes).
 [[nodiscard]] nlohmann::json findings_json(const std::vector<Finding>& findings);

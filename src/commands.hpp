@@ -7,5 +7,6 @@ namespace natdiag::cli {
 int run_stun(int argc, char** argv);
 int run_serve(int argc, char** argv);
 int run_nat(int argc, char** argv);
+int run_hairpin(int argc, char** argv);
 
 }  // namespace natdiag::cli

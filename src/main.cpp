@@ -18,6 +18,7 @@ constexpr std::string_view kUsageText =
     "Commands:\n"
     "  stun [HOST] [PORT]   Binding test (RFC 8489): local and mapped address, RTT\n"
     "  nat [HOST]           NAT behaviour: mapping and filtering (RFC 5780)\n"
+    "  hairpin EXTERNAL_IP  Hairpin NAT: can this host reach its public IP? Dummy NIC advice\n"
     "  serve                RFC 5780 STUN server: the far end for the other tests\n"
     "\n"
     "Every command takes --help and --json. Exit codes: 0 healthy, 1 problem found,\n"
@@ -31,6 +32,7 @@ struct Command {
 constexpr Command kCommands[] = {
     {"stun", natdiag::cli::run_stun},
     {"nat", natdiag::cli::run_nat},
+    {"hairpin", natdiag::cli::run_hairpin},
     {"serve", natdiag::cli::run_serve},
 };
 

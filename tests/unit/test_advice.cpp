@@ -117,7 +117,7 @@ TEST_CASE("advice: a public host with hairpin is ok") {
 TEST_CASE("advice: firewall lines cover the chosen servers' ports, in ufw and nftables") {
   const auto f = cone_without_hairpin();
   const auto fw = advise(f, {"livekit"}).at("firewall");
-  CHECK(contains(fw.lines, "ufw allow 443,7881,80/tcp"));
+  CHECK(contains(fw.lines, "ufw allow 80,443,7881/tcp"));
   CHECK(contains(fw.lines, "ufw allow 50000:60000/udp"));
   CHECK(contains(fw.lines, "udp dport { 50000-60000 } accept"));
   const auto bbb = advise(f, {"bigbluebutton"}).at("firewall");

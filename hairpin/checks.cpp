@@ -1,0 +1,63 @@
+#include "hairpin/checks.hpp"
+
+#include <openssl/rand.h>
+
+#include <array>
+#include <cstdio>
+#include <stdexcept>
+
+namespace natdiag::hairpin {
+
+std::string_view protocol_name(Protocol protocol) noexcept {
+  return protocol == Protocol::kTcp ? "tcp" : "udp";
+}
+
+std::string_view result_name(Result result) noexcept {
+  switch (result) {
+    case Result::kSupported: return "supported";
+    case Result::kNotSupported: return "not-supported";
+    case Result::kInconclusive: return "inconclusive";
+    case Result::kSkipped: return "skipped";
+  }
+  return "inconclusive";
+}
+
+std::string_view method_name(Method method) noexcept {
+  switch (method) {
+    case Method::kNone: return "none";
+    case Method::kNonce: return "nonce";
+    case Method::kTlsCertificate: return "tls-certificate";
+    case Method::kResponseBytes: return "response-bytes";
+    case Method::kStunMapping: return "stun-mapping";
+  }
+  return "none";
+}
+
+CheckResult check_for(Protocol protocol, std::uint16_t port) {
+  CheckResult r;
+  r.protocol = protocol;
+  r.port = port;
+  return r;
+}
+
+std::string random_nonce() {
+  std::array<unsigned char, 16> bytes{};
+  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
+    throw std::runtime_error("no random bytes for a hairpin nonce");
+  }
+  std::string hex;
+  char buf[3];
+  for (unsigned char b : bytes) {
+    std::snprintf(buf, sizeof buf, "%02x", b);
+    hex += buf;
+  }
+  return hex;
+}
+
+std::string format_seconds(Duration d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f s", static_cast<double>(d.count()) / 1e6);
+  return buf;
+}
+
+}  // namespace natdiag::hairpin

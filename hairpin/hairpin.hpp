@@ -1,0 +1,54 @@
+// `natdiag hairpin EXTERNAL_IP` as a library call: run every check concurrently within one
+// timeout, gather the local facts, and hand back one report for the text or JSON formatter.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hairpin/advice.hpp"
+#include "hairpin/checks.hpp"
+#include "hairpin/local_facts.hpp"
+#include "hairpin/udp_probe.hpp"
+
+namespace natdiag::hairpin {
+
+/// How many free media ports the UDP check samples when --udp is not given.
+inline constexpr int kDefaultUdpSamples = 3;
+
+/// Everything one run needs.
+struct HairpinOptions {
+  TransportAddress external_ip;  ///< port ignored
+  std::vector<std::uint16_t> tcp_ports{443, 80};
+  std::vector<std::uint16_t> udp_ports;        ///< empty: sample free ports in the media range
+  std::optional<StunTarget> stun;              ///< the RFC 5780 §4.5 mapping check
+  std::optional<std::string> hostname;         ///< checked against /etc/hosts and the resolver
+  Duration timeout = std::chrono::seconds(2);  ///< for everything, checks run concurrently
+  std::filesystem::path root = "/";  ///< where /etc and /run are read (tests: a fake tree)
+};
+
+/// What one run found and what to do about it.
+struct HairpinReport {
+  TransportAddress external_ip;
+  std::vector<CheckResult> checks;  ///< TCP ports, UDP ports, then the mapping check
+  bool udp_ports_sampled = false;
+  LocalAddressFacts local;
+  StackFacts stack;
+  std::optional<bool> persisted;  ///< EXTERNAL_IP in the stack's configuration (when local)
+  std::optional<HostnameFacts> hostname;
+  Verdict verdict = Verdict::kInconclusive;
+  std::optional<bool> dummy_nic_needed;
+  DummyNicPlan plan;
+  std::vector<Advice> advice;
+  std::string headline;
+  Health health = Health::kProblem;
+  Duration elapsed{};
+};
+
+/// Runs the checks and builds the report. Throws net::SocketError only when nothing at all can
+/// be set up (no socket); per-check failures are in the report.
+[[nodiscard]] HairpinReport run_hairpin(const HairpinOptions& options);
+
+}  // namespace natdiag::hairpin
