@@ -7,6 +7,9 @@ namespace natdiag::cli {
 int run_stun(int argc, char** argv);
 int run_serve(int argc, char** argv);
 int run_nat(int argc, char** argv);
+int run_profile(int argc, char** argv);
+int run_advise(int argc, char** argv);
 int run_hairpin(int argc, char** argv);
+int run_ice(int argc, char** argv);
 
 }  // namespace natdiag::cli

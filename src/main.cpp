@@ -19,6 +19,9 @@ constexpr std::string_view kUsageText =
     "  stun [HOST] [PORT]   Binding test (RFC 8489): local and mapped address, RTT\n"
     "  nat [HOST]           NAT behaviour: mapping and filtering (RFC 5780)\n"
     "  hairpin EXTERNAL_IP  Hairpin NAT: can this host reach its public IP? Dummy NIC advice\n"
+    "  ice                  ICE candidates through libnice (host, srflx, relay), TURN diagnosis\n"
+    "  profile              Everything at once: one verdict and what to configure\n"
+    "  advise --from FILE   The advice again, from a saved profile --json\n"
     "  serve                RFC 5780 STUN server: the far end for the other tests\n"
     "\n"
     "Every command takes --help and --json. Exit codes: 0 healthy, 1 problem found,\n"
@@ -33,6 +36,9 @@ constexpr Command kCommands[] = {
     {"stun", natdiag::cli::run_stun},
     {"nat", natdiag::cli::run_nat},
     {"hairpin", natdiag::cli::run_hairpin},
+    {"ice", natdiag::cli::run_ice},
+    {"profile", natdiag::cli::run_profile},
+    {"advise", natdiag::cli::run_advise},
     {"serve", natdiag::cli::run_serve},
 };
 

@@ -15,7 +15,8 @@ ServerSpec parse_server(std::string_view text, std::string_view what) {
   } else if (rest.starts_with("stuns:")) {
     spec.transport = client::Transport::kTls;
     rest.remove_prefix(6);
-  } else if (rest.find("://") != std::string_view::npos || rest.starts_with("turn")) {
+  } else if (rest.find("://") != std::string_view::npos || rest.starts_with("turn:") ||
+             rest.starts_with("turns:")) {
     throw UsageError(std::string(what) + " must be host[:port] or a stun:/stuns: URI, got '" +
                      std::string(text) + "'");
   }

@@ -1,0 +1,84 @@
+// ICE candidate gathering (RFC 8445 §5.1) and an optional in-process connectivity check,
+// through libnice. libnice takes one STUN server per agent, so every configured server gets
+// its own agent; all agents run on one GMainContext on the calling thread, and gathering ends
+// as soon as every agent has signalled candidate-gathering-done (the timeout only bounds it).
+// This header shows natdiag types only: GLib and libnice stay in the .cpp files.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ice/candidate.hpp"
+#include "stun/client/binding.hpp"
+#include "stun/client/turn.hpp"
+
+namespace natdiag::ice {
+
+/// A STUN server for server-reflexive candidates (libnice: UDP only, an IP literal).
+struct StunServerConfig {
+  std::string uri;  ///< as the user wrote it; names the candidates it produces
+  TransportAddress address;
+};
+
+/// A TURN server for relayed candidates (RFC 8656), reached over UDP, TCP or TLS.
+struct TurnServerConfig {
+  std::string uri;
+  TransportAddress address;
+  client::Transport transport = client::Transport::kUdp;
+  client::TurnCredentials credentials;
+};
+
+/// Which local addresses the agents may use.
+enum class AddressFamilies : std::uint8_t { kAny, kIPv4Only, kIPv6Only };
+
+/// What to gather, and how long to wait.
+struct GatherOptions {
+  std::vector<StunServerConfig> stun;
+  std::vector<TurnServerConfig> turn;
+  bool ice_udp = true;
+  bool ice_tcp = false;     ///< RFC 6544 TCP host candidates
+  bool relay_only = false;  ///< libnice force-relay: only relayed candidates
+  AddressFamilies families = AddressFamilies::kAny;
+  Duration timeout = std::chrono::seconds(5);  ///< bounds gathering
+  bool check = false;  ///< also run a connectivity check against an in-process peer
+  Duration check_timeout = std::chrono::seconds(5);  ///< bounds the check after gathering
+};
+
+/// How one agent (one server, or none) fared.
+struct AgentOutcome {
+  std::string server;               ///< the URI this agent used; empty for the host-only agent
+  bool done = false;                ///< signalled candidate-gathering-done before the timeout
+  std::optional<Duration> elapsed;  ///< when it was done
+};
+
+/// The pair a connectivity check selected (RFC 8445 §8.1.1).
+struct SelectedPair {
+  Candidate local;
+  Candidate remote;
+};
+
+/// The in-process connectivity check: a controlling and a controlled agent with the same
+/// servers exchange credentials and candidates and run real ICE checks (RFC 8445 §7).
+struct CheckOutcome {
+  bool success = false;
+  std::optional<SelectedPair> pair;
+  std::string state;  ///< the controlling agent's last component state ("ready", "failed", ...)
+  std::string error;  ///< why it failed, for people
+  std::optional<Duration> elapsed;  ///< from the start of the checks to READY
+};
+
+/// Everything the agents gathered.
+struct GatherReport {
+  std::vector<Candidate> candidates;  ///< merged over all agents (merge_candidates)
+  std::vector<AgentOutcome> agents;
+  Duration elapsed{};  ///< until the last agent was done, or the timeout
+  bool timed_out = false;
+  std::optional<CheckOutcome> check;  ///< set when options.check
+};
+
+/// Gathers. Throws std::runtime_error when libnice cannot start here (no agent, no stream,
+/// no usable local address): the caller reports "could not run".
+[[nodiscard]] GatherReport gather_candidates(const GatherOptions& options);
+
+}  // namespace natdiag::ice

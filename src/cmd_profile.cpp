@@ -1,0 +1,361 @@
+// `natdiag profile`: every test at once within one budget, then one verdict (ok /
+// needs-config / broken), the findings in order of importance, and the lines to configure.
+#include <future>
+#include <iomanip>
+#include <iostream>
+
+#include "hairpin/hairpin.hpp"
+#include "ice/diagnose.hpp"
+#include "src/advice.hpp"
+#include "src/cli_common.hpp"
+#include "src/commands.hpp"
+#include "src/server_spec.hpp"
+#include "src/turn_uri.hpp"
+#include "stun/client/nat_discovery.hpp"
+#include "stun/client/turn.hpp"
+#include "stun/net/interfaces.hpp"
+
+namespace natdiag::cli {
+namespace {
+
+using stun::Duration;
+using stun::rfc5780::behaviour_name;
+
+/// Public STUN servers used when none is named (plain STUN on two IPs: mapping only).
+constexpr const char* kDefaultServers[] = {"stun.l.google.com:19302", "stun1.l.google.com:19302"};
+
+struct ProfileCommand {
+  std::vector<client::ServerTarget> servers;
+  bool default_servers = false;
+  std::optional<ice::IceServer> turn;
+  std::optional<stun::TransportAddress> external_ip;
+  std::optional<std::string> hostname;
+  std::vector<std::string> targets;
+  Duration timeout = std::chrono::seconds(4);
+  bool json = false;
+};
+
+ProfileCommand parse(int argc, char** argv) {
+  cxxopts::Options options("natdiag profile",
+                           "Everything at once: STUN over UDP and TCP, NAT behaviour, hairpin and ICE gathering,\n"
+                           "then one verdict (ok / needs-config / broken) and what to configure.");
+  options.custom_help("[OPTIONS]");
+  options.add_options()
+      ("s,server", "a STUN server HOST[:PORT], best natdiag serve with two addresses (repeatable)", cxxopts::value<std::vector<std::string>>())
+      ("turn", "a TURN server URI (turn:host[:port][?transport=tcp], turns:...)", cxxopts::value<std::string>())
+      ("user", "TURN user name", cxxopts::value<std::string>())
+      ("password", "TURN password", cxxopts::value<std::string>())
+      ("secret", "TURN REST shared secret (coturn static-auth-secret) instead of --password", cxxopts::value<std::string>())
+      ("external-ip", "the public IP to check hairpin against (default: the one STUN reports)", cxxopts::value<std::string>())
+      ("hostname", "the media server's public host name (checked in /etc/hosts)", cxxopts::value<std::string>())
+      ("for", "media servers to advise on: kurento,livekit,plugnmeet,freeswitch,bigbluebutton,jitsi,janus,coturn (default all)", cxxopts::value<std::string>())
+      ("timeout", "seconds for everything (default 4)", cxxopts::value<std::string>())
+      ("json", "print one JSON object (schema natdiag/1); save it for natdiag advise --from")
+      ("h,help", "show this help");
+  const auto args = parse_args(options, argc, argv);
+  if (args.count("help")) {
+    std::cout << options.help() << "\nExamples:\n"
+              << "  natdiag profile --server 203.0.113.10 --for livekit\n"
+              << "  natdiag profile --server stun.example.org --turn turn:turn.example.org --user u --password p\n"
+              << "  natdiag profile --server 203.0.113.10 --json > profile.json\n";
+    std::exit(kHealthy);
+  }
+  if (!args.unmatched().empty()) throw UsageError("unexpected argument '" + args.unmatched().front() + "'");
+  ProfileCommand cmd;
+  std::vector<std::string> servers;
+  if (args.count("server")) servers = args["server"].as<std::vector<std::string>>();
+  if (servers.empty()) {
+    cmd.default_servers = true;
+    servers.assign(std::begin(kDefaultServers), std::end(kDefaultServers));
+  }
+  for (const auto& s : servers) {
+    const ServerSpec spec = parse_server(s, "--server");
+    if (spec.transport == client::Transport::kTls) throw UsageError("--server takes STUN over UDP/TCP, not stuns: '" + s + "'");
+    cmd.servers.push_back({spec.host, spec.port.value_or(kStunPort)});
+  }
+  if (args.count("turn")) {
+    const TurnUri uri = parse_turn_uri(args["turn"].as<std::string>(), "--turn");
+    ice::IceServer turn;
+    turn.uri = args["turn"].as<std::string>();
+    turn.host = uri.host;
+    turn.port = uri.port;
+    turn.transport = uri.transport;
+    const std::string user = args.count("user") ? args["user"].as<std::string>() : "";
+    if (args.count("secret")) {
+      turn.credentials = client::rest_credentials(args["secret"].as<std::string>(), user.empty() ? std::string("natdiag") : user);
+    } else if (!user.empty() && args.count("password")) {
+      turn.credentials = {user, args["password"].as<std::string>()};
+    } else {
+      throw UsageError("--turn needs --user and --password, or --secret");
+    }
+    cmd.turn = turn;
+  } else if (args.count("user") || args.count("password") || args.count("secret")) {
+    throw UsageError("--user, --password and --secret go with --turn");
+  }
+  if (args.count("external-ip")) cmd.external_ip = parse_ip(args["external-ip"].as<std::string>(), "--external-ip");
+  if (args.count("hostname")) {
+    cmd.hostname = args["hostname"].as<std::string>();
+    validate_host(*cmd.hostname, "--hostname");
+  }
+  cmd.targets = parse_targets(args.count("for") ? args["for"].as<std::string>() : "");
+  if (args.count("timeout")) cmd.timeout = parse_seconds(args["timeout"].as<std::string>(), "--timeout");
+  cmd.json = args.count("json") > 0;
+  return cmd;
+}
+
+// Everything one run measured, as the parts reported it.
+struct Measured {
+  client::BindingReport udp, tcp;
+  std::optional<client::BindingReport> udp6;
+  client::NatReport nat;
+  std::optional<hairpin::HairpinReport> hairpin;
+  std::string hairpin_error;
+  std::optional<ice::IceReport> ice;
+  std::string ice_error;
+  Duration elapsed{};
+};
+
+client::BindingOptions binding_options(const client::ServerTarget& server, client::Transport transport,
+                                       net::FamilyPreference family, Duration timeout) {
+  client::BindingOptions b;
+  b.host = server.host;
+  b.port = server.port;
+  b.transport = transport;
+  b.family = family;
+  b.timeout = timeout;
+  b.policy.initial_rto = std::chrono::milliseconds(200);
+  return b;
+}
+
+Measured measure(const ProfileCommand& cmd) {
+  Measured m;
+  const auto start = stun::Clock::now();
+  const auto& first = cmd.servers.front();
+  // Phase one, all at once: bindings (UDP, TCP, IPv6), NAT discovery, ICE gathering.
+  auto udp = std::async(std::launch::async, [&] {
+    return client::run_binding_test(binding_options(first, client::Transport::kUdp, net::FamilyPreference::kIPv4Only, cmd.timeout));
+  });
+  auto tcp = std::async(std::launch::async, [&] {
+    return client::run_binding_test(binding_options(first, client::Transport::kTcp, net::FamilyPreference::kIPv4Only, cmd.timeout));
+  });
+  std::optional<client::ServerTarget> v6_server;
+  for (const auto& s : cmd.servers) {
+    auto parsed = stun::TransportAddress::parse(s.host);
+    if (parsed && parsed->family == stun::Family::kIPv6) v6_server = s;
+  }
+  std::future<client::BindingReport> udp6;
+  if (v6_server) {
+    udp6 = std::async(std::launch::async, [&] {
+      return client::run_binding_test(binding_options(*v6_server, client::Transport::kUdp, net::FamilyPreference::kIPv6Only, cmd.timeout));
+    });
+  }
+  auto nat = std::async(std::launch::async, [&] {
+    client::NatOptions n;
+    for (const auto& s : cmd.servers) {
+      auto parsed = stun::TransportAddress::parse(s.host);
+      if (!parsed || parsed->family == stun::Family::kIPv4) n.servers.push_back(s);
+    }
+    n.family = net::FamilyPreference::kIPv4Only;
+    n.timeout = cmd.timeout;
+    return client::run_nat_discovery(n);
+  });
+  auto ice_run = std::async(std::launch::async, [&]() -> std::optional<ice::IceReport> {
+    ice::IceOptions o;
+    ice::IceServer stun_server;
+    stun_server.uri = "stun:" + first.host + ":" + std::to_string(first.port);
+    stun_server.host = first.host;
+    stun_server.port = first.port;
+    o.stun.push_back(stun_server);
+    if (cmd.turn) o.turn.push_back(*cmd.turn);
+    o.family = net::FamilyPreference::kAny;
+    o.timeout = cmd.timeout;
+    try {
+      return ice::run_ice(o);
+    } catch (const std::exception& e) {
+      m.ice_error = e.what();
+      return std::nullopt;
+    }
+  });
+  m.udp = udp.get();
+  // Phase two, as soon as the public address is known: hairpin, within what is left.
+  std::optional<stun::TransportAddress> external = cmd.external_ip;
+  if (!external && m.udp.last_success() && m.udp.last_success()->facts.mapped) external = m.udp.last_success()->facts.mapped;
+  m.tcp = tcp.get();
+  if (!external && m.tcp.last_success() && m.tcp.last_success()->facts.mapped) external = m.tcp.last_success()->facts.mapped;
+  if (external) {
+    hairpin::HairpinOptions h;
+    h.external_ip = *external;
+    h.external_ip.port = 0;
+    h.hostname = cmd.hostname;
+    const auto left = std::chrono::duration_cast<Duration>(start + cmd.timeout - stun::Clock::now());
+    h.timeout = std::clamp<Duration>(left, std::chrono::milliseconds(200), std::chrono::seconds(1));
+    try {
+      m.hairpin = hairpin::run_hairpin(h);
+    } catch (const std::exception& e) {
+      m.hairpin_error = e.what();
+    }
+  } else {
+    m.hairpin_error = "no public address known (no STUN answer; give --external-ip)";
+  }
+  if (udp6.valid()) m.udp6 = udp6.get();
+  m.nat = nat.get();
+  m.ice = ice_run.get();
+  m.elapsed = std::chrono::duration_cast<Duration>(stun::Clock::now() - start);
+  return m;
+}
+
+ProfileFacts facts_of(const ProfileCommand& cmd, const Measured& m) {
+  ProfileFacts f;
+  const auto* udp_ok = m.udp.last_success();
+  const auto* tcp_ok = m.tcp.last_success();
+  f.udp = udp_ok != nullptr;
+  f.tcp = tcp_ok != nullptr;
+  const client::BindingAttempt* any = udp_ok ? udp_ok : tcp_ok;
+  if (any && any->facts.mapped) f.public_ipv4 = any->facts.mapped->ip_string();
+  if (any && any->local) {
+    f.local_ipv4 = any->local->ip_string();
+    if (any->facts.mapped) f.behind_nat = !net::find_local_address(*any->facts.mapped).has_value();
+  }
+  if (m.udp6 && m.udp6->last_success() && m.udp6->last_success()->facts.mapped) {
+    f.public_ipv6 = m.udp6->last_success()->facts.mapped->ip_string();
+  }
+  f.mapping = behaviour_name(m.nat.mapping);
+  f.filtering = behaviour_name(m.nat.filtering);
+  if (m.udp.server) f.stun_server_ip = m.udp.server->ip_string();
+  f.stun_server_port = cmd.servers.front().port;
+  f.hostname = cmd.hostname;
+  if (m.hairpin) {
+    const auto& h = *m.hairpin;
+    const std::string v(hairpin::verdict_name(h.verdict));
+    f.hairpin = v == "not-needed" ? std::optional<std::string>("supported") : std::optional<std::string>(v);
+    f.dummy_nic_present = h.local.on_interface.has_value();
+    f.dummy_nic_commands = h.plan.commands;
+    if (h.plan.persist) {
+      const auto& p = *h.plan.persist;
+      if (!p.file.empty()) {
+        for (const auto& line : p.lines) f.dummy_nic_commands.push_back("# " + p.file + ": " + line);
+      }
+      for (const auto& c : p.commands) f.dummy_nic_commands.push_back(c);
+    }
+    if (h.hostname) f.hostname_resolves_to_public = h.hostname->ok;
+  }
+  if (cmd.turn) {
+    f.turn_configured = true;
+    if (m.ice) {
+      bool relay = false;
+      for (const auto& c : m.ice->gather.candidates) {
+        if (c.type == ice::CandidateType::kRelayed) {
+          relay = true;
+          if (!f.relay_address) f.relay_address = c.address.ip_string();
+        }
+      }
+      f.turn_relay = relay;
+      if (!relay && !m.ice->turn.empty()) f.turn_problem = std::string(client::turn_verdict_name(m.ice->turn.front().verdict()));
+    }
+  }
+  return f;
+}
+
+nlohmann::json to_json(const ProfileCommand& cmd, const Measured& m, const ProfileFacts& f,
+                       const std::vector<Finding>& findings, const std::map<std::string, Advice>& advice) {
+  auto j = json_header("profile");
+  auto opt_s = [](const std::optional<std::string>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+  auto opt_b = [](const std::optional<bool>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+  j["verdict"] = verdict_of(findings);
+  j["public_ipv4"] = opt_s(f.public_ipv4);
+  j["public_ipv6"] = opt_s(f.public_ipv6);
+  j["behind_nat"] = opt_b(f.behind_nat);
+  j["mapping"] = f.mapping;
+  j["filtering"] = f.filtering;
+  j["udp"] = opt_b(f.udp);
+  j["tcp"] = opt_b(f.tcp);
+  j["hairpin"] = opt_s(f.hairpin);
+  j["dummy_nic"] = {{"present", opt_b(f.dummy_nic_present)},
+                    {"needed", f.hairpin == std::optional<std::string>("not-supported") && f.dummy_nic_present != true},
+                    {"commands", f.dummy_nic_commands}};
+  j["findings"] = findings_json(findings);
+  j["advice"] = advice_json(advice);
+  j["elapsed_ms"] = json_ms(m.elapsed);
+  j["servers"] = nlohmann::json::array();
+  for (const auto& s : cmd.servers) j["servers"].push_back(s.host + ":" + std::to_string(s.port));
+  j["default_servers"] = cmd.default_servers;
+  j["nat"] = {{"method", m.nat.method.empty() ? nlohmann::json(nullptr) : nlohmann::json(m.nat.method)},
+              {"mapping_reason", m.nat.mapping_reason}, {"filtering_reason", m.nat.filtering_reason},
+              {"port_preservation", opt_b(m.nat.port_preservation)}, {"elapsed_ms", json_ms(m.nat.elapsed)}};
+  nlohmann::json candidates = nlohmann::json::array();
+  std::vector<std::string> ice_warnings;
+  if (m.ice) {
+    for (const auto& c : m.ice->gather.candidates) {
+      candidates.push_back({{"type", ice::type_name(c.type)}, {"transport", ice::transport_name(c.transport)},
+                            {"address", c.address.ip_string()}, {"port", c.address.port}, {"priority", c.priority},
+                            {"foundation", c.foundation}, {"server", c.server.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.server)}});
+    }
+    ice_warnings = m.ice->warnings;
+  }
+  j["ice"] = {{"candidates", candidates}, {"warnings", ice_warnings},
+              {"error", m.ice_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(m.ice_error)}};
+  j["hairpin_detail"] = nlohmann::json::array();
+  if (m.hairpin) {
+    for (const auto& c : m.hairpin->checks) {
+      j["hairpin_detail"].push_back({{"protocol", hairpin::protocol_name(c.protocol)}, {"port", c.port},
+                                     {"result", hairpin::result_name(c.result)}, {"detail", c.detail}});
+    }
+  }
+  facts_to_json(f, j);
+  return j;
+}
+
+void print_text(const Measured& m, const ProfileFacts& f, const std::vector<Finding>& findings,
+                const std::map<std::string, Advice>& advice, bool default_servers) {
+  int counts[3] = {0, 0, 0};
+  for (const auto& x : findings) ++counts[x.severity == "critical" ? 0 : x.severity == "warning" ? 1 : 2];
+  std::cout << "NAT profile: " << verdict_of(findings) << "  (" << counts[0] << " critical, " << counts[1]
+            << " warnings, " << counts[2] << " notes)\n\n";
+  auto row = [](const char* label, const std::string& value) {
+    std::cout << "  " << std::left << std::setw(14) << label << value << "\n";
+  };
+  row("Public IPv4:", f.public_ipv4.value_or("unknown") +
+                          (f.behind_nat == true ? " (behind NAT; this host is " + f.local_ipv4.value_or("?") + ")"
+                           : f.behind_nat == false ? " (this host's own address: no NAT)" : ""));
+  row("Public IPv6:", f.public_ipv6.value_or("none seen"));
+  row("STUN:", std::string("UDP ") + (f.udp == true ? "works" : "fails") + ", TCP " + (f.tcp == true ? "works" : "fails") +
+                   (default_servers ? " (default public servers: give --server)" : ""));
+  row("NAT:", f.mapping + " mapping, " + f.filtering + " filtering");
+  row("Hairpin:", m.hairpin ? std::string(hairpin::verdict_name(m.hairpin->verdict)) +
+                                  (f.dummy_nic_present == true ? " (public IP is on " + m.hairpin->local.on_interface->interface + ")" : "")
+                            : "not checked: " + m.hairpin_error);
+  if (m.ice) {
+    std::map<std::string, int> by_type;
+    for (const auto& c : m.ice->gather.candidates) ++by_type[std::string(ice::type_name(c.type))];
+    std::string ice_line;
+    for (const auto& [type, n] : by_type) ice_line += (ice_line.empty() ? "" : ", ") + std::to_string(n) + " " + type;
+    row("ICE:", ice_line.empty() ? "no candidates" : ice_line);
+  } else {
+    row("ICE:", "not run: " + m.ice_error);
+  }
+  char elapsed[32];
+  std::snprintf(elapsed, sizeof elapsed, "%.2f s", static_cast<double>(m.elapsed.count()) / 1e6);
+  row("Time:", elapsed);
+  print_findings_and_advice(std::cout, findings, advice);
+}
+
+}  // namespace
+
+int run_profile(int argc, char** argv) {
+  const ProfileCommand cmd = parse(argc, argv);
+  const Measured m = measure(cmd);
+  const ProfileFacts facts = facts_of(cmd, m);
+  std::vector<Finding> findings = evaluate(facts, cmd.targets);
+  if (m.ice) {
+    for (const auto& w : m.ice->warnings) findings.push_back({"ice", "info", "ICE: " + w, ""});
+  }
+  const auto advice = advise(facts, cmd.targets);
+  if (cmd.json) {
+    std::cout << to_json(cmd, m, facts, findings, advice).dump(2) << "\n";
+  } else {
+    print_text(m, facts, findings, advice, cmd.default_servers);
+  }
+  return verdict_of(findings) == "ok" ? kHealthy : kProblem;
+}
+
+}  // namespace natdiag::cli
