@@ -30,7 +30,8 @@ run() {  # run CMD...: show and run a natdiag command on the media server
 }
 run stun "$OUTSIDE_IP"
 run nat "$OUTSIDE_IP"
-if build/natdiag --help | grep -q "^  hairpin"; then run hairpin "$PUBLIC_IP"; fi
-if build/natdiag --help | grep -q "^  profile"; then run profile --server "$OUTSIDE_IP"; fi
+run hairpin "$PUBLIC_IP"
+run ice --stun "stun:$OUTSIDE_IP"
+run profile --server "$OUTSIDE_IP" --for bigbluebutton,kurento,livekit
 echo
 echo "== done: lab torn down"

@@ -230,12 +230,17 @@ ProfileFacts facts_of(const ProfileCommand& cmd, const Measured& m) {
     f.hairpin = v == "not-needed" ? std::optional<std::string>("supported") : std::optional<std::string>(v);
     f.dummy_nic_present = h.local.on_interface.has_value();
     f.dummy_nic_commands = h.plan.commands;
-    if (h.plan.persist) {
-      const auto& p = *h.plan.persist;
-      if (!p.file.empty()) {
-        for (const auto& line : p.lines) f.dummy_nic_commands.push_back("# " + p.file + ": " + line);
+    // To persist it: the detected stack's way, or, when none was found, the BigBlueButton
+    // guide's ifupdown lines (as natdiag hairpin suggests too).
+    auto persist = h.plan.persist;
+    if (!persist) persist = hairpin::dummy_nic_plan(h.external_ip, hairpin::NetworkStack::kIfupdown).persist;
+    if (persist) {
+      if (!persist->file.empty()) {
+        f.dummy_nic_commands.push_back("# to keep it after a reboot, in " + persist->file +
+                                       (persist->where.empty() ? "" : ", " + persist->where) + ":");
+        for (const auto& line : persist->lines) f.dummy_nic_commands.push_back(line);
       }
-      for (const auto& c : p.commands) f.dummy_nic_commands.push_back(c);
+      for (const auto& c : persist->commands) f.dummy_nic_commands.push_back(c);
     }
     if (h.hostname) f.hostname_resolves_to_public = h.hostname->ok;
   }
