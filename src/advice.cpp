@@ -309,7 +309,7 @@ std::optional<T> get_opt(const nlohmann::json& j, const char* key) {
 
 }  // namespace
 
-void facts_to_json(const ProfileFacts& f, nlohmann::json& out) {
+void facts_to_json(const ProfileFacts& f, nlohmann::ordered_json& out) {
   out["facts"] = {{"public_ipv4", opt(f.public_ipv4)},
                   {"public_ipv6", opt(f.public_ipv6)},
                   {"local_ipv4", opt(f.local_ipv4)},

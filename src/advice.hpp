@@ -84,6 +84,6 @@ void print_findings_and_advice(std::ostream& out, const std::vector<Finding>& fi
 /// naming the field when the object is not a natdiag/1 profile.
 [[nodiscard]] ProfileFacts facts_from_json(const nlohmann::json& profile);
 /// Writes the facts as the profile JSON fields (public_ipv4, ..., facts).
-void facts_to_json(const ProfileFacts& facts, nlohmann::json& out);
+void facts_to_json(const ProfileFacts& facts, nlohmann::ordered_json& out);
 
 }  // namespace natdiag::cli

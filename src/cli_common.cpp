@@ -139,8 +139,8 @@ nlohmann::json json_ms(const std::optional<std::chrono::microseconds>& d) {
   return std::round(static_cast<double>(d->count()) / 10.0) / 100.0;
 }
 
-nlohmann::json json_header(std::string_view command) {
-  return nlohmann::json{{"schema", kSchema}, {"command", command}};
+OutputJson json_header(std::string_view command) {
+  return OutputJson{{"schema", kSchema}, {"command", command}};
 }
 
 nlohmann::json json_ignored_packets(const net::PacketCounters& c) {

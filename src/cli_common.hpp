@@ -33,6 +33,10 @@ class UsageError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// The type of every --json output object: keys stay in the order they were added, so
+/// "schema" and "command" come first and related fields stay together.
+using OutputJson = nlohmann::ordered_json;
+
 /// The JSON schema name every --json object carries.
 inline constexpr std::string_view kSchema = "natdiag/1";
 
@@ -66,7 +70,7 @@ void validate_host(std::string_view host, std::string_view what);
 /// Milliseconds with microsecond precision, or null.
 [[nodiscard]] nlohmann::json json_ms(const std::optional<std::chrono::microseconds>& d);
 /// The object every --json output starts from: schema and command.
-[[nodiscard]] nlohmann::json json_header(std::string_view command);
+[[nodiscard]] OutputJson json_header(std::string_view command);
 /// Packets that arrived and were not believed: {total, malformed, unmatched, wrong_source,
 /// duplicates, not_a_response, notes}.
 [[nodiscard]] nlohmann::json json_ignored_packets(const net::PacketCounters& counters);

@@ -136,7 +136,7 @@ std::string advice_string(const hairpin::Advice& a) {
   return s;
 }
 
-nlohmann::json to_json(const HairpinReport& r) {
+OutputJson to_json(const HairpinReport& r) {
   auto j = json_header("hairpin");
   j["external_ip"] = r.external_ip.ip_string();
   j["external_ip_is_local"] = r.local.on_interface.has_value();

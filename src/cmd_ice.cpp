@@ -167,7 +167,7 @@ nlohmann::json addresses_json(const std::vector<stun::TransportAddress>& list) {
   return j;
 }
 
-nlohmann::json to_json(const ice::IceReport& r) {
+OutputJson to_json(const ice::IceReport& r) {
   auto j = json_header("ice");
   j["healthy"] = r.healthy;
   auto candidates = nlohmann::json::array();

@@ -120,7 +120,7 @@ std::string summary(const client::NatReport& r) {
   return "NAT behaviour not determined: " + r.mapping_reason + ".";
 }
 
-nlohmann::json to_json(const NatCommand& cmd, const client::NatReport& r) {
+OutputJson to_json(const NatCommand& cmd, const client::NatReport& r) {
   auto j = json_header("nat");
   j["summary"] = summary(r);
   j["public_address"] = json_address(r.public_address);

@@ -261,7 +261,7 @@ ProfileFacts facts_of(const ProfileCommand& cmd, const Measured& m) {
   return f;
 }
 
-nlohmann::json to_json(const ProfileCommand& cmd, const Measured& m, const ProfileFacts& f,
+OutputJson to_json(const ProfileCommand& cmd, const Measured& m, const ProfileFacts& f,
                        const std::vector<Finding>& findings, const std::map<std::string, Advice>& advice) {
   auto j = json_header("profile");
   auto opt_s = [](const std::optional<std::string>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };

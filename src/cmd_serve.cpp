@@ -94,7 +94,7 @@ int run_serve(int argc, char** argv) {
                                       : "plain STUN (one address: CHANGE-REQUEST gets 420)";
   std::mutex out_mutex;
   if (cmd.json_log) {
-    nlohmann::json ready = json_header("serve");
+    auto ready = json_header("serve");
     ready["event"] = "ready";
     ready["listeners"] = server.listeners();
     ready["rfc5780"] = a.full_rfc5780();
@@ -108,7 +108,7 @@ int run_serve(int argc, char** argv) {
   server.run(g_stop, [&](const std::string& reason, std::uint64_t count, const std::string& source) {
     std::lock_guard lock(out_mutex);
     if (cmd.json_log) {
-      nlohmann::json line = json_header("serve");
+      auto line = json_header("serve");
       line["event"] = "refused";
       line["reason"] = reason;
       line["count"] = count;

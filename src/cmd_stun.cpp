@@ -124,7 +124,7 @@ std::optional<bool> behind_nat(const client::BindingAttempt* ok) {
   return !(*ok->local == *ok->facts.mapped);
 }
 
-nlohmann::json to_json(const StunCommand& cmd, const client::BindingReport& report) {
+OutputJson to_json(const StunCommand& cmd, const client::BindingReport& report) {
   const auto* ok = report.last_success();
   const auto* last = report.attempts.empty() ? nullptr : &report.attempts.back();
   const auto* shown = ok ? ok : last;

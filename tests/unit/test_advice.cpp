@@ -129,9 +129,9 @@ TEST_CASE("advice: facts survive a JSON round trip; other JSON is refused with a
   auto f = cone_without_hairpin();
   f.hostname = "bbb.example.org";
   f.hostname_resolves_to_public = false;
-  nlohmann::json j = json_header("profile");
+  auto j = json_header("profile");
   facts_to_json(f, j);
-  const auto back = facts_from_json(j);
+  const auto back = facts_from_json(nlohmann::json(j));
   CHECK(back.public_ipv4 == f.public_ipv4);
   CHECK(back.mapping == f.mapping);
   CHECK(back.dummy_nic_commands == f.dummy_nic_commands);
@@ -139,7 +139,7 @@ TEST_CASE("advice: facts survive a JSON round trip; other JSON is refused with a
   CHECK(advise(back, kAll).at("etc_hosts").lines == std::vector<std::string>{"203.0.113.1 bbb.example.org"});
   CHECK_THROWS_AS(facts_from_json(nlohmann::json{{"schema", "natdiag/1"}, {"command", "stun"}}), UsageError);
   j["facts"]["public_ipv4"] = "not-an-ip";
-  CHECK_THROWS_AS(facts_from_json(j), UsageError);
+  CHECK_THROWS_AS(facts_from_json(nlohmann::json(j)), UsageError);
   j["facts"]["public_ipv4"] = 42;
-  CHECK_THROWS_AS(facts_from_json(j), UsageError);
+  CHECK_THROWS_AS(facts_from_json(nlohmann::json(j)), UsageError);
 }
