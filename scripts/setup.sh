@@ -11,7 +11,7 @@ PACKAGES=(
   # libraries (design.md: Debian's packages only)
   libnice-dev libglib2.0-dev libssl-dev libcxxopts-dev doctest-dev nlohmann-json3-dev libbenchmark-dev
   # tests: real peers, the namespace lab, the fuzzer, JSON checks
-  coturn iproute2 iptables clang jq openssl procps psmisc python3
+  coturn iproute2 iptables clang libclang-rt-14-dev jq openssl procps psmisc python3
 )
 
 missing=()
@@ -26,8 +26,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  # coturn's package must not start a system TURN server on 3478 behind our back.
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # With recommends, as the suite was developed and tested. libclang-rt-14-dev is named above
+  # because clang does not depend on it, and it holds libFuzzer and the sanitizer runtimes.
+  apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 BUILD_TYPE=${BUILD_TYPE:-Release}
