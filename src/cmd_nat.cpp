@@ -13,8 +13,6 @@ namespace {
 using client::Behaviour;
 using stun::rfc5780::behaviour_name;
 
-/// Public servers for the multi-server method when none is named (plain STUN, two IPs).
-constexpr const char* kDefaultServers[] = {"stun.l.google.com:19302", "stun1.l.google.com:19302"};
 
 struct NatCommand {
   client::NatOptions nat;
@@ -66,7 +64,7 @@ NatCommand parse(int argc, char** argv) {
   }
   if (servers.empty()) {
     cmd.default_servers = true;
-    servers.assign(std::begin(kDefaultServers), std::end(kDefaultServers));
+    servers.assign(std::begin(kDefaultPublicServers), std::end(kDefaultPublicServers));
   }
   for (std::size_t i = 0; i < servers.size(); ++i) {
     const ServerSpec spec = parse_server(servers[i], i == 0 && args.count("args") ? "HOST" : "--server");

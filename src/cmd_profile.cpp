@@ -21,8 +21,6 @@ namespace {
 using stun::Duration;
 using stun::rfc5780::behaviour_name;
 
-/// Public STUN servers used when none is named (plain STUN on two IPs: mapping only).
-constexpr const char* kDefaultServers[] = {"stun.l.google.com:19302", "stun1.l.google.com:19302"};
 
 struct ProfileCommand {
   std::vector<client::ServerTarget> servers;
@@ -66,7 +64,7 @@ ProfileCommand parse(int argc, char** argv) {
   if (args.count("server")) servers = args["server"].as<std::vector<std::string>>();
   if (servers.empty()) {
     cmd.default_servers = true;
-    servers.assign(std::begin(kDefaultServers), std::end(kDefaultServers));
+    servers.assign(std::begin(kDefaultPublicServers), std::end(kDefaultPublicServers));
   }
   for (const auto& s : servers) {
     const ServerSpec spec = parse_server(s, "--server");

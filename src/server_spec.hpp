@@ -14,6 +14,10 @@ namespace natdiag::cli {
 /// The public STUN server used when none is named (as in the BigBlueButton guide).
 inline constexpr std::string_view kDefaultStunHost = "stun.l.google.com";
 inline constexpr std::uint16_t kDefaultStunHostPort = 19302;
+/// The public servers `nat` and `profile` use when none is named: plain STUN on two IPs, so
+/// the multi-server method can tell the mapping (never the filtering).
+inline constexpr const char* kDefaultPublicServers[] = {"stun.l.google.com:19302",
+                                                        "stun1.l.google.com:19302"};
 inline constexpr std::uint16_t kStunPort = 3478;   ///< RFC 8489 §18.6
 inline constexpr std::uint16_t kStunsPort = 5349;  ///< RFC 8489 §18.6
 
