@@ -49,6 +49,18 @@ check_contains "port already taken: says so" "Address already in use" "$(cat "$T
 kill -INT "$ONE_PID"; wait "$ONE_PID"; rc=$?
 check_eq "SIGINT: clean exit 0" 0 "$rc"
 
+echo "# --threads: SO_REUSEPORT workers, never shared with another process"
+P3=$(free_port)
+spawn "$TMP/threads.log" "$NATDIAG" serve --primary 127.0.0.1 --port "$P3" --transport udp --threads 2 --rate-limit 0
+THREADS_PID=${SPAWNED[-1]}
+wait_for_text "$TMP/threads.log" "ready"
+json=$("$NATDIAG" stun 127.0.0.1 "$P3" --count 20 --json)
+check_eq "--threads 2: 20 of 20 answered" 20 "$(jqv "$json" .responses)"
+"$NATDIAG" serve --primary 127.0.0.1 --port "$P3" --transport udp --threads 2 >/dev/null 2>"$TMP/threads-busy.err"; rc=$?
+check_eq "--threads 2 on a port a natdiag serve --threads already holds: exit 3" 3 "$rc"
+kill -TERM "$THREADS_PID"; wait "$THREADS_PID"
+check_contains "--threads 2: stops cleanly with both workers' counts" "stopped after 20 requests, 20 answered" "$(cat "$TMP/threads.log")"
+
 echo "# bad input: one line, exit 2"
 for args in "--primary 1.2.3" "--port 0" "--port 99999" "--alternate 127.0.0.2" "--primary 127.0.0.1 --alternate ::1" \
             "--primary 127.0.0.1 --alternate 127.0.0.1" "--threads 0" "--transport sctp" "--rate-limit -5" "--bogus" "extra"; do
