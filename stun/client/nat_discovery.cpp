@@ -70,33 +70,6 @@ class BackgroundTcpCheck {
   std::shared_ptr<State> state_;
 };
 
-void count(net::PacketCounters& counters, std::size_t net::PacketCounters::*field, std::string note) {
-  ++(counters.*field);
-  if (counters.notes.size() < 8) counters.notes.push_back(std::move(note));
-}
-
-// Decodes a packet that should answer one of our transactions; nullopt (counted) otherwise.
-std::optional<stun::MessageView> accept_response(std::span<const std::uint8_t> packet,
-                                                 const TransportAddress& source,
-                                                 net::PacketCounters& counters) {
-  auto parsed = stun::MessageView::parse(packet);
-  if (!parsed) {
-    count(counters, &net::PacketCounters::malformed,
-          "malformed packet from " + source.to_string() + ": " + parsed.error().describe());
-    return std::nullopt;
-  }
-  const auto cls = parsed->message_class();
-  if (cls != stun::MessageClass::kSuccessResponse && cls != stun::MessageClass::kErrorResponse) {
-    count(counters, &net::PacketCounters::not_a_response, "a STUN request or indication from " + source.to_string());
-    return std::nullopt;
-  }
-  if (stun::check_fingerprint(parsed.value()) == stun::Check::kInvalid) {
-    count(counters, &net::PacketCounters::malformed, "wrong FINGERPRINT from " + source.to_string());
-    return std::nullopt;
-  }
-  return parsed.value();
-}
-
 TransportAddress bind_address(const NatOptions& options, const TransportAddress& server) {
   if (options.local_ip) return *options.local_ip;
   if (auto routed = route_source(server)) return *routed;
@@ -137,7 +110,7 @@ void run_rfc5780(const NatOptions& options, const TransportAddress& server, NatR
         int error = 0;
         auto got = sockets[s]->receive(buffer, error);
         if (!got) break;
-        auto view = accept_response(std::span(buffer).first(got->size), got->source, report.ignored);
+        auto view = net::screen_response(std::span(buffer).first(got->size), got->source, report.ignored);
         if (!view) continue;
         // A test is identified by its transaction ID and the socket it was sent from.
         std::optional<rfc::Test> test;
@@ -146,8 +119,8 @@ void run_rfc5780(const NatOptions& options, const TransportAddress& server, NatR
           if (ids[t] == view->transaction_id() && on_mapping == (s == 0)) test = static_cast<rfc::Test>(t);
         }
         if (!test) {
-          count(report.ignored, &net::PacketCounters::unmatched,
-                "response from " + got->source.to_string() + " with an unknown transaction ID");
+          ++report.ignored.unmatched;
+          report.ignored.note("response from " + got->source.to_string() + " with an unknown transaction ID");
           continue;
         }
         const BindingFacts facts = interpret_binding_response(*view);

@@ -27,9 +27,34 @@ void PacketCounters::merge(const PacketCounters& other) {
   wrong_source += other.wrong_source;
   duplicates += other.duplicates;
   not_a_response += other.not_a_response;
-  for (const auto& n : other.notes) {
-    if (notes.size() < 8) notes.push_back(n);
+  for (const auto& n : other.notes) note(n);
+}
+
+void PacketCounters::note(std::string text) {
+  if (notes.size() < 8) notes.push_back(std::move(text));
+}
+
+std::optional<stun::MessageView> screen_response(std::span<const std::uint8_t> packet,
+                                                 const TransportAddress& source,
+                                                 PacketCounters& counters) {
+  auto parsed = stun::MessageView::parse(packet);
+  if (!parsed) {
+    ++counters.malformed;
+    counters.note("malformed packet from " + source.to_string() + ": " + parsed.error().describe());
+    return std::nullopt;
   }
+  const auto cls = parsed->message_class();
+  if (cls != stun::MessageClass::kSuccessResponse && cls != stun::MessageClass::kErrorResponse) {
+    ++counters.not_a_response;
+    counters.note("a STUN " + std::string(stun::class_name(cls)) + " from " + source.to_string());
+    return std::nullopt;
+  }
+  if (stun::check_fingerprint(parsed.value()) == stun::Check::kInvalid) {
+    ++counters.malformed;
+    counters.note("response from " + source.to_string() + " with a wrong FINGERPRINT");
+    return std::nullopt;
+  }
+  return parsed.value();
 }
 
 UdpTransactions::Handle UdpTransactions::start(UdpRequest request) {
@@ -43,10 +68,6 @@ UdpTransactions::Handle UdpTransactions::start(UdpRequest request) {
   return entries_.size() - 1;
 }
 
-void UdpTransactions::note(std::string text) {
-  if (counters_.notes.size() < 8) counters_.notes.push_back(std::move(text));
-}
-
 void UdpTransactions::finish(Handle h, UdpOutcome::Status status) {
   entries_[h].outcome.status = status;
   if (on_complete_) on_complete_(h, entries_[h].outcome);  // may start more (entries_ grows)
@@ -54,24 +75,9 @@ void UdpTransactions::finish(Handle h, UdpOutcome::Status status) {
 
 void UdpTransactions::handle_packet(UdpSocket* socket, std::span<const std::uint8_t> packet,
                                     const TransportAddress& source, TimePoint now) {
-  auto parsed = stun::MessageView::parse(packet);
-  if (!parsed) {
-    ++counters_.malformed;
-    note("malformed packet from " + source.to_string() + ": " + parsed.error().describe());
-    return;
-  }
-  const stun::MessageView& msg = parsed.value();
-  const auto cls = msg.message_class();
-  if (cls != stun::MessageClass::kSuccessResponse && cls != stun::MessageClass::kErrorResponse) {
-    ++counters_.not_a_response;
-    note("a STUN " + std::string(stun::class_name(cls)) + " from " + source.to_string());
-    return;
-  }
-  if (stun::check_fingerprint(msg) == stun::Check::kInvalid) {
-    ++counters_.malformed;
-    note("response from " + source.to_string() + " with a wrong FINGERPRINT");
-    return;
-  }
+  const auto parsed = screen_response(packet, source, counters_);
+  if (!parsed) return;
+  const stun::MessageView& msg = *parsed;
   for (Handle h = 0; h < entries_.size(); ++h) {
     Entry& e = entries_[h];
     if (e.request.socket != socket || e.id != msg.transaction_id()) continue;
@@ -81,7 +87,7 @@ void UdpTransactions::handle_packet(UdpSocket* socket, std::span<const std::uint
     }
     if (e.request.source_match == SourceMatch::kDestination && source != e.request.destination) {
       ++counters_.wrong_source;
-      note("response for a pending transaction from " + source.to_string() + ", expected " +
+      counters_.note("response for a pending transaction from " + source.to_string() + ", expected " +
            e.request.destination.to_string());
       return;
     }
@@ -92,7 +98,7 @@ void UdpTransactions::handle_packet(UdpSocket* socket, std::span<const std::uint
     return;
   }
   ++counters_.unmatched;
-  note("response from " + source.to_string() + " with an unknown transaction ID");
+  counters_.note("response from " + source.to_string() + " with an unknown transaction ID");
 }
 
 void UdpTransactions::drain(UdpSocket* socket, TimePoint now) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "stun/net/socket.hpp"
+#include "stun/proto/message.hpp"
 #include "stun/proto/retransmit.hpp"
 #include "stun/proto/types.hpp"
 
@@ -58,7 +59,16 @@ struct PacketCounters {
   }
   /// Adds another run's counts (and notes, up to the first eight).
   void merge(const PacketCounters& other);
+  /// Keeps a description of an ignored packet, the first eight only.
+  void note(std::string text);
 };
+
+/// Decodes a packet that should answer one of our requests: a STUN success or error response
+/// whose FINGERPRINT, if any, is right. Anything else is counted in `counters`, with a note,
+/// and nullopt returned. The view points into `packet`.
+[[nodiscard]] std::optional<stun::MessageView> screen_response(std::span<const std::uint8_t> packet,
+                                                               const TransportAddress& source,
+                                                               PacketCounters& counters);
 
 /// Runs many UDP transactions at once over one or more sockets.
 class UdpTransactions {
@@ -90,7 +100,6 @@ class UdpTransactions {
   void drain(UdpSocket* socket, TimePoint now);
   void handle_packet(UdpSocket* socket, std::span<const std::uint8_t> packet,
                      const TransportAddress& source, TimePoint now);
-  void note(std::string text);
 
   std::vector<Entry> entries_;
   PacketCounters counters_;
