@@ -34,8 +34,7 @@ std::string openssl_error() {
   return buf;
 }
 
-}  // namespace
-
+// Waits until `fd` is readable (or writable) or the deadline passes; false on timeout.
 bool wait_fd(int fd, bool for_write, TimePoint deadline) {
   for (;;) {
     pollfd p{fd, static_cast<short>(for_write ? POLLOUT : POLLIN), 0};
@@ -46,6 +45,8 @@ bool wait_fd(int fd, bool for_write, TimePoint deadline) {
     if (errno != EINTR) return false;
   }
 }
+
+}  // namespace
 
 struct StreamConnection::Tls {
   struct CtxDeleter {
@@ -239,10 +240,6 @@ std::optional<std::vector<std::uint8_t>> StreamConnection::receive_some(std::siz
 
 TransportAddress StreamConnection::local_address() const {
   return socket_local_address(fd_.get());
-}
-
-std::string StreamConnection::tls_version() const {
-  return tls_ ? SSL_get_version(tls_->ssl.get()) : "";
 }
 
 std::string StreamConnection::peer_certificate_sha256() const {

@@ -47,8 +47,7 @@ class StreamConnection {
 
   [[nodiscard]] TransportAddress local_address() const;
   [[nodiscard]] const TransportAddress& peer() const noexcept { return peer_; }
-  /// For TLS: "TLSv1.3" and the peer certificate's SHA-256 fingerprint (hex); empty for TCP.
-  [[nodiscard]] std::string tls_version() const;
+  /// For TLS: the peer certificate's SHA-256 fingerprint (hex, colon-separated); empty for TCP.
   [[nodiscard]] std::string peer_certificate_sha256() const;
 
  private:
@@ -62,7 +61,5 @@ class StreamConnection {
   std::unique_ptr<Tls> tls_;
 };
 
-/// Waits until `fd` is readable (or writable) or the deadline passes; false on timeout.
-bool wait_fd(int fd, bool for_write, TimePoint deadline);
 
 }  // namespace natdiag::net
