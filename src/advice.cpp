@@ -71,8 +71,12 @@ std::vector<Finding> evaluate(const ProfileFacts& f, const std::vector<std::stri
   const std::string pub = public_or_placeholder(f);
   if (f.udp == false && f.tcp != true) {
     out.push_back({"stun-unreachable", "critical",
-                   "No STUN server answered, over UDP or TCP: nothing about this network could be measured.",
-                   "Check the --server address and that outbound UDP/TCP 3478 is allowed."});
+                   "No STUN server answered, over UDP or TCP: nothing about this network could be measured." +
+                       (f.stun_error ? " (" + *f.stun_error + ")" : std::string()),
+                   f.default_servers
+                       ? "No --server was given and the default public STUN servers cannot be reached from here: run "
+                         "natdiag serve on a host outside this network (two addresses for RFC 5780) and pass --server."
+                       : "Check the --server address and that outbound UDP/TCP 3478 is allowed."});
   } else if (f.udp == false) {
     out.push_back({"udp-blocked", "critical",
                    std::string("UDP to the STUN server is blocked while TCP works: WebRTC media is UDP first, so every call "
@@ -321,6 +325,8 @@ void facts_to_json(const ProfileFacts& f, nlohmann::ordered_json& out) {
                   {"hairpin", opt(f.hairpin)},
                   {"dummy_nic_present", opt(f.dummy_nic_present)},
                   {"dummy_nic_commands", f.dummy_nic_commands},
+                  {"stun_error", opt(f.stun_error)},
+                  {"default_servers", f.default_servers},
                   {"stun_server_ip", opt(f.stun_server_ip)},
                   {"stun_server_port", f.stun_server_port},
                   {"hostname", opt(f.hostname)},
@@ -351,6 +357,8 @@ ProfileFacts facts_from_json(const nlohmann::json& profile) {
   f.hairpin = get_opt<std::string>(j, "hairpin");
   f.dummy_nic_present = get_opt<bool>(j, "dummy_nic_present");
   f.dummy_nic_commands = get_opt<std::vector<std::string>>(j, "dummy_nic_commands").value_or(std::vector<std::string>{});
+  f.stun_error = get_opt<std::string>(j, "stun_error");
+  f.default_servers = get_opt<bool>(j, "default_servers").value_or(false);
   f.stun_server_ip = get_opt<std::string>(j, "stun_server_ip");
   f.stun_server_port = get_opt<std::uint16_t>(j, "stun_server_port").value_or(3478);
   f.hostname = get_opt<std::string>(j, "hostname");

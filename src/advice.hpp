@@ -27,6 +27,8 @@ struct ProfileFacts {
   std::optional<std::string> hairpin;      ///< "supported", "not-supported", "inconclusive"
   std::optional<bool> dummy_nic_present;
   std::vector<std::string> dummy_nic_commands;  ///< add now and persist, for this host's stack
+  std::optional<std::string> stun_error;        ///< why no STUN server answered, if none did
+  bool default_servers = false;                 ///< no --server: the built-in public list
   std::optional<std::string> stun_server_ip;    ///< an IP (Kurento wants an IP, not a name)
   std::uint16_t stun_server_port = 3478;
   std::optional<std::string> hostname;

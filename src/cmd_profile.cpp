@@ -208,6 +208,12 @@ ProfileFacts facts_of(const ProfileCommand& cmd, const Measured& m) {
   const auto* tcp_ok = m.tcp.last_success();
   f.udp = udp_ok != nullptr;
   f.tcp = tcp_ok != nullptr;
+  f.default_servers = cmd.default_servers;
+  if (!udp_ok && !tcp_ok) {
+    const std::string why = !m.udp.error.empty() ? m.udp.error
+                            : !m.udp.attempts.empty() ? m.udp.attempts.back().error : "";
+    if (!why.empty()) f.stun_error = why;
+  }
   const client::BindingAttempt* any = udp_ok ? udp_ok : tcp_ok;
   if (any && any->facts.mapped) f.public_ipv4 = any->facts.mapped->ip_string();
   if (any && any->local) {
@@ -349,16 +355,6 @@ int run_profile(int argc, char** argv) {
   const Measured m = measure(cmd);
   const ProfileFacts facts = facts_of(cmd, m);
   std::vector<Finding> findings = evaluate(facts, cmd.targets);
-  for (auto& f : findings) {
-    if (f.id != "stun-unreachable") continue;
-    const std::string why = !m.udp.error.empty() ? m.udp.error
-                            : !m.udp.attempts.empty() ? m.udp.attempts.back().error : "";
-    if (!why.empty()) f.message += " (" + why + ")";
-    if (cmd.default_servers) {
-      f.fix = "No --server was given and the default public STUN servers cannot be reached from here: run "
-              "natdiag serve on a host outside this network (two addresses for RFC 5780) and pass --server.";
-    }
-  }
   if (m.ice) {
     for (const auto& w : m.ice->warnings) findings.push_back({"ice", "info", "ICE: " + w, ""});
   }

@@ -143,3 +143,23 @@ TEST_CASE("advice: facts survive a JSON round trip; other JSON is refused with a
   j["facts"]["public_ipv4"] = 42;
   CHECK_THROWS_AS(facts_from_json(nlohmann::json(j)), UsageError);
 }
+
+TEST_CASE("advice: no STUN answer is broken, says why, and with the default servers points at --server") {
+  ProfileFacts f;
+  f.udp = false;
+  f.tcp = false;
+  f.stun_error = "cannot resolve stun.l.google.com: Name or service not known";
+  f.default_servers = true;
+  auto findings = evaluate(f, kAll);
+  CHECK(verdict_of(findings) == "broken");
+  REQUIRE(findings.front().id == "stun-unreachable");
+  CHECK(findings.front().message.find("Name or service not known") != std::string::npos);
+  CHECK(findings.front().fix.find("--server") != std::string::npos);
+  CHECK(findings.front().fix.find("natdiag serve") != std::string::npos);
+  // The same facts read back from a saved profile give the same finding (advise --from).
+  auto j = json_header("profile");
+  facts_to_json(f, j);
+  const auto back = facts_from_json(nlohmann::json(j));
+  CHECK(evaluate(back, kAll).front().message == findings.front().message);
+  CHECK(evaluate(back, kAll).front().fix == findings.front().fix);
+}
