@@ -12,6 +12,7 @@
 #include "ice/diagnose.hpp"
 #include "ice/glib_ptr.hpp"
 #include "ice/nice_convert.hpp"
+#include "src/advice.hpp"
 #include "src/cli_common.hpp"
 #include "src/turn_uri.hpp"
 #include "stun/client/turn.hpp"
@@ -575,4 +576,55 @@ TEST_CASE("libnice's give-up schedule (stun/usages/timer.c) and the transmission
     CHECK(ice::libnice_give_up(ice::kStunInitialTimeout, n + 1) + ice::kGiveUpSlack > milliseconds(ms));
   }
   CHECK(ice::min_gather_timeout() == milliseconds(350));
+}
+
+TEST_CASE("profile: classic-STUN refusal is a fact, a finding and advice, and advise --from re-derives it") {
+  cli::ProfileFacts f;
+  f.public_ipv4 = "203.0.113.1";
+  f.local_ipv4 = "10.77.0.10";
+  f.behind_nat = true;
+  f.udp = true;
+  f.tcp = true;
+  f.stun_server_ip = "203.0.113.10";
+  f.stun_rfc3489 = false;
+  const std::vector<std::string> targets{"kurento", "janus", "coturn"};
+  auto finding_of = [](const std::vector<cli::Finding>& findings) -> const cli::Finding* {
+    for (const auto& x : findings) {
+      if (x.id == "stun-no-classic") return &x;
+    }
+    return nullptr;
+  };
+  const auto findings = cli::evaluate(f, targets);
+  const auto* found = finding_of(findings);
+  REQUIRE(found != nullptr);
+  CHECK(found->severity == "warning");
+  CHECK(found->message.find("203.0.113.10 refuses classic STUN") != std::string::npos);
+  CHECK(found->message.find("no-stun-backward-compatibility") != std::string::npos);
+  CHECK(found->message.find("libnice before 0.1.23") != std::string::npos);
+  CHECK(found->fix.find("Remove the line no-stun-backward-compatibility") != std::string::npos);
+  CHECK(found->fix.find("TURN server (libnice then takes the srflx from the Allocate answer)") !=
+        std::string::npos);
+  CHECK(found->fix.find("libnice 0.1.23 or newer") != std::string::npos);
+  const auto advice = cli::advise(f, targets);
+  CHECK(advice.at("kurento").note.find("refuses classic STUN") != std::string::npos);
+  CHECK(advice.at("janus").note.find("refuses classic STUN") != std::string::npos);
+  CHECK(advice.at("coturn").note.find("delete the line no-stun-backward-compatibility") !=
+        std::string::npos);
+  // Only libnice-based servers are hurt: for LiveKit alone it is a note.
+  CHECK(finding_of(cli::evaluate(f, {"livekit"}))->severity == "info");
+
+  // The saved profile carries the fact: advise --from finds the same.
+  nlohmann::ordered_json saved = {{"schema", "natdiag/1"}, {"command", "profile"}};
+  cli::facts_to_json(f, saved);
+  CHECK(saved["facts"]["stun_rfc3489"] == false);
+  const auto back = cli::facts_from_json(nlohmann::json(saved));
+  CHECK(back.stun_rfc3489 == std::optional<bool>(false));
+  CHECK(finding_of(cli::evaluate(back, targets)) != nullptr);
+
+  // Answered, or never asked: no finding, no note.
+  f.stun_rfc3489 = true;
+  CHECK(finding_of(cli::evaluate(f, targets)) == nullptr);
+  CHECK(cli::advise(f, targets).at("coturn").note.find("no-stun-backward") == std::string::npos);
+  f.stun_rfc3489.reset();
+  CHECK(finding_of(cli::evaluate(f, targets)) == nullptr);
 }
