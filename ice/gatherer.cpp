@@ -286,10 +286,10 @@ void Session::gathering_done(Slot& slot) {
 void Session::start_check() {
   check_started_ = true;
   check_start_ = Clock::now();
-  glib::CandidateListPtr controlling_list(
-      nice_agent_get_local_candidates(controlling_->agent.get(), controlling_->stream_id, kComponent));
-  glib::CandidateListPtr controlled_list(
-      nice_agent_get_local_candidates(controlled_->agent.get(), controlled_->stream_id, kComponent));
+  glib::CandidateListPtr controlling_list(nice_agent_get_local_candidates(
+      controlling_->agent.get(), controlling_->stream_id, kComponent));
+  glib::CandidateListPtr controlled_list(nice_agent_get_local_candidates(
+      controlled_->agent.get(), controlled_->stream_id, kComponent));
   auto has_relay = [](GSList* list) {
     for (GSList* item = list; item != nullptr; item = item->next) {
       if (static_cast<NiceCandidate*>(item->data)->type == NICE_CANDIDATE_TYPE_RELAYED) return true;
@@ -315,10 +315,12 @@ void Session::start_check() {
     GSList* chosen = nullptr;  // borrows the candidates, owns only the list cells
     for (GSList* item = candidates; item != nullptr; item = item->next) {
       const auto* c = static_cast<NiceCandidate*>(item->data);
-      if (!relays_only || c->type == NICE_CANDIDATE_TYPE_RELAYED) chosen = g_slist_append(chosen, item->data);
+      if (!relays_only || c->type == NICE_CANDIDATE_TYPE_RELAYED)
+        chosen = g_slist_append(chosen, item->data);
     }
     const guint n = g_slist_length(chosen);
-    if (chosen != nullptr) nice_agent_set_remote_candidates(to.agent.get(), to.stream_id, kComponent, chosen);
+    if (chosen != nullptr)
+      nice_agent_set_remote_candidates(to.agent.get(), to.stream_id, kComponent, chosen);
     g_slist_free(chosen);
     return n;
   };

@@ -85,7 +85,7 @@ struct CheckOutcome {
   std::string state;  ///< the controlling agent's last component state ("ready", "failed", ...)
   std::string error;  ///< why it failed, for people
   std::optional<Duration> elapsed;  ///< from the start of the checks to READY
-  bool relays_only = false;  ///< each agent was given only the other's relay candidates
+  bool relays_only = false;         ///< each agent was given only the other's relay candidates
 };
 
 /// Everything the agents gathered.

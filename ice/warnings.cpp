@@ -90,12 +90,14 @@ std::string stun_warning(const StunServerReport& s) {
            "; no answer over TCP either).";
   }
   if (refuses_classic_stun(s)) {
-    return head + "the server refuses classic STUN: it answered natdiag's RFC 5389 Binding (mapped " +
+    return head +
+           "the server refuses classic STUN: it answered natdiag's RFC 5389 Binding (mapped " +
            s.udp_mapped->to_string() +
            ") but not the same request in RFC 3489 form, without the magic cookie (coturn: "
            "no-stun-backward-compatibility). libnice before 0.1.23 sends its srflx discovery in "
            "that form (Kurento and Janus on Debian 12 use libnice 0.1.21), so it gets no srflx "
-           "from this server. " + kClassicStunFixes;
+           "from this server. " +
+           kClassicStunFixes;
   }
   return head + "the server answered natdiag's own Binding request (mapped " +
          s.udp_mapped->to_string() +
@@ -115,8 +117,8 @@ std::optional<TransportAddress> direct_address(const StunServerReport& stun,
 std::string no_nat_warning(const StunServerReport& s, const TransportAddress& direct,
                            const std::vector<Candidate>& candidates) {
   std::string w = "no NAT: " + s.uri + " sees this host at " + direct.ip_string() +
-                  ", a host address (srflx equals host). The host candidate " +
-                  direct.ip_string() + " is public.";
+                  ", a host address (srflx equals host). The host candidate " + direct.ip_string() +
+                  " is public.";
   // A multi-homed host may reach the server through a NAT from its other addresses.
   for (const auto& c : candidates) {
     if (c.type != CandidateType::kServerReflexive || c.server != s.uri ||
@@ -268,14 +270,12 @@ std::vector<std::string> ice_warnings(const IceReport& r, const IceOptions& opti
   if (options.check && r.gather.check) {
     const auto& c = *r.gather.check;
     switch (check_verdict(c, candidates)) {
-      case CheckVerdict::kFail:
-        w.push_back("connectivity check failed: " + c.error + ".");
-        break;
+      case CheckVerdict::kFail: w.push_back("connectivity check failed: " + c.error + "."); break;
       case CheckVerdict::kInconclusive:
         w.push_back(
             "the connectivity check proves nothing about the NAT: both agents run in this "
-            "process, and the pair ICE selected (" + describe(c.pair->local) + " to " +
-            describe(c.pair->remote) +
+            "process, and the pair ICE selected (" +
+            describe(c.pair->local) + " to " + describe(c.pair->remote) +
             ") does not go through it. Give --turn, and the check runs relay to relay through "
             "the NAT.");
         break;
@@ -295,7 +295,7 @@ bool ice_healthy(const IceReport& r, const IceOptions& options) {
     if (t.relays.empty()) return false;
   }
   if (options.check && !(r.gather.check && check_verdict(*r.gather.check, r.gather.candidates) ==
-                                                 CheckVerdict::kSuccess)) {
+                                               CheckVerdict::kSuccess)) {
     return false;
   }
   // Candidates may be missing when gathering ran out of time.

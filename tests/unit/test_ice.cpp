@@ -422,8 +422,9 @@ TEST_CASE("warnings: a server that refuses classic STUN (libnice before 0.1.23 n
   CHECK(any_contains(w, "(coturn: no-stun-backward-compatibility)"));
   CHECK(any_contains(w, "libnice before 0.1.23"));
   CHECK(any_contains(w, "remove the line no-stun-backward-compatibility"));
-  CHECK(any_contains(w, "give the media server a TURN server (libnice then takes the srflx from "
-                        "the Allocate answer)"));
+  CHECK(any_contains(w,
+                     "give the media server a TURN server (libnice then takes the srflx from "
+                     "the Allocate answer)"));
   CHECK(any_contains(w, "libnice 0.1.23 or newer"));
   CHECK(!any_contains(w, "longer --timeout"));  // waiting longer changes nothing
   CHECK(!ice::ice_healthy(r, options));
@@ -450,7 +451,8 @@ TEST_CASE("warnings: a server that refuses classic STUN (libnice before 0.1.23 n
 }
 
 TEST_CASE("RFC 3489 Binding request: the bare 20-byte header with the 128-bit ID") {
-  const std::array<std::uint8_t, 16> id{0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  const std::array<std::uint8_t, 16> id{0xde, 0xad, 0xbe, 0xef, 1, 2,  3,  4,
+                                        5,    6,    7,    8,    9, 10, 11, 12};
   const auto bytes = client::make_rfc3489_binding_request(id);
   REQUIRE(bytes.size() == 20);
   CHECK(bytes[0] == 0x00);
@@ -470,8 +472,8 @@ TEST_CASE("warnings: multi-homed host: no NAT on one address, NAT on another") {
   ice::IceOptions options;
   options.stun.push_back({"stun:203.0.113.10", "203.0.113.10", 3478, Transport::kUdp, {}});
   ice::IceReport r;
-  Candidate srflx = cand(CandidateType::kServerReflexive, "203.0.113.1:40000", 1600,
-                         "stun:203.0.113.10");
+  Candidate srflx =
+      cand(CandidateType::kServerReflexive, "203.0.113.1:40000", 1600, "stun:203.0.113.10");
   srflx.base = addr("10.77.0.10:40000");
   r.gather.candidates = {cand(CandidateType::kHost, "10.77.0.10:40000", 2000),
                          cand(CandidateType::kHost, "198.51.100.10:40002", 1999), srflx};
@@ -486,7 +488,8 @@ TEST_CASE("warnings: multi-homed host: no NAT on one address, NAT on another") {
   const auto w = ice::ice_warnings(r, options);
   CHECK(!any_contains(w, "at 203.0.113.1, a host address"));  // the router is not this host
   CHECK(any_contains(w, "no NAT: stun:203.0.113.10 sees this host at 198.51.100.10"));
-  CHECK(any_contains(w, "From 10.77.0.10 the server sees 203.0.113.1: that path goes through a NAT"));
+  CHECK(
+      any_contains(w, "From 10.77.0.10 the server sees 203.0.113.1: that path goes through a NAT"));
   CHECK(ice::ice_healthy(r, options));
 
   // Only the NATed path seen: no "no NAT" claim at all.
@@ -501,7 +504,8 @@ TEST_CASE("health: no servers on a NATed host, a timed-out gathering") {
                          cand(CandidateType::kHost, "[fe80::1]:40000", 1999),
                          cand(CandidateType::kHost, "[2001:db8:2::10]:40000", 1998)};
   auto w = ice::ice_warnings(r, nothing);
-  CHECK(any_contains(w, "every IPv4 (10.77.0.10) host candidate is private: this host is behind NAT"));
+  CHECK(any_contains(w,
+                     "every IPv4 (10.77.0.10) host candidate is private: this host is behind NAT"));
   CHECK(!any_contains(w, "every IPv6"));  // 2001:db8:2::10 is global
   CHECK(!ice::ice_healthy(r, nothing));
 
@@ -572,13 +576,17 @@ TEST_CASE("libnice's give-up schedule (stun/usages/timer.c) and the transmission
   for (int ms = 350; ms <= 40000; ms += 50) {
     const auto n = ice::libnice_transmissions_for(milliseconds(ms), 99);
     CAPTURE(ms);
-    CHECK(ice::libnice_give_up(ice::kStunInitialTimeout, n) + ice::kGiveUpSlack <= milliseconds(ms));
-    CHECK(ice::libnice_give_up(ice::kStunInitialTimeout, n + 1) + ice::kGiveUpSlack > milliseconds(ms));
+    CHECK(ice::libnice_give_up(ice::kStunInitialTimeout, n) + ice::kGiveUpSlack <=
+          milliseconds(ms));
+    CHECK(ice::libnice_give_up(ice::kStunInitialTimeout, n + 1) + ice::kGiveUpSlack >
+          milliseconds(ms));
   }
   CHECK(ice::min_gather_timeout() == milliseconds(350));
 }
 
-TEST_CASE("profile: classic-STUN refusal is a fact, a finding and advice, and advise --from re-derives it") {
+TEST_CASE(
+    "profile: classic-STUN refusal is a fact, a finding and advice, and advise --from re-derives "
+    "it") {
   cli::ProfileFacts f;
   f.public_ipv4 = "203.0.113.1";
   f.local_ipv4 = "10.77.0.10";

@@ -84,7 +84,9 @@ Measured gather_against_silence(stun::Duration timeout) {
   return m;
 }
 
-double ms(stun::Duration d) { return static_cast<double>(d.count()) / 1000.0; }
+double ms(stun::Duration d) {
+  return static_cast<double>(d.count()) / 1000.0;
+}
 
 }  // namespace
 
@@ -109,9 +111,10 @@ TEST_CASE("libnice's STUN schedule, measured: done within --timeout 3.5 and 7 s"
     for (const auto& t : m.arrivals) {
       curve << " " << ms(std::chrono::duration_cast<stun::Duration>(t - m.arrivals.front()));
     }
-    MESSAGE("timeout " << ms(timeout) << " ms: " << n << " requests at" << curve.str() << " ms; done at "
-                       << (agent.elapsed ? ms(*agent.elapsed) : -1.0) << " ms; model "
-                       << ms(ice::libnice_give_up(ice::kStunInitialTimeout, n)) << " ms");
+    MESSAGE("timeout " << ms(timeout) << " ms: " << n << " requests at" << curve.str()
+                       << " ms; done at " << (agent.elapsed ? ms(*agent.elapsed) : -1.0)
+                       << " ms; model " << ms(ice::libnice_give_up(ice::kStunInitialTimeout, n))
+                       << " ms");
     // The curve: request k goes out (2^k - 1) * RTO after the first. Timers never fire early.
     for (unsigned k = 1; k < n; ++k) {
       const auto expected = ice::kStunInitialTimeout * ((1u << k) - 1);
