@@ -29,6 +29,8 @@ client::BindingReport binding_probe(const TransportAddress& server, client::Tran
   b.transport = transport;
   b.timeout = timeout;
   b.rfc3489 = rfc3489;
+  // Asked as libnice asks in that form: its first RTO, so as many tries in the same time.
+  if (rfc3489) b.policy.initial_rto = kStunInitialTimeout;
   try {
     return client::run_binding_test(b);
   } catch (const std::exception& e) {
