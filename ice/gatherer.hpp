@@ -46,6 +46,9 @@ inline constexpr Duration kGiveUpSlack = std::chrono::milliseconds(150);
 /// The most transmissions (at least 1, at most `max`) whose give-up time plus kGiveUpSlack
 /// fits into `timeout`, so an agent whose server never answers is done within it.
 [[nodiscard]] unsigned libnice_transmissions_for(Duration timeout, unsigned max) noexcept;
+/// The libnice natdiag runs on sends its srflx discovery Binding in RFC 3489 form, without the
+/// magic cookie (before 0.1.23: "Do STUN discovery in RFC5389 mode when doing modern ICE").
+[[nodiscard]] bool libnice_discovers_in_rfc3489() noexcept;
 /// The shortest gathering timeout libnice can keep: one request and its wait, plus the slack.
 [[nodiscard]] Duration min_gather_timeout() noexcept;
 

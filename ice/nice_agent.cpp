@@ -1,6 +1,7 @@
 #include "ice/nice_agent.hpp"
 
 #include <nice/interfaces.h>
+#include <nice/nice.h>
 
 #include <algorithm>
 #include <stdexcept>
@@ -75,6 +76,8 @@ unsigned libnice_transmissions_for(Duration timeout, unsigned max) noexcept {
   }
   return best;
 }
+
+bool libnice_discovers_in_rfc3489() noexcept { return !NICE_CHECK_VERSION(0, 1, 23); }
 
 Duration min_gather_timeout() noexcept {
   return libnice_give_up(kStunInitialTimeout, 1) + kGiveUpSlack;

@@ -157,8 +157,9 @@ std::vector<std::string> private_only_families(const std::vector<Candidate>& can
 }  // namespace
 
 bool refuses_classic_stun(const StunServerReport& stun) noexcept {
-  // libnice 0.1.21 asks in RFC 3489 form: a srflx from it means the server does answer that.
-  return stun.udp_mapped && stun.rfc3489_answered == false && stun.srflx.empty();
+  // A libnice that asks in RFC 3489 form (0.1.21) and got a srflx shows the server answers that.
+  return stun.udp_mapped && stun.rfc3489_answered == false &&
+         (stun.srflx.empty() || !libnice_discovers_in_rfc3489());
 }
 
 bool no_nat_towards(const StunServerReport& stun, const std::vector<Candidate>& candidates) {
@@ -220,6 +221,14 @@ std::vector<std::string> ice_warnings(const IceReport& r, const IceOptions& opti
         w.push_back(no_nat_warning(s, *direct, candidates));
       } else if (s.srflx.empty()) {
         w.push_back(stun_warning(s));
+      } else if (refuses_classic_stun(s)) {
+        // This libnice asks in RFC 5389 form; media servers on older ones do not.
+        w.push_back(
+            s.uri +
+            " refuses classic STUN: an RFC 3489 Binding, without the magic cookie, got no "
+            "answer (coturn: no-stun-backward-compatibility). This libnice got a srflx, but "
+            "libnice before 0.1.23 (Kurento and Janus on Debian 12) gets none from it. " +
+            kClassicStunFixes);
       }
     }
   }
