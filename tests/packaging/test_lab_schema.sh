@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Every command's --json output from the NAT lab (cone NAT with forwarded media ports, no
+# hairpin) validates against its JSON Schema in docs/schema; each document broken on purpose
+# fails. Keeps the documents in $SCHEMA_SAMPLES when that is set (for reading, not for tests).
+source "$(dirname "$0")/../integration/lib.sh"
+needs_root lab_schema
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+VALIDATE="python3 $ROOT/tests/tools/validate_json.py $ROOT/docs/schema"
+OUTDIR=${SCHEMA_SAMPLES:-$TMP/json}
+mkdir -p "$OUTDIR"
+
+lab_up cone,forwards
+spawn "$OUTDIR/serve.jsonl" "$NATLAB" exec "$LAB_NAME" outside "$NATDIAG" serve \
+  --primary "$OUTSIDE_IP" --alternate "$OUTSIDE_IP2" --json-log --rate-limit 5
+wait_for_text "$OUTDIR/serve.jsonl" '"event":"ready"'
+
+# run NAME CMD...: a command on the media server, its --json output kept as NAME.json.
+run() { local name=$1; shift; in_ns server "$NATDIAG" "$@" --json >"$OUTDIR/$name.json" 2>"$TMP/$name.err"; }
+run stun stun "$OUTSIDE_IP"
+run stun-tcp stun "$OUTSIDE_IP" --transport tcp --count 2
+run stun-fail stun "$OUTSIDE_IP" 9 --timeout 0.5
+run nat nat "$OUTSIDE_IP"
+run nat-tcp nat "$OUTSIDE_IP" --transport tcp
+run hairpin hairpin "$PUBLIC_IP"
+run ice ice --stun "stun:$OUTSIDE_IP"
+run profile profile --server "$OUTSIDE_IP" --timeout 3
+run advise advise --from "$OUTDIR/profile.json"
+# Over the rate limit of 5/s: serve logs a refusal as a JSON line (on standard error).
+in_ns server "$NATDIAG" stun "$OUTSIDE_IP" --count 30 --timeout 0.2 >/dev/null 2>&1
+wait_for_text "$OUTDIR/serve.jsonl" '"event":"refused"' 12
+
+for f in "$OUTDIR"/*.json "$OUTDIR/serve.jsonl"; do
+  if out=$($VALIDATE "$f" 2>&1); then pass "$(basename "$f") validates against its schema"
+  else fail "$(basename "$f") validates against its schema" "$out"; fi
+done
+if out=$($VALIDATE --broken "$OUTDIR"/*.json 2>&1); then
+  pass "every lab document broken on purpose fails validation ($(grep -c rejected <<<"$out") variants)"
+else
+  fail "every lab document broken on purpose fails validation" "$(grep FAIL <<<"$out")"
+fi
+finish
