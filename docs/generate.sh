@@ -152,6 +152,7 @@ EOF
       see_also "$page"
       if [ -f "$schema" ]; then
         echo "[JSON OUTPUT]"
+        echo ".PP"
         echo "With \\fB\\-\\-json\\fR, one JSON object (\"schema\": \"natdiag/1\", \"command\": \"$c\"),"
         echo "described by the JSON Schema \\fI$SCHEMA_DIR_INSTALLED/$page.schema.json\\fR. Its fields:"
         jq -r '.properties | to_entries[] | "\(.key)\t\(.value.description // "")"' "$schema" |

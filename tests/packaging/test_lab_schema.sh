@@ -25,9 +25,12 @@ run hairpin hairpin "$PUBLIC_IP"
 run ice ice --stun "stun:$OUTSIDE_IP"
 run profile profile --server "$OUTSIDE_IP" --timeout 3
 run advise advise --from "$OUTDIR/profile.json"
-# Over the rate limit of 5/s: serve logs a refusal as a JSON line (on standard error).
-in_ns server "$NATDIAG" stun "$OUTSIDE_IP" --count 30 --timeout 0.2 >/dev/null 2>&1
+# 30 clients at once, over the burst of 20 (rate limit 5/s): serve logs a refusal as a JSON line.
+pids=()
+for _ in $(seq 30); do in_ns server "$NATDIAG" stun "$OUTSIDE_IP" --timeout 0.3 >/dev/null 2>&1 & pids+=($!); done
+wait "${pids[@]}"
 wait_for_text "$OUTDIR/serve.jsonl" '"event":"refused"' 12
+check_contains "serve --json-log logged a refusal" '"event":"refused"' "$(cat "$OUTDIR/serve.jsonl")"
 
 for f in "$OUTDIR"/*.json "$OUTDIR/serve.jsonl"; do
   if out=$($VALIDATE "$f" 2>&1); then pass "$(basename "$f") validates against its schema"
