@@ -7,8 +7,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUILD=${PACKAGE_BUILD_DIR:-build-package}
+# Debian's hardening flags (what dpkg-buildpackage would pass), without -g: the package ships
+# stripped, with no -dbgsym package.
+export DEB_BUILD_MAINT_OPTIONS=hardening=+all
+CXXFLAGS="$(dpkg-buildflags --get CPPFLAGS) $(dpkg-buildflags --get CXXFLAGS | sed 's/\(^\| \)-g\( \|$\)/ /')"
+LDFLAGS=$(dpkg-buildflags --get LDFLAGS)
+export CXXFLAGS LDFLAGS
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+# A fresh configure when the flags changed: CMake reads CXXFLAGS only on a first configure.
+if [ -f "$BUILD/CMakeCache.txt" ] && ! grep -qxF "CMAKE_CXX_FLAGS:STRING=$CXXFLAGS" "$BUILD/CMakeCache.txt"; then
+  rm -rf "$BUILD"
+fi
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
   -DNATDIAG_TESTS=OFF -DNATDIAG_BENCH=OFF -DNATDIAG_MAN=ON "${launcher[@]}" >/dev/null
 cmake --build "$BUILD" --target natdiag natdiag_docs natdiag_changelog
