@@ -20,6 +20,10 @@ MAN=yes
 HERE=$(cd "$(dirname "$0")" && pwd)
 VERSION=$("$NATDIAG" --version | awk 'NR == 1 { print $2 }')
 
+# help2man dates the pages; the last commit's date keeps them the same from build to build.
+if [ -z "${SOURCE_DATE_EPOCH:-}" ] && epoch=$(git -C "$HERE" log -1 --format=%ct 2>/dev/null); then
+  export SOURCE_DATE_EPOCH=$epoch
+fi
 mkdir -p "$OUT/man" "$OUT/completion" "$OUT/work"
 rm -f "$OUT"/man/*.1.gz
 
