@@ -8,6 +8,10 @@
 # or error is one the README explains. Purge leaves nothing behind.
 source "$(dirname "$0")/../integration/lib.sh"
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
+if [ "$(id -u)" -ne 0 ]; then
+  echo "SKIPPED: package: dpkg --root into a scratch root needs root; run the suite as root (CI does)" >&2
+  exit 77
+fi
 for tool in dpkg-deb cpack help2man; do
   command -v "$tool" >/dev/null || { echo "SKIPPED: package: no $tool (scripts/setup.sh installs it)" >&2; exit 77; }
 done
