@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every command's --json output from the NAT lab (cone NAT with forwarded media ports, no
-# hairpin) validates against its JSON Schema in docs/schema; each document broken on purpose
+# hairpin; coturn for ice's relay, TURN probe and --check) validates against its JSON Schema in docs/schema; each document broken on purpose
 # fails. Keeps the documents in $SCHEMA_SAMPLES when that is set (for reading, not for tests).
 source "$(dirname "$0")/../integration/lib.sh"
 needs_root lab_schema
@@ -23,6 +23,22 @@ run nat nat "$OUTSIDE_IP"
 run nat-tcp nat "$OUTSIDE_IP" --transport tcp
 run hairpin hairpin "$PUBLIC_IP"
 run ice ice --stun "stun:$OUTSIDE_IP"
+# coturn outside on port 3480 (serve holds 3478/3479): relay candidates, the TURN probe, --check.
+: >"$TMP/empty.conf"
+spawn "$TMP/coturn.log" "$NATLAB" exec "$LAB_NAME" outside turnserver -c "$TMP/empty.conf" --no-cli \
+  --no-tls --no-dtls --listening-ip "$OUTSIDE_IP" --listening-port 3480 --relay-ip "$OUTSIDE_IP" \
+  --min-port 49160 --max-port 49199 --lt-cred-mech --user natdiag:secretpw --realm natdiag.test \
+  --log-file stdout --simple-log --pidfile "$TMP/coturn.pid"
+wait_for_text "$TMP/coturn.log" "Total General servers" 10 || sleep 1
+TURN="turn:$OUTSIDE_IP:3480"
+run ice-turn ice --stun "stun:$OUTSIDE_IP" --turn "$TURN" --user natdiag --password secretpw --check
+run ice-turn-wrong ice --turn "$TURN" --user natdiag --password wrong
+run hairpin-hostname hairpin "$PUBLIC_IP" --hostname media.natdiag.test
+run profile-turn profile --server "$OUTSIDE_IP" --turn "$TURN" --user natdiag --password secretpw --timeout 3
+check_eq "ice with coturn: a relay candidate" relay "$(jq -r '[.candidates[].type] | map(select(. == "relay")) | first' "$OUTDIR/ice-turn.json")"
+check_eq "ice with coturn: --check ran" success "$(jq -r .check.result "$OUTDIR/ice-turn.json")"
+check_eq "ice with a wrong password: auth-failed" auth-failed "$(jq -r '.turn[0].result' "$OUTDIR/ice-turn-wrong.json")"
+check_eq "hairpin --hostname: a hostname object" media.natdiag.test "$(jq -r .hostname.name "$OUTDIR/hairpin-hostname.json")"
 run profile profile --server "$OUTSIDE_IP" --timeout 3
 run advise advise --from "$OUTDIR/profile.json"
 # 30 clients at once, over the burst of 20 (rate limit 5/s): serve logs a refusal as a JSON line.

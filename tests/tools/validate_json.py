@@ -66,6 +66,25 @@ def broken_variants(schema, doc):
             variant = copy.deepcopy(doc)
             variant[key] = "no-such-" + key
             yield f"{key}: an unknown value", variant
+    # One level down: an object or the first item of a list that lost a key its schema requires.
+    for key, prop in schema.get("properties", {}).items():
+        value = doc.get(key)
+        shapes = [prop] + prop.get("anyOf", [])
+        for shape in shapes:
+            if isinstance(value, list) and value and isinstance(value[0], dict):
+                nested, inner = shape.get("items", {}), value[0]
+                path = f"{key}[0]"
+            elif isinstance(value, dict) and shape.get("type") == "object":
+                nested, inner, path = shape, value, key
+            else:
+                continue
+            for sub in nested.get("required", [])[:1]:
+                if sub in inner:
+                    variant = copy.deepcopy(doc)
+                    target = variant[key][0] if isinstance(value, list) else variant[key]
+                    del target[sub]
+                    yield f"{path} without '{sub}'", variant
+            break
     if is_error_doc:
         variant = copy.deepcopy(doc)
         del variant["error"]["kind"]
