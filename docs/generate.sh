@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Generates natdiag's man pages and bash completion from the built binary's own --help, so they
+# Generates natdiag's man pages and bash and zsh completion from the built binary's own --help, so they
 # cannot drift from it. Run by the build (docs/CMakeLists.txt); by hand:
 #   docs/generate.sh build/natdiag OUTDIR [SCHEMA_INSTALL_DIR] [--no-man]
 # The commands are the ones `natdiag --help` lists under "Commands:"; each one's flags are the
@@ -9,7 +9,8 @@
 #   man/natdiag-CMD.h2m  a command's extra sections (optional)
 #   schema/natdiag-CMD.schema.json   the JSON OUTPUT section (each property's description)
 #   completion/values    values completed after an option (--transport, --for, file names)
-# Output: OUTDIR/man/*.1.gz, OUTDIR/completion/natdiag, OUTDIR/commands (one name a line).
+# Output: OUTDIR/man/*.1.gz, OUTDIR/completion/natdiag (bash), OUTDIR/completion/_natdiag (zsh),
+# OUTDIR/commands (one name a line).
 set -euo pipefail
 
 NATDIAG=$(realpath "$1")
@@ -123,6 +124,52 @@ complete -F _natdiag natdiag
 EOF
 } >"$OUT/completion/natdiag.new"
 mv "$OUT/completion/natdiag.new" "$OUT/completion/natdiag"
+
+# --- zsh completion: the same tables, as a native #compdef function --------------------------
+{
+  echo "#compdef natdiag"
+  echo "# zsh completion for natdiag $VERSION: commands, flags, option values."
+  echo "# Generated from natdiag --help and docs/completion/values by docs/generate.sh; do not edit."
+  echo
+  echo "_natdiag() {"
+  echo "  local -a commands flags takes"
+  echo "  commands=("
+  while IFS=$'\t' read -r name summary; do
+    printf "    '%s:%s'\n" "$name" "${summary//\'/\'\\\'\'}"
+  done <"$OUT/work/commands.tsv"
+  echo "  )"
+  echo "  if (( CURRENT == 2 )); then"
+  echo "    _describe -t commands 'natdiag command' commands"
+  echo "    compadd -- --help --version"
+  echo "    return"
+  echo "  fi"
+  echo '  local cmd=${words[2]} prev=${words[CURRENT-1]}'
+  echo '  case $cmd in'
+  for c in $COMMANDS; do
+    flags=$(awk -F'\t' '{ print $1; if ($2 != "") print $2 }' "$OUT/work/options-$c.tsv" | tr '\n' ' ')
+    takes=$(awk -F'\t' '$3 == "arg" { print $1; if ($2 != "") print $2 }' "$OUT/work/options-$c.tsv" | tr '\n' ' ')
+    printf '    %s) flags=(%s); takes=(%s) ;;\n' "$c" "${flags% }" "${takes% }"
+  done
+  echo '    *) return 1 ;;'
+  echo '  esac'
+  echo '  if (( ${takes[(Ie)$prev]} )); then'
+  echo '    case "$cmd $prev" in'
+  grep -v '^\s*\(#\|$\)' "$HERE/completion/values" | while read -r cmd opt kind values; do
+    case $kind in
+      one) printf '      "%s %s") compadd -- %s ;;\n' "$cmd" "$opt" "$values" ;;
+      list) printf "      \"%s %s\") _values -s , 'value' %s ;;\n" "$cmd" "$opt" "$values" ;;
+      file) printf '      "%s %s") _files ;;\n' "$cmd" "$opt" ;;
+    esac
+  done
+  echo '    esac'
+  echo '    return'
+  echo '  fi'
+  echo '  [[ $PREFIX == -* ]] && compadd -- $flags'
+  echo '}'
+  echo
+  echo '_natdiag "$@"'
+} >"$OUT/completion/_natdiag.new"
+mv "$OUT/completion/_natdiag.new" "$OUT/completion/_natdiag"
 
 # --- man pages (help2man) --------------------------------------------------------------------
 if [ "$MAN" = yes ]; then

@@ -50,7 +50,8 @@ check "dpkg --root installs it" test $? -eq 0 || echo "$out"
 check_eq "dpkg marks /etc/default/natdiag-serve as a conffile" "/etc/default/natdiag-serve" \
   "$(dpkg-query --admindir="$ROOT/var/lib/dpkg" -W -f='${Conffiles}' natdiag | awk '{ print $1 }')"
 for f in /usr/bin/natdiag /usr/share/man/man1/natdiag.1.gz /usr/share/man/man1/natdiag-stun.1.gz \
-  /usr/share/bash-completion/completions/natdiag /lib/systemd/system/natdiag-serve.service \
+  /usr/share/bash-completion/completions/natdiag /usr/share/zsh/vendor-completions/_natdiag \
+  /lib/systemd/system/natdiag-serve.service \
   /usr/share/natdiag/schema/natdiag-stun.schema.json /usr/share/doc/natdiag/copyright \
   /usr/share/doc/natdiag/changelog.gz; do
   check "installed: $f" test -f "$ROOT$f"
