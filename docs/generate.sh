@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Generates natdiag's man pages and bash and zsh completion from the built binary's own --help, so they
-# cannot drift from it. Run by the build (docs/CMakeLists.txt); by hand:
+# Generates natdiag's man pages and bash and zsh completion from the built binary's own --help,
+# so they cannot drift from it. Run by the build (docs/CMakeLists.txt); by hand:
 #   docs/generate.sh build/natdiag OUTDIR [SCHEMA_INSTALL_DIR] [--no-man]
 # The commands are the ones `natdiag --help` lists under "Commands:"; each one's flags are the
 # ones `natdiag CMD --help` lists. What --help cannot say comes from files beside this script:
