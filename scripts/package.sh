@@ -20,7 +20,8 @@ if [ -f "$BUILD/CMakeCache.txt" ] && ! grep -qxF "CMAKE_CXX_FLAGS:STRING=$CXXFLA
   rm -rf "$BUILD"
 fi
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
-  -DNATDIAG_TESTS=OFF -DNATDIAG_BENCH=OFF -DNATDIAG_MAN=ON "${launcher[@]}" >/dev/null
+  -DNATDIAG_TESTS=OFF -DNATDIAG_BENCH=OFF -DNATDIAG_MAN=ON -DCMAKE_STRIP="$PWD/docs/debian/strip" \
+  "${launcher[@]}" >/dev/null
 cmake --build "$BUILD" --target natdiag natdiag_docs natdiag_changelog
 rm -f "$BUILD"/natdiag_*.deb
 (cd "$BUILD" && cpack -G DEB >/dev/null)
