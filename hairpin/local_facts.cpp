@@ -225,8 +225,11 @@ HostnameFacts check_hostname(const std::string& name, const TransportAddress& ex
       facts.resolves_to.push_back(a);
   }
   facts.error = resolution.error;
-  facts.ok = std::any_of(facts.resolves_to.begin(), facts.resolves_to.end(),
-                         [&](const TransportAddress& a) { return a.same_ip(external_ip); });
+  // Clients connect to the first address of the family (the first /etc/hosts line that names
+  // it comes first): a right address further down does not help them.
+  const auto first = std::find_if(facts.resolves_to.begin(), facts.resolves_to.end(),
+                                  [&](const TransportAddress& a) { return a.family == external_ip.family; });
+  facts.ok = first != facts.resolves_to.end() && first->same_ip(external_ip);
   return facts;
 }
 

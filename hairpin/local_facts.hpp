@@ -79,7 +79,7 @@ struct HostnameFacts {
   /// the resolver uses (the first match wins).
   std::optional<HostsEntry> first_entry;
   std::string error;                          ///< when it does not resolve at all
-  bool ok = false;                            ///< resolves to EXTERNAL_IP
+  bool ok = false;  ///< its first address of EXTERNAL_IP's family is EXTERNAL_IP
   bool is_ip = false;                         ///< the "name" is an IP address literal
 };
 

@@ -45,8 +45,9 @@ bool dummy_nic_wanted(const ProfileFacts& f) {
 
 /// The commands that add the public IPv4 as a dummy NIC now (and persist it).
 std::vector<std::string> dummy_nic_lines(const ProfileFacts& f) {
-  if (!f.public_ipv4 || f.hairpin_target_not_public()) return {};
-  if (!f.dummy_nic_commands.empty()) return f.dummy_nic_commands;
+  if (!f.public_ipv4) return {};
+  // The hairpin plan was for --external-ip, not this address: only the command for the address.
+  if (!f.dummy_nic_commands.empty() && !f.hairpin_target_not_public()) return f.dummy_nic_commands;
   return {"ip addr add " + *f.public_ipv4 + "/32 dev lo"};
 }
 
@@ -136,7 +137,7 @@ Advice bigbluebutton_advice(const ProfileFacts& f, const std::vector<RangeChoice
   }
   // The guide adds the dummy NIC behind NAT in any case: FreeSWITCH and sip.nginx now use the
   // public address, which must be reachable from this host.
-  if (f.behind_nat == true && f.dummy_nic_present != true && !f.hairpin_target_not_public()) {
+  if (f.behind_nat == true && f.dummy_nic_present != true) {
     l.push_back("# 5. the dummy NIC: the public address on this host");
     for (const auto& c : dummy_nic_lines(f)) l.push_back(c);
   }

@@ -291,9 +291,9 @@ ProfileFacts facts_of(const ProfileCommand& cmd, const Measured& m) {
     if (h.hostname) {
       // Against the measured public address, not a --external-ip that may differ from it.
       const auto& resolved = h.hostname->resolves_to;
-      f.hostname_resolves_to_public =
-          f.public_ipv4 && std::any_of(resolved.begin(), resolved.end(),
-                                       [&](const stun::TransportAddress& a) { return a.ip_string() == *f.public_ipv4; });
+      const auto first_v4 = std::find_if(resolved.begin(), resolved.end(),
+                                         [](const stun::TransportAddress& a) { return a.family == stun::Family::kIPv4; });
+      f.hostname_resolves_to_public = f.public_ipv4 && first_v4 != resolved.end() && first_v4->ip_string() == *f.public_ipv4;
       if (h.hostname->first_entry) {
         f.etc_hosts_line = h.hostname->first_entry->line;
         f.etc_hosts_ip = h.hostname->first_entry->ip.ip_string();
