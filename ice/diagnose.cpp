@@ -22,13 +22,14 @@ AddressFamilies families_of(net::FamilyPreference f) noexcept {
 }
 
 client::BindingReport binding_probe(const TransportAddress& server, client::Transport transport,
-                                    Duration timeout) {
+                                    Duration timeout, client::SharedBindings* shared) {
   client::BindingOptions b;
   b.host = server.ip_string();
   b.port = server.port;
   b.transport = transport;
   b.timeout = timeout;
   try {
+    if (shared) return shared->get(b).get();
     return client::run_binding_test(b);
   } catch (const std::exception& e) {
     client::BindingReport failed;
@@ -117,9 +118,9 @@ IceReport run_ice(const IceOptions& options) {
     const auto& address = report.stun[i].address;
     if (!address || options.relay_only) continue;
     stun_probes[i].udp = std::async(std::launch::async, binding_probe, *address,
-                                    client::Transport::kUdp, options.timeout);
+                                    client::Transport::kUdp, options.timeout, options.shared);
     stun_probes[i].tcp = std::async(std::launch::async, binding_probe, *address,
-                                    client::Transport::kTcp, options.timeout);
+                                    client::Transport::kTcp, options.timeout, options.shared);
   }
   std::vector<std::future<client::TurnProbeReport>> turn_probes(report.turn.size());
   for (std::size_t i = 0; i < report.turn.size(); ++i) {

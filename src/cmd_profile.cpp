@@ -131,13 +131,12 @@ Measured measure(const ProfileCommand& cmd) {
   Measured m;
   const auto start = stun::Clock::now();
   const auto& first = cmd.servers.front();
-  // Phase one, all at once: bindings (UDP, TCP, IPv6), NAT discovery, ICE gathering.
-  auto udp = std::async(std::launch::async, [&] {
-    return client::run_binding_test(binding_options(first, client::Transport::kUdp, net::FamilyPreference::kIPv4Only, cmd.timeout));
-  });
-  auto tcp = std::async(std::launch::async, [&] {
-    return client::run_binding_test(binding_options(first, client::Transport::kTcp, net::FamilyPreference::kIPv4Only, cmd.timeout));
-  });
+  // Phase one, all at once: bindings (UDP, TCP, IPv6), NAT discovery, ICE gathering. One plan:
+  // the UDP and TCP bindings to the first server run once and are shared with nat's TCP check
+  // and ice's diagnostic probes, which would ask the same server the same question.
+  client::SharedBindings shared;
+  auto udp = shared.get(binding_options(first, client::Transport::kUdp, net::FamilyPreference::kIPv4Only, cmd.timeout));
+  auto tcp = shared.get(binding_options(first, client::Transport::kTcp, net::FamilyPreference::kIPv4Only, cmd.timeout));
   std::optional<client::ServerTarget> v6_server;
   for (const auto& s : cmd.servers) {
     auto parsed = stun::TransportAddress::parse(s.host);
@@ -157,6 +156,7 @@ Measured measure(const ProfileCommand& cmd) {
     }
     n.family = net::FamilyPreference::kIPv4Only;
     n.timeout = cmd.timeout;
+    n.shared = &shared;
     return client::run_nat_discovery(n);
   });
   auto ice_run = std::async(std::launch::async, [&]() -> std::optional<ice::IceReport> {
@@ -169,6 +169,7 @@ Measured measure(const ProfileCommand& cmd) {
     if (cmd.turn) o.turn.push_back(*cmd.turn);
     o.family = net::FamilyPreference::kAny;
     o.timeout = cmd.timeout;
+    o.shared = &shared;
     try {
       return ice::run_ice(o);
     } catch (const std::exception& e) {
