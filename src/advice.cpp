@@ -17,6 +17,20 @@ bool symmetric(const ProfileFacts& f) {
   return f.mapping == "address-dependent" || f.mapping == "address-and-port-dependent";
 }
 
+/// The UDP ranges for `targets`. Servers named with --for share this host, so their ranges must
+/// not overlap; without --for (every server) the advice is a set of alternatives, each server
+/// with its own default.
+std::vector<RangeChoice> ranges_for(const std::vector<std::string>& targets) {
+  const bool every_server = std::all_of(std::begin(kMediaServers), std::end(kMediaServers),
+                                        [&](std::string_view name) { return wants(targets, name); });
+  if (!every_server) return plan_media_ranges(targets);
+  std::vector<RangeChoice> alone;
+  for (const auto& name : targets) {
+    for (const auto& c : plan_media_ranges({name})) alone.push_back(c);
+  }
+  return alone;
+}
+
 std::string join(const std::vector<std::string>& items, std::string_view sep) {
   std::string out;
   for (const auto& item : items) out += (out.empty() ? "" : std::string(sep)) + item;
@@ -167,7 +181,7 @@ std::vector<Finding> evaluate(const ProfileFacts& f, const std::vector<std::stri
                    "The NAT's mapping behaviour could not be measured (the server lacks RFC 5780 OTHER-ADDRESS).",
                    "Run natdiag serve with two addresses on a VPS and pass it with --server."});
   }
-  for (const auto& c : plan_media_ranges(targets)) {
+  for (const auto& c : ranges_for(targets)) {
     if (!c.moved) continue;
     out.push_back({"port-ranges", "info", moved_text(c), "Use the ranges in the advice below."});
   }
@@ -209,7 +223,7 @@ std::map<std::string, Advice> advise(const ProfileFacts& f, const std::vector<st
   // Every line below carries a measured address: without one there is no advice at all.
   if (!f.measured() || !f.public_ipv4) return out;
   const std::string pub = *f.public_ipv4;
-  const auto plan = plan_media_ranges(targets);
+  const auto plan = ranges_for(targets);
   const auto range = [&](std::string_view name) { return *range_of(plan, name); };
   const auto why_moved = [&](std::string_view name) {
     for (const auto& c : plan) {

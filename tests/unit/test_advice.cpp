@@ -334,6 +334,10 @@ TEST_CASE("advice: coturn and LiveKit on one host get UDP ranges that do not ove
   // Alone, coturn keeps its default.
   CHECK(contains(advise(f, {"coturn"}).at("coturn").lines, "min-port=49152"));
   CHECK_FALSE(has(evaluate(f, {"coturn"}), "port-ranges"));
+  // Without --for (every server, as alternatives) each keeps its default and nothing moves.
+  CHECK(contains(advise(f, kAll).at("coturn").lines, "min-port=49152"));
+  CHECK(contains(advise(f, kAll).at("janus").lines, "rtp_port_range = \"20000-40000\""));
+  CHECK_FALSE(has(evaluate(f, kAll), "port-ranges"));
 }
 
 TEST_CASE("media ports: one table; every plan is free of overlaps between installations") {
