@@ -239,6 +239,10 @@ void print_text(const HairpinCommand& cmd, const HairpinReport& r) {
                            : r.dummy_nic_needed == false ? ": not needed"
                                                          : ""));
   }
+  if (r.measured_public) {
+    row("Measured:", "a STUN server sees this host as " + r.measured_public->ip_string() +
+                         (r.not_this_host() ? " (not " + ip + ")" : ""));
+  }
   if (r.hostname) {
     const auto& h = *r.hostname;
     std::string value = h.name + " -> ";
