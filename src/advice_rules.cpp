@@ -20,7 +20,7 @@ bool etc_hosts_maps_elsewhere(const ProfileFacts& f) {
 // The host name needs an /etc/hosts change (never for an IP literal).
 bool etc_hosts_needed(const ProfileFacts& f) {
   return f.public_ipv4 && f.hostname && !hostname_is_ip(f) &&
-         (f.hostname_resolves_to_public != true || etc_hosts_maps_elsewhere(f));
+         (f.hostname_resolves_to_public == false || etc_hosts_maps_elsewhere(f));
 }
 
 // The dummy NIC is needed: hairpin to the measured public address is missing and the address
