@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ice/gatherer.hpp"
+#include "stun/client/shared_bindings.hpp"
 #include "stun/client/turn.hpp"
 #include "stun/net/resolver.hpp"
 
@@ -31,6 +32,8 @@ struct IceOptions {
   bool check = false;
   net::FamilyPreference family = net::FamilyPreference::kAny;
   Duration timeout = std::chrono::seconds(5);
+  /// Set: the diagnostic Binding probes share the tests the caller already runs.
+  client::SharedBindings* shared = nullptr;
 };
 
 /// One STUN server: what libnice got from it, and what natdiag's own Binding requests saw.

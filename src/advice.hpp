@@ -40,6 +40,20 @@ struct ProfileFacts {
   std::optional<bool> turn_relay;          ///< a relay candidate was gathered
   std::optional<std::string> turn_problem; ///< "auth-failed", "refused", "unreachable"
   std::optional<std::string> relay_address;
+  std::optional<std::string> host_ipv6;      ///< a global IPv6 address on this host's interfaces
+  std::optional<bool> ipv6_udp;              ///< a UDP binding to an IPv6 server worked (null: none given)
+  std::optional<bool> ipv6_behind_nat;       ///< the IPv6 mapped address is not on this host
+  std::optional<std::string> hairpin_target; ///< --external-ip: the address hairpin was checked against
+  std::vector<std::string> hairpin_untested; ///< "TCP 443": hairpin checks that could not run here
+  std::optional<int> etc_hosts_line;         ///< the first /etc/hosts line naming hostname (same family)
+  std::optional<std::string> etc_hosts_ip;   ///< the address on that line
+
+  /// Something was measured: a STUN server answered over UDP or TCP.
+  [[nodiscard]] bool measured() const noexcept { return udp == true || tcp == true; }
+  /// --external-ip names an address that is not the measured public IPv4.
+  [[nodiscard]] bool hairpin_target_not_public() const {
+    return hairpin_target && public_ipv4 && *hairpin_target != *public_ipv4;
+  }
 };
 
 /// One finding: a stable id, a severity ("critical", "warning", "info"), what it means and
