@@ -66,6 +66,11 @@ std::string join(const PortSet& items, std::string_view sep, char range_sep) {
 
 }  // namespace
 
+ServerPorts media_server_ports(std::string_view name) {
+  const Ports p = ports_for({std::string(name)});
+  return {{p.tcp.begin(), p.tcp.end()}, {p.udp.begin(), p.udp.end()}};
+}
+
 std::vector<Finding> evaluate(const ProfileFacts& f, const std::vector<std::string>& targets) {
   std::vector<Finding> out;
   const std::string pub = public_or_placeholder(f);

@@ -52,6 +52,14 @@ struct Finding {
 inline constexpr std::string_view kMediaServers[] = {
     "kurento", "livekit", "plugnmeet", "freeswitch", "bigbluebutton", "jitsi", "janus", "coturn"};
 
+/// The ports one media server needs open from the Internet ("443", "50000-60000"): the
+/// table the firewall advice uses (natdiag ports --for reads it too).
+struct ServerPorts {
+  std::vector<std::string> tcp;
+  std::vector<std::string> udp;
+};
+[[nodiscard]] ServerPorts media_server_ports(std::string_view name);
+
 /// Findings ordered by importance (critical first), for the servers in `targets`.
 [[nodiscard]] std::vector<Finding> evaluate(const ProfileFacts& facts,
                                             const std::vector<std::string>& targets);
