@@ -51,9 +51,8 @@ std::size_t Pacer::allowance(TimePoint now) noexcept {
 
 void Pacer::sent(std::size_t count, TimePoint now) noexcept {
   const auto spacing = std::chrono::duration<double>(static_cast<double>(count) / rate_);
-  // After a pause the budget does not accumulate beyond one burst.
-  next_ = std::max(next_, now - std::chrono::duration_cast<stun::Clock::duration>(spacing)) +
-          std::chrono::duration_cast<stun::Clock::duration>(spacing);
+  // A pause saves nothing up: the next burst waits a full spacing after this one.
+  next_ = std::max(next_, now) + std::chrono::duration_cast<stun::Clock::duration>(spacing);
 }
 
 UdpProber::UdpProber(const TransportAddress& target, const Key& key, std::uint64_t session,
