@@ -1,5 +1,7 @@
 #include "src/ports/session.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <thread>
 
 namespace natdiag::ports {
@@ -15,6 +17,22 @@ constexpr auto kQuietAfterAll = 2s;
 
 }  // namespace
 
+void RoundPolicy::record(std::size_t probed, std::size_t answered) {
+  if (!answered_.empty() && answered_.back() >= 20) {
+    const double ratio = static_cast<double>(answered) / static_cast<double>(answered_.back());
+    loss_ = std::clamp(std::max(loss_, ratio), kMinLoss, 0.9);
+  }
+  answered_.push_back(answered);
+  last_probed_ = probed - std::min(probed, answered);
+  silent_rounds_ = answered == 0 ? silent_rounds_ + 1 : 0;
+}
+
+bool RoundPolicy::keep_going() const {
+  if (last_probed_ == 0) return false;
+  if (answered_.empty()) return true;
+  return std::pow(loss_, silent_rounds_) >= kResidual;
+}
+
 ProbeRun run_probe(const TransportAddress& target, const PortSet& tcp, const PortSet& udp,
                    const Key& key, double rate, TimePoint deadline) {
   ProbeRun run;
@@ -27,7 +45,8 @@ ProbeRun run_probe(const TransportAddress& target, const PortSet& tcp, const Por
     UdpProber prober(target, key, session, rate);
     auto missing = udp.ports();
     auto settle = kMinSettle;
-    while (!missing.empty() && stun::Clock::now() < deadline && run.rounds < kMaxRounds) {
+    RoundPolicy policy;
+    while (policy.keep_going() && stun::Clock::now() < deadline && run.rounds < kMaxRounds) {
       const auto start = stun::Clock::now();
       prober.send_round(missing, static_cast<std::uint32_t>(++run.rounds), deadline);
       const auto sent_at = stun::Clock::now();
@@ -46,6 +65,7 @@ ProbeRun run_probe(const TransportAddress& target, const PortSet& tcp, const Por
           still.push_back(p);
         }
       }
+      policy.record(missing.size(), missing.size() - still.size());
       missing = std::move(still);
     }
     run.udp_echoed = prober.echoed();

@@ -17,6 +17,31 @@ namespace natdiag::ports {
 /// Retransmission rounds at most, whatever the budget.
 inline constexpr int kMaxRounds = 20;
 
+/// Decides when retransmitting to the ports that stay silent stops proving anything. Open
+/// ports behind a path that loses a fraction p of the probes answer in round k with
+/// probability (1-p)p^(k-1), so new arrivals shrink by p per round; p is estimated from that
+/// ratio (conservatively: the largest seen, at least kMinLoss). Once rounds bring nothing
+/// new, each further silent round leaves a hidden open port with probability p; natdiag stops
+/// when that is below kResidual. Pure: the caller reports each round's new arrivals.
+class RoundPolicy {
+ public:
+  static constexpr double kMinLoss = 0.05;
+  static constexpr double kResidual = 1e-4;
+
+  /// Records one finished round: how many ports it probed and how many of them answered.
+  void record(std::size_t probed, std::size_t answered);
+  /// False once further rounds are not worth sending (or nothing is left to probe).
+  [[nodiscard]] bool keep_going() const;
+  /// The loss estimate so far.
+  [[nodiscard]] double loss() const noexcept { return loss_; }
+
+ private:
+  std::vector<std::size_t> answered_;
+  std::size_t last_probed_ = 1;
+  double loss_ = kMinLoss;
+  int silent_rounds_ = 0;
+};
+
 /// What `ports probe` measured against one address.
 struct ProbeRun {
   std::map<std::uint16_t, TcpResult> tcp;

@@ -118,6 +118,7 @@ ViaResult run_via(const ViaOptions& o) {
   const Key key = random_key();
   Listener listener(o.tcp, o.udp, key);
   std::optional<LineChannel> channel;
+  const auto connecting_at = stun::Clock::now();
   try {
     channel.emplace(LineChannel::connect(server, setup_deadline));
   } catch (const net::SocketError& e) {
@@ -131,7 +132,7 @@ ViaResult run_via(const ViaOptions& o) {
                    (hello ? "unexpected message" : channel->error()) + ")";
     return result;
   }
-  const auto rtt = connected_at - start;
+  const auto rtt = connected_at - connecting_at;
   const auto settle = std::max<stun::Clock::duration>(kMinSettle, 4 * rtt);
   const std::string challenge = hello->value("challenge", "");
   r.public_ip = hello->value("your_address", "");
@@ -156,6 +157,8 @@ ViaResult run_via(const ViaOptions& o) {
   std::map<std::uint16_t, UdpReply> icmp, other;
   bool done = false;
   std::optional<stun::TimePoint> round_sent;
+  RoundPolicy policy;
+  std::size_t missing_before = listener.udp_missing().size();
   while (!done) {
     const auto now = stun::Clock::now();
     if (now >= end + kGrace) {
@@ -164,7 +167,10 @@ ViaResult run_via(const ViaOptions& o) {
     }
     listener.poll_until(now + 2ms);
     if (round_sent && stun::Clock::now() >= *round_sent + settle) {
-      const auto missing = stun::Clock::now() < end ? listener.udp_missing() : PortSet{};
+      auto missing = listener.udp_missing();
+      policy.record(missing_before, missing_before - missing.size());
+      missing_before = missing.size();
+      if (stun::Clock::now() >= end || !policy.keep_going()) missing = PortSet{};
       channel->send({{"type", "missing"}, {"udp", missing.to_string()}}, end + kGrace);
       round_sent.reset();
     }

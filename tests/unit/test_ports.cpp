@@ -299,3 +299,37 @@ TEST_CASE("ports: a listener and a prober on loopback") {
                                   random_key(), 20000, stun::Clock::now() + 300ms);
   CHECK(stranger.udp_echoed.empty());
 }
+
+TEST_CASE("ports: retransmission rounds stop when silence proves enough") {
+  SUBCASE("no loss, everything answers: one round") {
+    RoundPolicy p;
+    p.record(10001, 10001);
+    CHECK_FALSE(p.keep_going());
+  }
+  SUBCASE("no loss, half filtered: a few silent rounds, then stop") {
+    RoundPolicy p;
+    p.record(10001, 5000);
+    int rounds = 1;
+    while (p.keep_going() && rounds < 20) {
+      p.record(5001, 0);
+      ++rounds;
+    }
+    CHECK(rounds == 1 + 4);  // 0.05^3 > 1e-4 >= 0.05^4... (floor loss 5 %)
+  }
+  SUBCASE("20 % loss: the estimate follows, and more silent rounds are needed") {
+    RoundPolicy p;
+    std::size_t missing = 16385;
+    for (std::size_t answered : {13108u, 2621u, 524u, 105u, 21u, 4u, 1u}) {
+      p.record(missing, answered);
+      missing -= answered;
+      CHECK(p.keep_going());
+    }
+    CHECK(p.loss() == doctest::Approx(0.2).epsilon(0.05));
+    int silent = 0;
+    while (p.keep_going() && silent < 20) {
+      p.record(missing, 0);
+      ++silent;
+    }
+    CHECK(silent == 6);  // 0.2^5 = 3.2e-4 >= 1e-4 > 0.2^6
+  }
+}
