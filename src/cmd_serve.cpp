@@ -41,6 +41,7 @@ ServeCommand parse(int argc, char** argv) {
       ("probe-back", "also serve natdiag ports --via: send probes back to requesters (see docs/ports.md)")
       ("probe-port", "TCP port of the probe-back control service (default 3480)", cxxopts::value<std::string>())
       ("probe-secret", "refuse probe-back requests without this secret's HMAC", cxxopts::value<std::string>())
+      ("probe-per-minute", "probe-back requests per minute per source IP (default 6)", cxxopts::value<std::string>())
       ("h,help", "show this help");
   const auto args = parse_args(options, argc, argv);
   if (args.count("help")) {
@@ -91,9 +92,12 @@ ServeCommand parse(int argc, char** argv) {
     p.listen.port = args.count("probe-port") ? parse_port(args["probe-port"].as<std::string>(), "--probe-port")
                                              : ports::kDefaultControlPort;
     if (args.count("probe-secret")) p.secret = args["probe-secret"].as<std::string>();
+    if (args.count("probe-per-minute")) {
+      p.requests_per_minute = parse_int(args["probe-per-minute"].as<std::string>(), "--probe-per-minute", 1, 1000);
+    }
     cmd.probe_back = p;
-  } else if (args.count("probe-port") || args.count("probe-secret")) {
-    throw UsageError("--probe-port and --probe-secret need --probe-back");
+  } else if (args.count("probe-port") || args.count("probe-secret") || args.count("probe-per-minute")) {
+    throw UsageError("--probe-port, --probe-secret and --probe-per-minute need --probe-back");
   }
   return cmd;
 }
@@ -134,7 +138,9 @@ int run_serve(int argc, char** argv) {
       line["last_source"] = source.empty() ? nlohmann::json(nullptr) : nlohmann::json(source);
       std::cerr << line.dump() << std::endl;
     } else {
-      std::cerr << "natdiag serve: refused " << count << " " << reason << " packet" << (count == 1 ? "" : "s")
+      const bool probe_back_reason = reason.starts_with("probe-back");  // whole requests, not packets
+      std::cerr << "natdiag serve: refused " << count << " " << reason
+                << (probe_back_reason ? "" : count == 1 ? " packet" : " packets")
                 << (source.empty() ? "" : ", last from " + source) << std::endl;
     }
   };

@@ -75,7 +75,7 @@ struct ProbeBackService::Shared {
       }
     }
     for (const auto& [reason, count, source] : lines) {
-      if (log) log("probe-back " + reason, count, source);
+      if (log) log("probe-back request (" + reason + ")", count, source);
     }
   }
 };
