@@ -99,7 +99,8 @@ struct Listener::Connection {
   TimePoint expires;
 };
 
-Listener::Listener(const PortSet& tcp, const PortSet& udp, const Key& key) : key_(key) {
+Listener::Listener(const PortSet& tcp, const PortSet& udp, const Key& key, bool echo_udp)
+    : key_(key), echo_udp_(echo_udp) {
   ensure_descriptors(std::size_t{tcp.size()} + udp.size() + kMaxConnections);
   dual_stack_ = ipv6_available();
   epoll_ = net::FileDescriptor(::epoll_create1(EPOLL_CLOEXEC));
@@ -200,6 +201,7 @@ void Listener::on_udp(std::size_t index) {
       continue;
     }
     record(udp_seen_, port, *source);
+    if (!echo_udp_) continue;
     const auto echo = encode_probe(echo_of(*decoded.probe), key_);
     ::sendto(fd.get(), echo.data(), echo.size(), MSG_DONTWAIT, from.get(), from.length);
   }

@@ -49,7 +49,9 @@ class Listener {
  public:
   /// Binds everything. Throws SocketError for failures other than "port in use", and
   /// DescriptorLimitError when the sockets cannot fit.
-  Listener(const PortSet& tcp, const PortSet& udp, const Key& key);
+  /// `echo_udp` false: UDP probes are recorded, not answered (--via: serve needs no echo, and
+  /// a NAT then keeps no answered state for 10,000 ports).
+  Listener(const PortSet& tcp, const PortSet& udp, const Key& key, bool echo_udp = true);
   ~Listener();
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
@@ -81,6 +83,7 @@ class Listener {
   void expire_connections(TimePoint now);
 
   Key key_;
+  bool echo_udp_ = true;
   bool dual_stack_ = true;
   net::FileDescriptor epoll_;
   std::vector<std::pair<std::uint16_t, net::FileDescriptor>> udp_;

@@ -116,7 +116,7 @@ ViaResult run_via(const ViaOptions& o) {
   r.far_end = server.to_string();
 
   const Key key = random_key();
-  Listener listener(o.tcp, o.udp, key);
+  Listener listener(o.tcp, o.udp, key, /*echo_udp=*/false);
   std::optional<LineChannel> channel;
   const auto connecting_at = stun::Clock::now();
   try {
