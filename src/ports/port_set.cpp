@@ -27,6 +27,16 @@ std::uint16_t parse_one(std::string_view text, std::string_view item, std::strin
 
 void PortSet::add(std::uint16_t first, std::uint16_t last) {
   if (first > last) std::swap(first, last);
+  // Ports usually come in ascending order: append or extend the last range in O(1).
+  if (ranges_.empty() || std::uint32_t{first} > std::uint32_t{ranges_.back().last} + 1) {
+    if (ranges_.empty() || first > ranges_.back().first) {
+      ranges_.push_back({first, last});
+      return;
+    }
+  } else if (first >= ranges_.back().first) {
+    ranges_.back().last = std::max(ranges_.back().last, last);
+    return;
+  }
   ranges_.push_back({first, last});
   std::sort(ranges_.begin(), ranges_.end(),
             [](const PortRange& a, const PortRange& b) { return a.first < b.first; });

@@ -333,3 +333,23 @@ TEST_CASE("ports: retransmission rounds stop when silence proves enough") {
     CHECK(silent == 6);  // 0.2^5 = 3.2e-4 >= 1e-4 > 0.2^6
   }
 }
+
+TEST_CASE("ports: adding in any order gives the same set") {
+  PortSet up, down, mixed;
+  for (std::uint32_t p = 100; p <= 200; p += 3) up.add(static_cast<std::uint16_t>(p), static_cast<std::uint16_t>(p + 1));
+  for (std::uint32_t p = 200; p >= 100; p -= 1) {
+    if ((p - 100) % 3 == 0) down.add(static_cast<std::uint16_t>(p + 1), static_cast<std::uint16_t>(p));
+  }
+  CHECK(up == down);
+  mixed.add(150, 160);
+  mixed.add(100, 120);
+  mixed.add(161, 170);
+  mixed.add(121, 149);
+  CHECK(mixed.to_string() == "100-170");
+  mixed.add(171, 171);
+  mixed.add(165, 180);
+  CHECK(mixed.to_string() == "100-180");
+  PortSet big;
+  for (std::uint32_t p = 1; p <= 65535; ++p) big.add(static_cast<std::uint16_t>(p), static_cast<std::uint16_t>(p));
+  CHECK(big.ranges().size() == 1);
+}
