@@ -86,6 +86,20 @@ ports_json server --via "$OUTSIDE_IP" --tcp 8080,7881
 check_eq "router on 8080: answered-by-other, never open" "answered-by-other" "$(jqv "$json" '[.tcp.ranges[] | select(.first == 8080)][0].state')"
 check_eq "router on 8080: 7881 open, exit 1" "open 1" "$(jqv "$json" '[.tcp.ranges[] | select(.first == 7881)][0].state') $rc"
 
+echo "# closed ports: the router's own RST and ICMP port unreachable"
+ports_json server --via "$OUTSIDE_IP" --tcp 7882 --udp 40000
+check_eq "TCP 7882 (not forwarded): closed by a RST" "closed connection refused (TCP RST)" "$(jqv "$json" '.tcp.ranges[0] | "\(.state) \(.evidence)"')"
+check_eq "UDP 40000 (not forwarded): closed, ICMP from the router" "closed ICMP port unreachable from $PUBLIC_IP" "$(jqv "$json" '.udp.ranges[0] | "\(.state) \(.evidence)"')"
+check_eq "closed ports: exit 1" 1 "$rc"
+
+echo "# a UDP port another program holds"
+spawn "$TMP/holder.log" "$NATLAB" exec "$LAB_NAME" server python3 -c 'import socket, time; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 50005)); print("bound", flush=True); time.sleep(60)'
+wait_for_text "$TMP/holder.log" "bound"
+ports_json server --via "$OUTSIDE_IP" --udp 50000-50009
+check_eq "held UDP 50005: in-use, the rest open" "50000-50004:open 50005-50005:in-use 50006-50009:open" "$(ranges udp)"
+check_contains "held UDP 50005: the owner is named" "python3 (pid " "$(jqv "$json" '.udp.ranges[1].owner')"
+check_eq "held UDP 50005: not a failure, exit 0" 0 "$rc"
+
 echo "# abuse rules"
 # Probes go only to the control connection's source: count what serve sends elsewhere, also
 # for a hand-made request that names another address in fields the protocol does not have.
