@@ -66,7 +66,7 @@ std::string join(const PortSet& items, std::string_view sep, char range_sep) {
 
 }  // namespace
 
-ServerPorts media_server_ports(std::string_view name) {
+ServerPorts firewall_ports_of(std::string_view name) {
   const Ports p = ports_for({std::string(name)});
   return {{p.tcp.begin(), p.tcp.end()}, {p.udp.begin(), p.udp.end()}};
 }

@@ -58,7 +58,7 @@ struct ServerPorts {
   std::vector<std::string> tcp;
   std::vector<std::string> udp;
 };
-[[nodiscard]] ServerPorts media_server_ports(std::string_view name);
+[[nodiscard]] ServerPorts firewall_ports_of(std::string_view name);
 
 /// Findings ordered by importance (critical first), for the servers in `targets`.
 [[nodiscard]] std::vector<Finding> evaluate(const ProfileFacts& facts,

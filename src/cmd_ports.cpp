@@ -120,7 +120,7 @@ PortsOptions parse(int argc, char** argv) {
   if (args.count("rate")) o.rate = parse_int(args["rate"].as<std::string>(), "--rate", 100, 200000);
   if (args.count("for")) {
     for (const auto& name : parse_targets(args["for"].as<std::string>())) {
-      const auto table = media_server_ports(name);
+      const auto table = firewall_ports_of(name);
       ports::ServerNeed need{name, {}, {}};
       for (const auto& t : table.tcp) need.tcp.add(port_set(t, "--for"));
       for (const auto& u : table.udp) need.udp.add(port_set(u, "--for"));
