@@ -57,6 +57,13 @@ for i in $(seq 1 100); do grep -q '"verdict"' "$TMP/listen.log" && break; sleep 
 listen_json=$(sed -n '/^{/,$p' "$TMP/listen.log")
 check_eq "listen+probe: listen saw every port and stopped by itself" "open 50000-60000:open" "$(jqv "$listen_json" '"\(.verdict) \([.udp.ranges[] | "\(.first)-\(.last):\(.state)"] | join(" "))"')"
 
+echo "# IPv6 (routed, no NAT): serve on the outside host's IPv6 address"
+serve_probe_back "$TMP/serve6.log" --primary "$OUTSIDE_IP6" --probe-back --probe-per-minute 100
+ports_json server --via "[$OUTSIDE_IP6]" --udp 50000-50099 --tcp 7881
+check_eq "IPv6: all open, exit 0" "open 0" "$(jqv "$json" .verdict) $rc"
+check_eq "IPv6: this host's public address is its own" "$SERVER_IP6" "$(jqv "$json" .public_ip)"
+check_eq "IPv6: UDP range" "50000-50099:open" "$(ranges udp)"
+
 echo "# a TLS nginx holds 443 on the server"
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=bbb.lab.example" -keyout "$TMP/tls.key" -out "$TMP/tls.crt" 2>/dev/null
 mkdir -p "$TMP/nginx"
