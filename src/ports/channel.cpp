@@ -14,8 +14,8 @@ namespace {
 int ms_until(stun::TimePoint deadline) {
   const auto left = deadline - stun::Clock::now();
   if (left <= stun::Clock::duration::zero()) return 0;
-  return static_cast<int>(std::min<long long>(
-      std::chrono::ceil<std::chrono::milliseconds>(left).count(), 1000));
+  return static_cast<int>(
+      std::min<long long>(std::chrono::ceil<std::chrono::milliseconds>(left).count(), 1000));
 }
 
 }  // namespace
@@ -23,7 +23,8 @@ int ms_until(stun::TimePoint deadline) {
 LineChannel::LineChannel(net::FileDescriptor fd) : fd_(std::move(fd)) {}
 
 LineChannel LineChannel::connect(const net::TransportAddress& server, stun::TimePoint deadline) {
-  net::FileDescriptor fd(::socket(net::to_af(server.family), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  net::FileDescriptor fd(
+      ::socket(net::to_af(server.family), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd.valid()) throw net::SocketError("socket", errno);
   const auto sa = net::to_sockaddr(server);
   if (::connect(fd.get(), sa.get(), sa.length) != 0 && errno != EINPROGRESS) {
@@ -34,7 +35,8 @@ LineChannel LineChannel::connect(const net::TransportAddress& server, stun::Time
     const int n = ::poll(&p, 1, ms_until(deadline));
     if (n > 0) break;
     if (n < 0 && errno == EINTR) continue;
-    if (stun::Clock::now() >= deadline) throw net::SocketError("connect to " + server.to_string(), ETIMEDOUT);
+    if (stun::Clock::now() >= deadline)
+      throw net::SocketError("connect to " + server.to_string(), ETIMEDOUT);
   }
   int error = 0;
   socklen_t len = sizeof error;
@@ -94,7 +96,9 @@ std::optional<nlohmann::json> LineChannel::receive(stun::TimePoint deadline) {
   }
 }
 
-net::TransportAddress LineChannel::local_address() const { return net::socket_local_address(fd_.get()); }
+net::TransportAddress LineChannel::local_address() const {
+  return net::socket_local_address(fd_.get());
+}
 
 std::optional<net::TransportAddress> LineChannel::peer_address() const {
   net::SockAddr sa;

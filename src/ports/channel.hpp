@@ -1,10 +1,9 @@
 // The control connection's I/O: JSON lines over a TCP socket, every call with a deadline.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "src/ports/control.hpp"
 #include "stun/net/socket.hpp"

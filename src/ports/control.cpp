@@ -30,17 +30,16 @@ std::string request_mac(const nlohmann::json& request_without_mac, std::string_v
   return to_hex(hmac_sha256(as_bytes(secret), as_bytes(input)));
 }
 
-nlohmann::json make_request(const ProbeRequest& r, std::string_view challenge, std::string_view secret) {
+nlohmann::json make_request(const ProbeRequest& r, std::string_view challenge,
+                            std::string_view secret) {
   std::array<std::uint8_t, 8> session{};
   for (int i = 0; i < 8; ++i) session[i] = static_cast<std::uint8_t>(r.session >> (56 - 8 * i));
-  nlohmann::json m = {{"type", "request"},
-                      {"key", to_hex(r.key)},
-                      {"session", to_hex(session)},
-                      {"tcp", r.tcp.to_string()},
-                      {"udp", r.udp.to_string()},
-                      {"compare_tcp", r.compare_tcp.to_string()},
+  nlohmann::json m = {{"type", "request"},          {"key", to_hex(r.key)},
+                      {"session", to_hex(session)}, {"tcp", r.tcp.to_string()},
+                      {"udp", r.udp.to_string()},   {"compare_tcp", r.compare_tcp.to_string()},
                       {"seconds", r.seconds}};
-  m["mac"] = secret.empty() ? nlohmann::json(nullptr) : nlohmann::json(request_mac(m, challenge, secret));
+  m["mac"] =
+      secret.empty() ? nlohmann::json(nullptr) : nlohmann::json(request_mac(m, challenge, secret));
   return m;
 }
 
@@ -89,7 +88,8 @@ std::optional<ProbeRequest> parse_request(const nlohmann::json& m, std::string_v
   r.tcp = *tcp;
   r.udp = *udp;
   r.compare_tcp = *compare;
-  if (r.udp.size() > kMaxRequestUdpPorts || r.tcp.size() + r.compare_tcp.size() > kMaxRequestTcpPorts) {
+  if (r.udp.size() > kMaxRequestUdpPorts ||
+      r.tcp.size() + r.compare_tcp.size() > kMaxRequestTcpPorts) {
     refusal = "too-many-ports";
     return std::nullopt;
   }

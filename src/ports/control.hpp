@@ -3,24 +3,25 @@
 //
 //   serve -> client  {"type":"hello","version":1,"challenge":HEX16,"your_address":IP,
 //                     "limits":{"udp_ports":20000,"tcp_ports":64,"seconds":10}}
-//   client -> serve  {"type":"request","key":HEX32,"session":HEX8,"tcp":"80,443","udp":"50000-60000",
+//   client -> serve
+//   {"type":"request","key":HEX32,"session":HEX8,"tcp":"80,443","udp":"50000-60000",
 //                     "compare_tcp":"443","seconds":5,"mac":HEX32|null}
 //   serve -> client  {"type":"refused","reason":...}  (and closes)   or   {"type":"accepted"}
-//   serve -> client  {"type":"tcp","results":[{"port","result","detail","tls_sha256","first_bytes"}]}
-//   serve -> client  {"type":"round","number":N,"sent":M}          after each UDP round
-//   client -> serve  {"type":"missing","udp":"55000-60000"}       "" when nothing is missing
-//   serve -> client  {"type":"done","udp_icmp":[...],"udp_other":[...],"rounds":N,"sent":M}
+//   serve -> client
+//   {"type":"tcp","results":[{"port","result","detail","tls_sha256","first_bytes"}]} serve ->
+//   client  {"type":"round","number":N,"sent":M}          after each UDP round client -> serve
+//   {"type":"missing","udp":"55000-60000"}       "" when nothing is missing serve -> client
+//   {"type":"done","udp_icmp":[...],"udp_other":[...],"rounds":N,"sent":M}
 //
 // There is no field for an address to probe: serve probes the source address of this
 // connection, and only ports the request named (missing lists are cut to them).
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "src/ports/port_set.hpp"
 #include "src/ports/wire.hpp"

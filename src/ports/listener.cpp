@@ -49,7 +49,8 @@ net::FileDescriptor bind_port(int type, std::uint16_t port, bool dual_stack) {
   const int zero = 0;
   if (type == SOCK_STREAM) ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (dual_stack) ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
-  const auto address = net::any_address(dual_stack ? stun::Family::kIPv6 : stun::Family::kIPv4, port);
+  const auto address =
+      net::any_address(dual_stack ? stun::Family::kIPv6 : stun::Family::kIPv4, port);
   const auto sa = net::to_sockaddr(address);
   if (::bind(fd.get(), sa.get(), sa.length) != 0) return net::FileDescriptor{};
   if (type == SOCK_STREAM && ::listen(fd.get(), 128) != 0) return net::FileDescriptor{};
@@ -73,7 +74,8 @@ void ensure_descriptors(std::size_t needed) {
   const rlim_t want = needed + kSpareDescriptors;
   if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < want) {
     rlimit raised = limit;
-    raised.rlim_cur = limit.rlim_max == RLIM_INFINITY ? want : std::min<rlim_t>(limit.rlim_max, want);
+    raised.rlim_cur =
+        limit.rlim_max == RLIM_INFINITY ? want : std::min<rlim_t>(limit.rlim_max, want);
     if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < want) {
       // Raising the hard limit needs CAP_SYS_RESOURCE (root); try, then settle for the old one.
       rlimit hard{want, want};
@@ -83,10 +85,11 @@ void ensure_descriptors(std::size_t needed) {
     ::getrlimit(RLIMIT_NOFILE, &limit);
   }
   if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < want) {
-    throw DescriptorLimitError("needs " + std::to_string(want) +
-                               " file descriptors (one socket per port), but RLIMIT_NOFILE allows " +
-                               std::to_string(limit.rlim_cur) +
-                               " and cannot be raised; test fewer ports or raise the limit (ulimit -n)");
+    throw DescriptorLimitError(
+        "needs " + std::to_string(want) +
+        " file descriptors (one socket per port), but RLIMIT_NOFILE allows " +
+        std::to_string(limit.rlim_cur) +
+        " and cannot be raised; test fewer ports or raise the limit (ulimit -n)");
   }
 }
 
@@ -121,7 +124,8 @@ Listener::Listener(const PortSet& tcp, const PortSet& udp, const Key& key, bool 
                                      std::to_string(sockets.size()) + " sockets");
         }
         throw net::SocketError(std::string("cannot listen on ") +
-                                   (type == SOCK_DGRAM ? "UDP" : "TCP") + " port " + std::to_string(port),
+                                   (type == SOCK_DGRAM ? "UDP" : "TCP") + " port " +
+                                   std::to_string(port),
                                error);
       }
       add_to_epoll(epoll_.get(), fd.get(), tag | sockets.size());
@@ -187,7 +191,8 @@ void Listener::on_udp(std::size_t index) {
   for (int i = 0; i < 64; ++i) {  // bounded: other sockets get their turn
     net::SockAddr from;
     from.length = sizeof from.storage;
-    const ssize_t n = ::recvfrom(fd.get(), buffer.data(), buffer.size(), 0, from.get(), &from.length);
+    const ssize_t n =
+        ::recvfrom(fd.get(), buffer.data(), buffer.size(), 0, from.get(), &from.length);
     if (n < 0) return;
     const auto source = net::from_sockaddr(from.get());
     const auto decoded = decode_probe(std::span(buffer).first(static_cast<std::size_t>(n)), key_);
@@ -212,7 +217,8 @@ void Listener::on_accept(std::size_t index) {
   for (int i = 0; i < 16; ++i) {
     net::SockAddr from;
     from.length = sizeof from.storage;
-    net::FileDescriptor conn(::accept4(fd.get(), from.get(), &from.length, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    net::FileDescriptor conn(
+        ::accept4(fd.get(), from.get(), &from.length, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!conn.valid()) return;
     if (connections_.size() >= kMaxConnections) connections_.erase(connections_.begin());
     auto c = std::make_unique<Connection>();
@@ -248,7 +254,8 @@ void Listener::on_connection(int fd) {
   } else {
     record(tcp_seen_, c.port, c.from);
     const auto echo = encode_probe(echo_of(*decoded.probe), key_);
-    [[maybe_unused]] const auto written = ::send(fd, echo.data(), echo.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    [[maybe_unused]] const auto written =
+        ::send(fd, echo.data(), echo.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
   }
   connections_.erase(it);  // closing removes it from the epoll set
 }

@@ -38,9 +38,9 @@ struct Arrival {
 
 /// Probes that arrived and were not believed.
 struct ListenerCounters {
-  std::uint64_t accepted = 0;       ///< authenticated probes (all, repeats included)
+  std::uint64_t accepted = 0;         ///< authenticated probes (all, repeats included)
   std::uint64_t unauthenticated = 0;  ///< wrong size, magic or tag
-  std::uint64_t misdirected = 0;    ///< authenticated, but aimed at another port
+  std::uint64_t misdirected = 0;      ///< authenticated, but aimed at another port
 };
 
 /// Listeners on every port of `tcp` and `udp`. Ports another program holds are left out and
@@ -64,8 +64,12 @@ class Listener {
   [[nodiscard]] const PortSet& held_udp() const noexcept { return held_udp_; }
   [[nodiscard]] const PortSet& listening_tcp() const noexcept { return listening_tcp_; }
   [[nodiscard]] const PortSet& listening_udp() const noexcept { return listening_udp_; }
-  [[nodiscard]] const std::map<std::uint16_t, Arrival>& tcp_arrivals() const noexcept { return tcp_seen_; }
-  [[nodiscard]] const std::map<std::uint16_t, Arrival>& udp_arrivals() const noexcept { return udp_seen_; }
+  [[nodiscard]] const std::map<std::uint16_t, Arrival>& tcp_arrivals() const noexcept {
+    return tcp_seen_;
+  }
+  [[nodiscard]] const std::map<std::uint16_t, Arrival>& udp_arrivals() const noexcept {
+    return udp_seen_;
+  }
   /// UDP ports listened on where no probe arrived yet.
   [[nodiscard]] PortSet udp_missing() const;
   [[nodiscard]] PortSet tcp_missing() const;

@@ -98,13 +98,14 @@ std::string PortSet::to_string(char range_separator, std::string_view list_separ
 }
 
 PortSet parse_port_set(std::string_view text, std::string_view what) {
-  if (text.empty()) throw SpecError(std::string(what) + " needs ports (e.g. 80,443 or 50000-60000), got ''");
+  if (text.empty())
+    throw SpecError(std::string(what) + " needs ports (e.g. 80,443 or 50000-60000), got ''");
   PortSet set;
   std::size_t start = 0;
   while (start <= text.size()) {
     const auto comma = text.find(',', start);
-    const auto item = text.substr(start, comma == std::string_view::npos ? std::string_view::npos
-                                                                          : comma - start);
+    const auto item = text.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     if (item.empty()) throw SpecError(std::string(what) + ": empty item in " + quoted(text));
     const auto dash = item.find('-');
     if (dash == std::string_view::npos) {

@@ -24,12 +24,15 @@ constexpr auto kRequestWait = 5s;
 /// Answers (first bytes) from a compared TCP port are cut to this length.
 constexpr std::size_t kMaxSampleBytes = 1024;
 
-std::string ip_key(const net::TransportAddress& a) { return a.ip_string(); }
+std::string ip_key(const net::TransportAddress& a) {
+  return a.ip_string();
+}
 
 /// Ports sharing the same detail and source, as [{"ports","from","detail"}].
 nlohmann::json udp_list(const std::map<std::uint16_t, UdpReply>& replies) {
   std::map<std::pair<std::string, std::string>, PortSet> groups;
-  for (const auto& [port, reply] : replies) groups[{reply.from.ip_string(), reply.detail}].add(port, port);
+  for (const auto& [port, reply] : replies)
+    groups[{reply.from.ip_string(), reply.detail}].add(port, port);
   nlohmann::json out = nlohmann::json::array();
   for (const auto& [key, ports] : groups) {
     out.push_back({{"ports", ports.to_string()}, {"from", key.first}, {"detail", key.second}});
@@ -82,13 +85,15 @@ struct ProbeBackService::Shared {
 
 ProbeBackService::ProbeBackService(ProbeBackOptions options)
     : options_(std::move(options)), shared_(std::make_shared<Shared>()) {
-  listener_ = net::FileDescriptor(::socket(net::to_af(options_.listen.family), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  listener_ = net::FileDescriptor(
+      ::socket(net::to_af(options_.listen.family), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!listener_.valid()) throw net::SocketError("socket", errno);
   const int one = 1;
   ::setsockopt(listener_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   const auto sa = net::to_sockaddr(options_.listen);
   if (::bind(listener_.get(), sa.get(), sa.length) != 0) {
-    throw net::SocketError("cannot listen on tcp " + options_.listen.to_string() + " (probe-back)", errno);
+    throw net::SocketError("cannot listen on tcp " + options_.listen.to_string() + " (probe-back)",
+                           errno);
   }
   if (::listen(listener_.get(), 64) != 0) throw net::SocketError("listen", errno);
 }
@@ -112,7 +117,8 @@ void ProbeBackService::run(const std::atomic<bool>& stop, const LogSink& log) {
     if ((p.revents & POLLIN) == 0) continue;
     net::SockAddr from;
     from.length = sizeof from.storage;
-    net::FileDescriptor fd(::accept4(listener_.get(), from.get(), &from.length, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    net::FileDescriptor fd(
+        ::accept4(listener_.get(), from.get(), &from.length, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!fd.valid()) continue;
     // Finished workers are joined when the next one starts; the rest at the end.
     for (auto it = workers.begin(); it != workers.end();) {
@@ -152,7 +158,10 @@ void ProbeBackService::serve_connection(net::FileDescriptor fd) {
                 {"version", 1},
                 {"challenge", challenge},
                 {"your_address", peer->ip_string()},
-                {"limits", {{"udp_ports", kMaxRequestUdpPorts}, {"tcp_ports", kMaxRequestTcpPorts}, {"seconds", kMaxRequestSeconds}}}},
+                {"limits",
+                 {{"udp_ports", kMaxRequestUdpPorts},
+                  {"tcp_ports", kMaxRequestTcpPorts},
+                  {"seconds", kMaxRequestSeconds}}}},
                now + kRequestWait);
   const auto message = channel.receive(now + kRequestWait);
   auto refuse = [&](const std::string& reason, const std::string& text) {
@@ -166,10 +175,13 @@ void ProbeBackService::serve_connection(net::FileDescriptor fd) {
   std::string reason;
   const auto request = parse_request(*message, challenge, options_.secret, reason);
   if (!request) {
-    const std::string text = reason == "bad-mac"        ? "this serve needs --probe-secret, and the request's HMAC does not match"
-                             : reason == "too-many-ports" ? "too many ports in one request (at most 20000 UDP and 64 TCP)"
-                             : reason == "too-long"       ? "seconds must be 1 to 10"
-                                                          : "malformed request";
+    const std::string text =
+        reason == "bad-mac"
+            ? "this serve needs --probe-secret, and the request's HMAC does not match"
+        : reason == "too-many-ports"
+            ? "too many ports in one request (at most 20000 UDP and 64 TCP)"
+        : reason == "too-long" ? "seconds must be 1 to 10"
+                               : "malformed request";
     refuse(reason, text);
     return;
   }
@@ -179,18 +191,24 @@ void ProbeBackService::serve_connection(net::FileDescriptor fd) {
     auto& times = shared_->recent[ip];
     while (!times.empty() && now - times.front() > 60s) times.pop_front();
     std::string over;
-    if (static_cast<int>(times.size()) >= options_.requests_per_minute) over = "per-ip-budget";
-    else if (shared_->running_by_ip[ip] > 0) over = "busy-ip";
-    else if (shared_->running >= options_.max_concurrent) over = "busy";
+    if (static_cast<int>(times.size()) >= options_.requests_per_minute)
+      over = "per-ip-budget";
+    else if (shared_->running_by_ip[ip] > 0)
+      over = "busy-ip";
+    else if (shared_->running >= options_.max_concurrent)
+      over = "busy";
     if (!over.empty()) {
       shared_->refusals[over].count++;
       shared_->refusals[over].last_source = source;
-      channel.send({{"type", "refused"},
-                    {"reason", over == "per-ip-budget" ? "over the budget of " + std::to_string(options_.requests_per_minute) +
-                                                             " requests per minute from " + ip
-                               : over == "busy-ip"     ? "a request from " + ip + " is still running"
-                                                       : "too many requests at once; try again in a few seconds"}},
-                   stun::Clock::now() + 1s);
+      channel.send(
+          {{"type", "refused"},
+           {"reason", over == "per-ip-budget"
+                          ? "over the budget of " + std::to_string(options_.requests_per_minute) +
+                                " requests per minute from " + ip
+                      : over == "busy-ip"
+                          ? "a request from " + ip + " is still running"
+                          : "too many requests at once; try again in a few seconds"}},
+          stun::Clock::now() + 1s);
       return;
     }
     times.push_back(now);
@@ -219,24 +237,31 @@ void ProbeBackService::serve_connection(net::FileDescriptor fd) {
     const auto results = probe_tcp(target, request->tcp.ports(), request->key, request->session,
                                    std::min(end, stun::Clock::now() + 3s), from);
     for (const auto& [port, result] : results) {
-      tcp_results.push_back({{"port", port}, {"result", tcp_kind_name(result.kind)}, {"detail", result.detail}});
+      tcp_results.push_back(
+          {{"port", port}, {"result", tcp_kind_name(result.kind)}, {"detail", result.detail}});
     }
     for (auto port : request->compare_tcp.ports()) {
       net::TransportAddress to = target;
       to.port = port;
       const auto deadline = std::min(end, stun::Clock::now() + 2s);
-      auto sample = hairpin::is_tls_port(port) ? hairpin::sample_tls(to, "", deadline) : hairpin::sample_plain(to, deadline);
-      if (hairpin::is_tls_port(port) && sample.connected && !sample.tls) sample = hairpin::sample_plain(to, deadline);
+      auto sample = hairpin::is_tls_port(port) ? hairpin::sample_tls(to, "", deadline)
+                                               : hairpin::sample_plain(to, deadline);
+      if (hairpin::is_tls_port(port) && sample.connected && !sample.tls)
+        sample = hairpin::sample_plain(to, deadline);
       if (sample.response.size() > kMaxSampleBytes) sample.response.resize(kMaxSampleBytes);
-      tcp_results.push_back({{"port", port},
-                             {"result", sample.connected ? "connected" : sample.connect_error == ECONNREFUSED ? "refused" : "timeout"},
-                             {"detail", sample.error},
-                             {"connected", sample.connected},
-                             {"connect_error", sample.connect_error},
-                             {"error", sample.error},
-                             {"tls", sample.tls},
-                             {"tls_sha256", sample.certificate_sha256},
-                             {"first_bytes", to_hex({reinterpret_cast<const std::uint8_t*>(sample.response.data()), sample.response.size()})}});
+      tcp_results.push_back(
+          {{"port", port},
+           {"result", sample.connected                       ? "connected"
+                      : sample.connect_error == ECONNREFUSED ? "refused"
+                                                             : "timeout"},
+           {"detail", sample.error},
+           {"connected", sample.connected},
+           {"connect_error", sample.connect_error},
+           {"error", sample.error},
+           {"tls", sample.tls},
+           {"tls_sha256", sample.certificate_sha256},
+           {"first_bytes", to_hex({reinterpret_cast<const std::uint8_t*>(sample.response.data()),
+                                   sample.response.size()})}});
     }
   });
   std::map<std::uint16_t, UdpReply> icmp, other;
@@ -247,7 +272,8 @@ void ProbeBackService::serve_connection(net::FileDescriptor fd) {
     auto missing = request->udp;
     while (!missing.empty() && rounds < kMaxRounds && stun::Clock::now() < end) {
       prober.send_round(missing.ports(), static_cast<std::uint32_t>(++rounds), end);
-      if (!channel.send({{"type", "round"}, {"number", rounds}, {"sent", prober.sent()}}, end)) break;
+      if (!channel.send({{"type", "round"}, {"number", rounds}, {"sent", prober.sent()}}, end))
+        break;
       std::optional<nlohmann::json> reply;
       while (!reply && stun::Clock::now() < end) {
         prober.drain_until(stun::Clock::now() + 5ms);
@@ -268,7 +294,8 @@ void ProbeBackService::serve_connection(net::FileDescriptor fd) {
       PortSet next;
       for (const auto& r : asked.ranges()) {
         for (std::uint32_t p = r.first; p <= r.last; ++p) {
-          if (request->udp.contains(static_cast<std::uint16_t>(p))) next.add(static_cast<std::uint16_t>(p), static_cast<std::uint16_t>(p));
+          if (request->udp.contains(static_cast<std::uint16_t>(p)))
+            next.add(static_cast<std::uint16_t>(p), static_cast<std::uint16_t>(p));
         }
       }
       missing = next;

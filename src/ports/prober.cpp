@@ -154,8 +154,9 @@ void UdpProber::receive_pending() {
         decoded.probe->port == source->port) {
       echoed_.try_emplace(source->port, UdpReply{*source, "echo"});
     } else {
-      other_.try_emplace(source->port, UdpReply{*source, decoded.probe ? "an echo for another probe"
-                                                                       : "a datagram that is not natdiag's echo"});
+      other_.try_emplace(
+          source->port, UdpReply{*source, decoded.probe ? "an echo for another probe"
+                                                        : "a datagram that is not natdiag's echo"});
     }
   }
 }
@@ -213,8 +214,9 @@ TcpResult::Kind tcp_kind_from_name(std::string_view name) noexcept {
 }
 
 std::map<std::uint16_t, TcpResult> probe_tcp(const TransportAddress& target,
-                                             const std::vector<std::uint16_t>& ports, const Key& key,
-                                             std::uint64_t session, TimePoint deadline,
+                                             const std::vector<std::uint16_t>& ports,
+                                             const Key& key, std::uint64_t session,
+                                             TimePoint deadline,
                                              const std::optional<TransportAddress>& local) {
   struct Attempt {
     std::uint16_t port;
@@ -228,7 +230,8 @@ std::map<std::uint16_t, TcpResult> probe_tcp(const TransportAddress& target,
   for (const auto port : ports) {
     TransportAddress to = target;
     to.port = port;
-    net::FileDescriptor fd(::socket(net::to_af(target.family), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    net::FileDescriptor fd(
+        ::socket(net::to_af(target.family), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd.valid()) throw net::SocketError("socket", errno);
     if (local) {
       auto l = *local;
@@ -238,8 +241,9 @@ std::map<std::uint16_t, TcpResult> probe_tcp(const TransportAddress& target,
     }
     const auto sa = net::to_sockaddr(to);
     if (::connect(fd.get(), sa.get(), sa.length) != 0 && errno != EINPROGRESS) {
-      results[port] = {errno == ECONNREFUSED ? TcpResult::Kind::kRefused : TcpResult::Kind::kUnreachable,
-                       std::strerror(errno)};
+      results[port] = {
+          errno == ECONNREFUSED ? TcpResult::Kind::kRefused : TcpResult::Kind::kUnreachable,
+          std::strerror(errno)};
       continue;
     }
     attempts.push_back({port, std::move(fd)});
@@ -279,13 +283,16 @@ std::map<std::uint16_t, TcpResult> probe_tcp(const TransportAddress& target,
           continue;
         }
         a.connected = true;
-        const auto probe = encode_probe({ProbeType::kProbe, Transport::kTcp, a.port, session, 0}, key);
-        if (::send(a.fd.get(), probe.data(), probe.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(probe.size())) {
+        const auto probe =
+            encode_probe({ProbeType::kProbe, Transport::kTcp, a.port, session, 0}, key);
+        if (::send(a.fd.get(), probe.data(), probe.size(), MSG_NOSIGNAL) !=
+            static_cast<ssize_t>(probe.size())) {
           finish(a, {TcpResult::Kind::kConnected, "connected, but the probe could not be sent"});
         }
         continue;
       }
-      const ssize_t n = ::read(a.fd.get(), a.buffer.data() + a.received, a.buffer.size() - a.received);
+      const ssize_t n =
+          ::read(a.fd.get(), a.buffer.data() + a.received, a.buffer.size() - a.received);
       if (n <= 0) {
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
         finish(a, {TcpResult::Kind::kConnected, "connected, then closed without natdiag's echo"});
@@ -298,13 +305,15 @@ std::map<std::uint16_t, TcpResult> probe_tcp(const TransportAddress& target,
                       decoded.probe->session == session && decoded.probe->port == a.port &&
                       decoded.probe->transport == Transport::kTcp;
       finish(a, ok ? TcpResult{TcpResult::Kind::kEcho, "echo"}
-                   : TcpResult{TcpResult::Kind::kConnected, "connected, but the answer is not natdiag's echo"});
+                   : TcpResult{TcpResult::Kind::kConnected,
+                               "connected, but the answer is not natdiag's echo"});
     }
   }
   for (auto& a : attempts) {
     if (!a.fd.valid()) continue;
-    finish(a, a.connected ? TcpResult{TcpResult::Kind::kConnected, "connected, but no echo came back"}
-                          : TcpResult{TcpResult::Kind::kTimeout, "no answer to the connection attempt"});
+    finish(a, a.connected
+                  ? TcpResult{TcpResult::Kind::kConnected, "connected, but no echo came back"}
+                  : TcpResult{TcpResult::Kind::kTimeout, "no answer to the connection attempt"});
   }
   return results;
 }

@@ -98,10 +98,9 @@ struct TcpResult {
 
 /// Connects to every port of `target`'s IP at once, sends the probe and waits for the echo,
 /// all before `deadline`.
-[[nodiscard]] std::map<std::uint16_t, TcpResult> probe_tcp(const TransportAddress& target,
-                                                           const std::vector<std::uint16_t>& ports,
-                                                           const Key& key, std::uint64_t session,
-                                                           TimePoint deadline,
-                                                           const std::optional<TransportAddress>& local = std::nullopt);
+[[nodiscard]] std::map<std::uint16_t, TcpResult> probe_tcp(
+    const TransportAddress& target, const std::vector<std::uint16_t>& ports, const Key& key,
+    std::uint64_t session, TimePoint deadline,
+    const std::optional<TransportAddress>& local = std::nullopt);
 
 }  // namespace natdiag::ports

@@ -4,12 +4,11 @@
 #pragma once
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "src/ports/results.hpp"
 
@@ -30,17 +29,17 @@ struct ProtocolReport {
 
 /// Everything one run measured.
 struct PortsReport {
-  std::string mode;                        ///< "via", "probe" or "listen"
-  std::optional<std::string> far_end;      ///< serve's control address, or the probed host
-  std::optional<std::string> public_ip;    ///< this host's public IP as the far end saw it
-  std::optional<std::string> local_ip;     ///< this host's address towards the far end
+  std::string mode;                      ///< "via", "probe" or "listen"
+  std::optional<std::string> far_end;    ///< serve's control address, or the probed host
+  std::optional<std::string> public_ip;  ///< this host's public IP as the far end saw it
+  std::optional<std::string> local_ip;   ///< this host's address towards the far end
   ProtocolReport tcp;
   ProtocolReport udp;
-  std::vector<ServerNeed> servers;         ///< from --for
-  int rounds = 0;                          ///< UDP rounds sent
+  std::vector<ServerNeed> servers;  ///< from --for
+  int rounds = 0;                   ///< UDP rounds sent
   std::uint64_t probes_sent = 0;
   std::chrono::microseconds elapsed{0};
-  std::vector<std::string> notes;          ///< facts worth saying that are not a port state
+  std::vector<std::string> notes;  ///< facts worth saying that are not a port state
 };
 
 /// True when every tested port is open (in-use ports, untested, do not count against it).

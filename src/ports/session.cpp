@@ -39,7 +39,8 @@ ProbeRun run_probe(const TransportAddress& target, const PortSet& tcp, const Por
   const std::uint64_t session = random_session();
   std::thread tcp_thread;
   if (!tcp.empty()) {
-    tcp_thread = std::thread([&] { run.tcp = probe_tcp(target, tcp.ports(), key, session, deadline); });
+    tcp_thread =
+        std::thread([&] { run.tcp = probe_tcp(target, tcp.ports(), key, session, deadline); });
   }
   if (!udp.empty()) {
     UdpProber prober(target, key, session, rate);
@@ -54,14 +55,16 @@ ProbeRun run_probe(const TransportAddress& target, const PortSet& tcp, const Por
         // The first echo after the round began bounds the round trip from above.
         prober.drain_until(std::min(deadline, sent_at + kMinSettle));
         if (!prober.echoed().empty()) {
-          settle = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>((sent_at - start) / 8 + kMinSettle),
+          settle = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  (sent_at - start) / 8 + kMinSettle),
                               kMinSettle, kMaxSettle);
         }
       }
       prober.drain_until(std::min(deadline, stun::Clock::now() + settle));
       std::vector<std::uint16_t> still;
       for (auto p : missing) {
-        if (!prober.echoed().contains(p) && !prober.icmp().contains(p) && !prober.other().contains(p)) {
+        if (!prober.echoed().contains(p) && !prober.icmp().contains(p) &&
+            !prober.other().contains(p)) {
           still.push_back(p);
         }
       }
@@ -84,13 +87,23 @@ std::vector<PortOutcome> tcp_outcomes(const PortSet& tested, const ProbeRun& run
     PortOutcome o{port, State::kFiltered, "no answer to the connection attempt", ""};
     if (const auto it = run.tcp.find(port); it != run.tcp.end()) {
       switch (it->second.kind) {
-        case TcpResult::Kind::kEcho: o.state = State::kOpen; o.evidence = "natdiag's listener answered with the echo"; break;
+        case TcpResult::Kind::kEcho:
+          o.state = State::kOpen;
+          o.evidence = "natdiag's listener answered with the echo";
+          break;
         case TcpResult::Kind::kConnected:
           o.state = State::kAnsweredByOther;
-          o.evidence = "a connection opened, but not to natdiag's listener (" + it->second.detail + ")";
+          o.evidence =
+              "a connection opened, but not to natdiag's listener (" + it->second.detail + ")";
           break;
-        case TcpResult::Kind::kRefused: o.state = State::kClosed; o.evidence = "connection refused (TCP RST)"; break;
-        case TcpResult::Kind::kUnreachable: o.state = State::kClosed; o.evidence = it->second.detail; break;
+        case TcpResult::Kind::kRefused:
+          o.state = State::kClosed;
+          o.evidence = "connection refused (TCP RST)";
+          break;
+        case TcpResult::Kind::kUnreachable:
+          o.state = State::kClosed;
+          o.evidence = it->second.detail;
+          break;
         case TcpResult::Kind::kTimeout: break;
       }
     }
@@ -101,7 +114,8 @@ std::vector<PortOutcome> tcp_outcomes(const PortSet& tested, const ProbeRun& run
 
 std::vector<PortOutcome> udp_outcomes(const PortSet& tested, const ProbeRun& run) {
   std::vector<PortOutcome> out;
-  const std::string silence = "no echo after " + std::to_string(run.rounds) + " round" + (run.rounds == 1 ? "" : "s");
+  const std::string silence =
+      "no echo after " + std::to_string(run.rounds) + " round" + (run.rounds == 1 ? "" : "s");
   for (auto port : tested.ports()) {
     PortOutcome o{port, State::kFiltered, silence, ""};
     if (const auto e = run.udp_echoed.find(port); e != run.udp_echoed.end()) {

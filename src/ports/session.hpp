@@ -68,9 +68,8 @@ void run_listen(Listener& listener, TimePoint until, const std::atomic<bool>& st
 
 /// The outcomes from the listener's side: open where a probe arrived, in-use where another
 /// program holds the port, filtered (nothing arrived) elsewhere.
-[[nodiscard]] std::vector<PortOutcome> listener_outcomes(const PortSet& tested,
-                                                         const std::map<std::uint16_t, Arrival>& seen,
-                                                         const std::map<std::uint16_t, std::string>& owners,
-                                                         const PortSet& held);
+[[nodiscard]] std::vector<PortOutcome> listener_outcomes(
+    const PortSet& tested, const std::map<std::uint16_t, Arrival>& seen,
+    const std::map<std::uint16_t, std::string>& owners, const PortSet& held);
 
 }  // namespace natdiag::ports

@@ -26,14 +26,20 @@ struct ServeTcp {
   hairpin::PathSample sample;  ///< for compare ports
 };
 
-std::string describe_connect_failure(const std::string& host, std::uint16_t port, const net::SocketError& e) {
-  std::string why = e.error_number() == ECONNREFUSED ? "connection refused: nothing listens there (is natdiag serve running with --probe-back?)"
-                  : e.error_number() == ETIMEDOUT    ? "no answer (timed out): a firewall drops it, or the host is down"
-                                                     : std::string(std::strerror(e.error_number()));
-  return "cannot reach natdiag serve --probe-back at " + host + " port " + std::to_string(port) + ": " + why;
+std::string describe_connect_failure(const std::string& host, std::uint16_t port,
+                                     const net::SocketError& e) {
+  std::string why = e.error_number() == ECONNREFUSED
+                        ? "connection refused: nothing listens there (is natdiag serve running "
+                          "with --probe-back?)"
+                    : e.error_number() == ETIMEDOUT
+                        ? "no answer (timed out): a firewall drops it, or the host is down"
+                        : std::string(std::strerror(e.error_number()));
+  return "cannot reach natdiag serve --probe-back at " + host + " port " + std::to_string(port) +
+         ": " + why;
 }
 
-/// Serve's list of ports with ICMP errors or other answers: [{"ports":"...","from":IP,"detail":...}].
+/// Serve's list of ports with ICMP errors or other answers:
+/// [{"ports":"...","from":IP,"detail":...}].
 void read_udp_list(const nlohmann::json& list, std::map<std::uint16_t, UdpReply>& out) {
   if (!list.is_array()) return;
   for (const auto& item : list) {
@@ -72,24 +78,29 @@ void read_tcp_results(const nlohmann::json& list, std::map<std::uint16_t, ServeT
 
 /// A held TCP port: compare what the public path answered (serve's sample) with what the
 /// local service answers here, as `hairpin` does.
-PortOutcome compare_held(std::uint16_t port, const ServeTcp* remote, const TransportAddress& local_ip,
-                         const TransportAddress& public_ip, const std::string& owner) {
+PortOutcome compare_held(std::uint16_t port, const ServeTcp* remote,
+                         const TransportAddress& local_ip, const TransportAddress& public_ip,
+                         const std::string& owner) {
   PortOutcome o{port, State::kInUse, "held here; serve did not report the public path", owner};
   if (remote == nullptr) return o;
   TransportAddress here = local_ip;
   here.port = port;
   const auto deadline = stun::Clock::now() + 2s;
   hairpin::LocalPath local;
-  local.sample = remote->sample.tls || hairpin::is_tls_port(port) ? hairpin::sample_tls(here, "", deadline)
-                                                                  : hairpin::sample_plain(here, deadline);
-  if (remote->sample.tls && !local.sample.tls) local.sample = hairpin::sample_tls(here, "", deadline);
+  local.sample = remote->sample.tls || hairpin::is_tls_port(port)
+                     ? hairpin::sample_tls(here, "", deadline)
+                     : hairpin::sample_plain(here, deadline);
+  if (remote->sample.tls && !local.sample.tls)
+    local.sample = hairpin::sample_tls(here, "", deadline);
   const auto check = hairpin::decide_by_comparison(port, public_ip, local, remote->sample);
   o.evidence = check.detail;
   switch (check.result) {
     case hairpin::Result::kSupported: o.state = State::kOpen; break;
     case hairpin::Result::kNotSupported:
-      o.state = !remote->sample.connected ? (remote->sample.connect_error == ECONNREFUSED ? State::kClosed : State::kFiltered)
-                                          : State::kAnsweredByOther;
+      o.state =
+          !remote->sample.connected
+              ? (remote->sample.connect_error == ECONNREFUSED ? State::kClosed : State::kFiltered)
+              : State::kAnsweredByOther;
       break;
     default: o.state = State::kInUse; break;
   }
@@ -128,7 +139,8 @@ ViaResult run_via(const ViaOptions& o) {
   const auto connected_at = stun::Clock::now();
   const auto hello = channel->receive(setup_deadline);
   if (!hello || hello->value("type", "") != "hello") {
-    result.error = "natdiag serve at " + server.to_string() + " did not greet as a probe-back service (" +
+    result.error = "natdiag serve at " + server.to_string() +
+                   " did not greet as a probe-back service (" +
                    (hello ? "unexpected message" : channel->error()) + ")";
     return result;
   }
@@ -146,8 +158,9 @@ ViaResult run_via(const ViaOptions& o) {
   request.tcp = listener.listening_tcp();
   request.udp = listener.listening_udp();
   request.compare_tcp = listener.held_tcp();
-  request.seconds = std::clamp(static_cast<int>(std::ceil(std::chrono::duration<double>(o.timeout).count())), 1,
-                               kMaxRequestSeconds);
+  request.seconds =
+      std::clamp(static_cast<int>(std::ceil(std::chrono::duration<double>(o.timeout).count())), 1,
+                 kMaxRequestSeconds);
   const auto end = start + o.timeout;
   if (!channel->send(make_request(request, challenge, o.secret), end)) {
     result.error = "natdiag serve at " + server.to_string() + " closed the control connection";
@@ -162,7 +175,8 @@ ViaResult run_via(const ViaOptions& o) {
   while (!done) {
     const auto now = stun::Clock::now();
     if (now >= end + kGrace) {
-      r.notes.push_back("natdiag serve did not finish within the time budget; the results are what arrived");
+      r.notes.push_back(
+          "natdiag serve did not finish within the time budget; the results are what arrived");
       break;
     }
     listener.poll_until(now + 2ms);
@@ -177,12 +191,14 @@ ViaResult run_via(const ViaOptions& o) {
     auto message = channel->receive(stun::Clock::now() + 1ms);
     if (!message) {
       if (channel->error() == "timed out") continue;
-      result.error = "natdiag serve at " + server.to_string() + " ended the control connection (" + channel->error() + ")";
+      result.error = "natdiag serve at " + server.to_string() + " ended the control connection (" +
+                     channel->error() + ")";
       return result;
     }
     const auto type = message->value("type", "");
     if (type == "refused") {
-      result.error = "natdiag serve at " + server.to_string() + " refused the request: " + message->value("reason", "no reason given");
+      result.error = "natdiag serve at " + server.to_string() +
+                     " refused the request: " + message->value("reason", "no reason given");
       return result;
     }
     if (type == "tcp") read_tcp_results((*message)["results"], serve_tcp);
@@ -204,7 +220,8 @@ ViaResult run_via(const ViaOptions& o) {
   // UDP: arrivals here decide; serve's ICMP errors and stray answers explain the rest.
   const auto udp_owners = port_owners(Transport::kUdp, listener.held_udp());
   auto udp = listener_outcomes(o.udp, listener.udp_arrivals(), udp_owners, listener.held_udp());
-  const std::string silence = "no probe arrived in " + std::to_string(r.rounds) + " round" + (r.rounds == 1 ? "" : "s");
+  const std::string silence =
+      "no probe arrived in " + std::to_string(r.rounds) + " round" + (r.rounds == 1 ? "" : "s");
   for (auto& u : udp) {
     if (u.state != State::kFiltered) continue;
     u.evidence = silence;
@@ -241,10 +258,18 @@ ViaResult run_via(const ViaOptions& o) {
         case TcpResult::Kind::kEcho:
         case TcpResult::Kind::kConnected:
           out.state = State::kAnsweredByOther;
-          out.evidence = "serve's connection opened, but natdiag's listener here never got it: another machine answered";
+          out.evidence =
+              "serve's connection opened, but natdiag's listener here never got it: another "
+              "machine answered";
           break;
-        case TcpResult::Kind::kRefused: out.state = State::kClosed; out.evidence = "connection refused (TCP RST)"; break;
-        case TcpResult::Kind::kUnreachable: out.state = State::kClosed; out.evidence = remote->detail; break;
+        case TcpResult::Kind::kRefused:
+          out.state = State::kClosed;
+          out.evidence = "connection refused (TCP RST)";
+          break;
+        case TcpResult::Kind::kUnreachable:
+          out.state = State::kClosed;
+          out.evidence = remote->detail;
+          break;
         case TcpResult::Kind::kTimeout: break;
       }
     }
@@ -255,7 +280,8 @@ ViaResult run_via(const ViaOptions& o) {
   const auto& c = listener.counters();
   if (c.unauthenticated + c.misdirected > 0) {
     r.notes.push_back(std::to_string(c.unauthenticated) + " packets without natdiag's tag and " +
-                      std::to_string(c.misdirected) + " aimed at another port arrived and were ignored");
+                      std::to_string(c.misdirected) +
+                      " aimed at another port arrived and were ignored");
   }
   return result;
 }

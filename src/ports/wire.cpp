@@ -30,7 +30,9 @@ void put_u32(std::uint8_t* p, std::uint32_t v) {
 void put_u64(std::uint8_t* p, std::uint64_t v) {
   for (int i = 0; i < 8; ++i) p[i] = static_cast<std::uint8_t>(v >> (56 - 8 * i));
 }
-std::uint16_t get_u16(const std::uint8_t* p) { return static_cast<std::uint16_t>(p[0] << 8 | p[1]); }
+std::uint16_t get_u16(const std::uint8_t* p) {
+  return static_cast<std::uint16_t>(p[0] << 8 | p[1]);
+}
 std::uint32_t get_u32(const std::uint8_t* p) {
   std::uint32_t v = 0;
   for (int i = 0; i < 4; ++i) v = v << 8 | p[i];
@@ -92,8 +94,7 @@ Decoded decode_probe(std::span<const std::uint8_t> bytes, const Key& key) {
     return d;
   }
   d.probe = Probe{static_cast<ProbeType>(type), static_cast<Transport>(transport),
-                  get_u16(bytes.data() + 6), get_u64(bytes.data() + 8),
-                  get_u32(bytes.data() + 16)};
+                  get_u16(bytes.data() + 6), get_u64(bytes.data() + 8), get_u32(bytes.data() + 16)};
   return d;
 }
 
@@ -129,9 +130,9 @@ std::optional<std::string> normalise_code(std::string_view code) {
 
 Key key_from_code(std::string_view normalised_code) {
   static constexpr std::string_view kLabel = "natdiag-ports-v1";
-  return hmac_sha256({reinterpret_cast<const std::uint8_t*>(kLabel.data()), kLabel.size()},
-                     {reinterpret_cast<const std::uint8_t*>(normalised_code.data()),
-                      normalised_code.size()});
+  return hmac_sha256(
+      {reinterpret_cast<const std::uint8_t*>(kLabel.data()), kLabel.size()},
+      {reinterpret_cast<const std::uint8_t*>(normalised_code.data()), normalised_code.size()});
 }
 
 Key random_key() {

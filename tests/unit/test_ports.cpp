@@ -30,7 +30,9 @@ std::string error_of(std::string_view text) {
   return "";
 }
 
-PortSet set(std::string_view text) { return parse_port_set(text, "--test"); }
+PortSet set(std::string_view text) {
+  return parse_port_set(text, "--test");
+}
 
 }  // namespace
 
@@ -47,7 +49,8 @@ TEST_CASE("ports: lists and ranges parse, merge and print back") {
 }
 
 TEST_CASE("ports: bad input names the value") {
-  CHECK(error_of("60000-50000") == "--udp: the range '60000-50000' goes down (write the lower port first)");
+  CHECK(error_of("60000-50000") ==
+        "--udp: the range '60000-50000' goes down (write the lower port first)");
   CHECK(error_of("70000") == "--udp: ports are 1 to 65535, got '70000'");
   CHECK(error_of("") == "--udp needs ports (e.g. 80,443 or 50000-60000), got ''");
   CHECK(error_of("0") == "--udp: ports are 1 to 65535, got '0'");
@@ -85,8 +88,11 @@ TEST_CASE("ports: outcomes collapse into contiguous ranges of one state") {
   CHECK(ranges[1].range.size() == 5001);
   CHECK(ranges[1].state == State::kFiltered);
   // Gaps, other evidence and other owners split ranges.
-  const auto split = collapse({{80, State::kOpen, "a", ""}, {81, State::kOpen, "a", ""}, {83, State::kOpen, "a", ""},
-                               {84, State::kOpen, "b", ""}, {85, State::kInUse, "held", "nginx (pid 1)"},
+  const auto split = collapse({{80, State::kOpen, "a", ""},
+                               {81, State::kOpen, "a", ""},
+                               {83, State::kOpen, "a", ""},
+                               {84, State::kOpen, "b", ""},
+                               {85, State::kInUse, "held", "nginx (pid 1)"},
                                {86, State::kInUse, "held", "nginx (pid 2)"}});
   CHECK(split.size() == 5);
   CHECK(split[0].range == PortRange{80, 81});
@@ -129,8 +135,8 @@ TEST_CASE("ports: codes normalise, keys differ per code") {
   REQUIRE(normalise_code(code));
   CHECK(normalise_code(code)->size() == 12);
   CHECK(normalise_code("ABCD-EFGH-JKMN") == std::optional<std::string>("abcdefghjkmn"));
-  CHECK_FALSE(normalise_code("abcd-efgh-jkm"));    // too short
-  CHECK_FALSE(normalise_code("abcd-efgh-jkm0"));   // 0 is not in the alphabet
+  CHECK_FALSE(normalise_code("abcd-efgh-jkm"));   // too short
+  CHECK_FALSE(normalise_code("abcd-efgh-jkm0"));  // 0 is not in the alphabet
   CHECK_FALSE(normalise_code(""));
   CHECK(key_from_code("abcdefghjkmn") != key_from_code("abcdefghjkmp"));
   CHECK(from_hex<4>("0a0B0c0d") == std::optional<std::array<std::uint8_t, 4>>({10, 11, 12, 13}));
@@ -162,7 +168,8 @@ TEST_CASE("ports: serve checks a request: limits, secret, no address field") {
   SUBCASE("the secret") {
     const auto signed_request = make_request(r, "c0ffee", "s3cret");
     CHECK(parse_request(signed_request, "c0ffee", "s3cret", refusal));
-    CHECK_FALSE(parse_request(signed_request, "c0ffef", "s3cret", refusal));  // replayed on another challenge
+    CHECK_FALSE(parse_request(signed_request, "c0ffef", "s3cret",
+                              refusal));  // replayed on another challenge
     CHECK(refusal == "bad-mac");
     CHECK_FALSE(parse_request(make_request(r, "c0ffee", ""), "c0ffee", "s3cret", refusal));
     CHECK(refusal == "bad-mac");
@@ -187,10 +194,12 @@ TEST_CASE("ports: serve checks a request: limits, secret, no address field") {
     CHECK(refusal == "too-long");
   }
   SUBCASE("malformed") {
-    for (const char* text : {R"({"type":"request"})", R"({"type":"request","key":"00","session":"00","seconds":1})",
-                             R"([1,2])", R"({"type":"hello"})",
-                             R"({"type":"request","key":"0000000000000000000000000000000000000000000000000000000000000000","session":"0000000000000000","seconds":1,"udp":"70000"})",
-                             R"({"type":"request","key":"0000000000000000000000000000000000000000000000000000000000000000","session":"0000000000000000","seconds":1,"udp":5})"}) {
+    for (
+        const char* text :
+        {R"({"type":"request"})", R"({"type":"request","key":"00","session":"00","seconds":1})",
+         R"([1,2])", R"({"type":"hello"})",
+         R"({"type":"request","key":"0000000000000000000000000000000000000000000000000000000000000000","session":"0000000000000000","seconds":1,"udp":"70000"})",
+         R"({"type":"request","key":"0000000000000000000000000000000000000000000000000000000000000000","session":"0000000000000000","seconds":1,"udp":5})"}) {
       CHECK_FALSE(parse_request(nlohmann::json::parse(text), "c", "", refusal));
       CHECK(refusal == "malformed");
     }
@@ -213,12 +222,15 @@ TEST_CASE("ports: control lines") {
 
 TEST_CASE("ports: /proc/net lines") {
   const auto e = parse_proc_net_line(
-      "   1: 00000000:01BB 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 123456 1 0000000000000000 100 0 0 10 0");
+      "   1: 00000000:01BB 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 "
+      "123456 1 0000000000000000 100 0 0 10 0");
   REQUIRE(e);
   CHECK(e->port == 443);
   CHECK(e->state == 0x0A);
   CHECK(e->inode == 123456);
-  CHECK_FALSE(parse_proc_net_line("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode"));
+  CHECK_FALSE(
+      parse_proc_net_line("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when "
+                          "retrnsmt   uid  timeout inode"));
   CHECK_FALSE(parse_proc_net_line(""));
   CHECK_FALSE(parse_proc_net_line("garbage"));
 }
@@ -245,18 +257,24 @@ TEST_CASE("ports: the report leads with the verdict and advises only what failed
   r.servers.push_back({"livekit", set("80,443,7881"), set("50000-60000")});
   r.tcp.tested = set("80,443,7881");
   r.udp.tested = set("50000-60000");
-  r.tcp.ranges = collapse({{80, State::kOpen, "e", ""}, {443, State::kOpen, "e", ""}, {7881, State::kOpen, "e", ""}});
-  r.udp.ranges = {{{50000, 54999}, State::kOpen, "e", ""}, {{55000, 60000}, State::kFiltered, "silence", ""}};
+  r.tcp.ranges = collapse(
+      {{80, State::kOpen, "e", ""}, {443, State::kOpen, "e", ""}, {7881, State::kOpen, "e", ""}});
+  r.udp.ranges = {{{50000, 54999}, State::kOpen, "e", ""},
+                  {{55000, 60000}, State::kFiltered, "silence", ""}};
   CHECK_FALSE(all_open(r));
   CHECK(verdict_line(r) ==
-        "Not every port is open from outside: TCP 80, 443, 7881 open; UDP 50000-54999 open, 55000-60000 filtered "
+        "Not every port is open from outside: TCP 80, 443, 7881 open; UDP 50000-54999 open, "
+        "55000-60000 filtered "
         "(5,001 ports): only part of livekit's UDP range (50000-60000) gets through");
   const auto advice = advice_lines(r);
   REQUIRE(advice.size() >= 4);
-  CHECK(advice[0] == "Forward UDP 55000-60000 to 10.77.0.10 on the router (port forwarding / virtual server) "
-                     "(livekit needs it: without it clients fall back to TCP 7881 or TURN).");
+  CHECK(advice[0] ==
+        "Forward UDP 55000-60000 to 10.77.0.10 on the router (port forwarding / virtual server) "
+        "(livekit needs it: without it clients fall back to TCP 7881 or TURN).");
   CHECK(std::find(advice.begin(), advice.end(), "    ufw allow 55000:60000/udp") != advice.end());
-  CHECK(std::find(advice.begin(), advice.end(), "    nft add rule inet filter input udp dport { 55000-60000 } accept") != advice.end());
+  CHECK(std::find(advice.begin(), advice.end(),
+                  "    nft add rule inet filter input udp dport { 55000-60000 } accept") !=
+        advice.end());
   nlohmann::ordered_json j;
   report_to_json(r, j);
   CHECK(j["verdict"] == "not-open");
@@ -266,10 +284,14 @@ TEST_CASE("ports: the report leads with the verdict and advises only what failed
   CHECK(j["local_ip"] == "10.77.0.10");
   // All open, one port held (in-use): healthy, and no advice.
   r.udp.ranges = {{{50000, 60000}, State::kOpen, "e", ""}};
-  r.tcp.ranges = collapse({{80, State::kOpen, "e", ""}, {443, State::kInUse, "held", "nginx (pid 7)"}, {7881, State::kOpen, "e", ""}});
+  r.tcp.ranges = collapse({{80, State::kOpen, "e", ""},
+                           {443, State::kInUse, "held", "nginx (pid 7)"},
+                           {7881, State::kOpen, "e", ""}});
   CHECK(all_open(r));
   CHECK(advice_lines(r).empty());
-  CHECK(verdict_line(r) == "All 10,003 ports tested are open from outside (1 held by another program here: not tested)");
+  CHECK(
+      verdict_line(r) ==
+      "All 10,003 ports tested are open from outside (1 held by another program here: not tested)");
 }
 
 TEST_CASE("ports: a listener and a prober on loopback") {
@@ -295,8 +317,9 @@ TEST_CASE("ports: a listener and a prober on loopback") {
   CHECK(run.udp_echoed.size() == listener.listening_udp().size());
   CHECK(listener.udp_missing().empty());
   // A prober with another key gets no echo: the listener ignores what it cannot verify.
-  const auto stranger = run_probe(*TransportAddress::parse("127.0.0.1"), tcp, listener.listening_udp(),
-                                  random_key(), 20000, stun::Clock::now() + 300ms);
+  const auto stranger =
+      run_probe(*TransportAddress::parse("127.0.0.1"), tcp, listener.listening_udp(), random_key(),
+                20000, stun::Clock::now() + 300ms);
   CHECK(stranger.udp_echoed.empty());
 }
 
@@ -336,9 +359,11 @@ TEST_CASE("ports: retransmission rounds stop when silence proves enough") {
 
 TEST_CASE("ports: adding in any order gives the same set") {
   PortSet up, down, mixed;
-  for (std::uint32_t p = 100; p <= 200; p += 3) up.add(static_cast<std::uint16_t>(p), static_cast<std::uint16_t>(p + 1));
+  for (std::uint32_t p = 100; p <= 200; p += 3)
+    up.add(static_cast<std::uint16_t>(p), static_cast<std::uint16_t>(p + 1));
   for (std::uint32_t p = 200; p >= 100; p -= 1) {
-    if ((p - 100) % 3 == 0) down.add(static_cast<std::uint16_t>(p + 1), static_cast<std::uint16_t>(p));
+    if ((p - 100) % 3 == 0)
+      down.add(static_cast<std::uint16_t>(p + 1), static_cast<std::uint16_t>(p));
   }
   CHECK(up == down);
   mixed.add(150, 160);
@@ -350,6 +375,7 @@ TEST_CASE("ports: adding in any order gives the same set") {
   mixed.add(165, 180);
   CHECK(mixed.to_string() == "100-180");
   PortSet big;
-  for (std::uint32_t p = 1; p <= 65535; ++p) big.add(static_cast<std::uint16_t>(p), static_cast<std::uint16_t>(p));
+  for (std::uint32_t p = 1; p <= 65535; ++p)
+    big.add(static_cast<std::uint16_t>(p), static_cast<std::uint16_t>(p));
   CHECK(big.ranges().size() == 1);
 }
