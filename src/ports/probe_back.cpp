@@ -21,6 +21,8 @@ using namespace std::chrono_literals;
 
 /// A client has this long to send its request after the hello.
 constexpr auto kRequestWait = 5s;
+/// Control connections open at once (each has a thread; most wait for their request).
+constexpr std::size_t kMaxConnections = 32;
 /// Answers (first bytes) from a compared TCP port are cut to this length.
 constexpr std::size_t kMaxSampleBytes = 1024;
 
@@ -128,6 +130,12 @@ void ProbeBackService::run(const std::atomic<bool>& stop, const LogSink& log) {
       }
       it->thread.join();
       it = workers.erase(it);
+    }
+    if (workers.size() >= kMaxConnections) {
+      // A connection flood gets no thread each: close at once, count it.
+      shared_->refuse("too-many-connections",
+                      net::from_sockaddr(from.get()).value_or(net::TransportAddress{}).to_string());
+      continue;
     }
     auto finished = std::make_shared<std::atomic<bool>>(false);
     workers.push_back({std::thread([this, finished, f = std::move(fd)]() mutable {

@@ -155,6 +155,11 @@ refusals=$(grep -c "refused .* probe-back request (per-ip-budget)" "$TMP/serve2.
 check_eq "per-IP budget: logged once for two refusals" 1 "$refusals"
 check_contains "bad-mac refusals logged with the source" "probe-back request (bad-mac), last from $PUBLIC_IP" "$(cat "$TMP/serve2.log")"
 
+in_ns server bash -c "for i in \$(seq 40); do exec {fd}<>/dev/tcp/$OUTSIDE_IP2/3480; done; sleep 1" 2>/dev/null
+wait_for_text "$TMP/serve2.log" "probe-back request (too-many-connections)" 3
+check_eq "a flood of idle control connections: beyond 32 refused, logged once (the count follows later)" 1 \
+  "$(grep -c "refused 1 probe-back request (too-many-connections), last from $PUBLIC_IP" "$TMP/serve2.log")"
+
 echo "# bad input"
 for bad in "--udp 60000-50000|--udp: the range '60000-50000' goes down" "--udp 70000|--udp: ports are 1 to 65535, got '70000'" \
            "--tcp ''|--tcp needs ports (e.g. 80,443 or 50000-60000), got ''" "--for foo|--for: unknown media server 'foo'"; do
