@@ -275,6 +275,11 @@ int run_ports(int argc, char** argv) {
     emit(o, result.report);
     return exit_code(result.report);
   } catch (const ports::DescriptorLimitError& e) {
+    if (o.json) {
+      auto out = json_header("ports");
+      out["error"] = {{"kind", "cannot-run"}, {"message", e.what()}, {"value", nullptr}};
+      std::cout << out.dump(2) << std::endl;
+    }
     std::cerr << "natdiag ports: cannot run here: " << e.what() << "\n";
     return kCannotRun;
   }

@@ -168,6 +168,8 @@ for bad in "--udp 60000-50000|--udp: the range '60000-50000' goes down" "--udp 7
   check_eq "bad input $args: exit 2, one line" "2 1" "$rc $(printf '%s\n' "$out" | grep -c '')"
   check_contains "bad input $args: names the value" "$want" "$out"
 done
+out=$(ulimit -n 1000 && in_ns server "$NATDIAG" ports listen --udp 50000-51000 --duration 1 --json 2>/dev/null); rc=$?
+check_eq "not enough file descriptors (ulimit -n 1000 for 1,001 sockets): exit 3, JSON error" "3 cannot-run" "$rc $(jqv "$out" .error.kind)"
 lab_down
 
 echo "# the router forwards only udp 50000-54999"
