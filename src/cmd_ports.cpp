@@ -147,6 +147,15 @@ PortsOptions parse(int argc, char** argv) {
   if (args.count("udp")) o.udp = port_set(args["udp"].as<std::string>(), "--udp");
   if (o.mode.empty())
     throw UsageError("ports needs --via HOST, or listen / probe HOST (see natdiag ports --help)");
+  std::string portless;
+  for (const auto& need : o.servers) {
+    if (need.tcp.empty() && need.udp.empty()) portless += (portless.empty() ? "" : ", ") + need.name;
+  }
+  if (o.tcp.empty() && o.udp.empty() && !portless.empty()) {
+    throw UsageError("--for " + portless +
+                     ": no fixed ports in natdiag's table (it uses any port unless configured); "
+                     "name them with --udp and --tcp");
+  }
   if (o.tcp.empty() && o.udp.empty())
     throw UsageError("ports needs ports to test: --for SERVERS, --tcp LIST or --udp RANGES");
   if (o.udp.size() > kMaxUdpPorts) {
