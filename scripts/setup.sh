@@ -14,6 +14,8 @@ PACKAGES=(
   coturn iproute2 iptables clang libclang-rt-14-dev jq openssl procps psmisc python3
   # packaging: man pages, the .deb and its checks, the systemd unit, the JSON Schemas
   help2man dpkg-dev file binutils lintian man-db bsdextrautils systemd strace zsh python3-jsonschema
+  # natdiag ports: a real service holding 443, and the nmap -sU comparison
+  nginx nmap
 )
 
 missing=()

@@ -69,6 +69,14 @@ std::string join_ranges(const std::vector<PortRange>& ranges, std::string_view s
 
 }  // namespace
 
+ServerPorts firewall_ports_of(std::string_view name, const std::vector<std::string>& targets) {
+  const Ports p = ports_for({std::string(name)}, ranges_for(targets));
+  ServerPorts out;
+  for (const auto& r : p.tcp) out.tcp.push_back(r.text());
+  for (const auto& r : p.udp) out.udp.push_back(r.text());
+  return out;
+}
+
 std::vector<Finding> evaluate(const ProfileFacts& f, const std::vector<std::string>& targets) {
   std::vector<Finding> out;
   if (f.hairpin_target_not_public()) {

@@ -69,6 +69,17 @@ struct Finding {
 inline constexpr std::string_view kMediaServers[] = {
     "kurento", "livekit", "plugnmeet", "freeswitch", "bigbluebutton", "jitsi", "janus", "coturn"};
 
+/// The ports one media server needs open from the Internet ("443", "50000-60000"): the
+/// table the firewall advice uses (natdiag ports --for reads it too).
+struct ServerPorts {
+  std::vector<std::string> tcp;
+  std::vector<std::string> udp;
+};
+/// `targets` are all the servers on this host: their UDP ranges are planned not to overlap,
+/// as profile's advice plans them.
+[[nodiscard]] ServerPorts firewall_ports_of(std::string_view name,
+                                            const std::vector<std::string>& targets);
+
 /// Findings ordered by importance (critical first), for the servers in `targets`.
 [[nodiscard]] std::vector<Finding> evaluate(const ProfileFacts& facts,
                                             const std::vector<std::string>& targets);

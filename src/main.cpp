@@ -24,6 +24,7 @@ constexpr std::string_view kUsageText =
     "  profile              Everything at once: one verdict and what to configure\n"
     "  advise --from FILE   The advice again, from a saved profile --json\n"
     "  serve                RFC 5780 STUN server: the far end for the other tests\n"
+    "  ports                Are the media ports open from the Internet? (--via, listen, probe)\n"
     "\n"
     "Every command takes --help and --json. Exit codes: 0 healthy, 1 problem found,\n"
     "2 bad input, 3 cannot run here.\n";
@@ -41,6 +42,7 @@ constexpr Command kCommands[] = {
     {"profile", natdiag::cli::run_profile},
     {"advise", natdiag::cli::run_advise},
     {"serve", natdiag::cli::run_serve},
+    {"ports", natdiag::cli::run_ports},
 };
 
 }  // namespace
