@@ -23,6 +23,7 @@ constexpr std::string_view kUsageText =
     "  profile              Everything at once: one verdict and what to configure\n"
     "  advise --from FILE   The advice again, from a saved profile --json\n"
     "  serve                RFC 5780 STUN server: the far end for the other tests\n"
+    "  turn [URI...]        TURN server check: allocation, relay round trip, --audit\n"
     "\n"
     "Every command takes --help and --json. Exit codes: 0 healthy, 1 problem found,\n"
     "2 bad input, 3 cannot run here.\n";
@@ -40,6 +41,7 @@ constexpr Command kCommands[] = {
     {"profile", natdiag::cli::run_profile},
     {"advise", natdiag::cli::run_advise},
     {"serve", natdiag::cli::run_serve},
+    {"turn", natdiag::cli::run_turn},
 };
 
 }  // namespace
