@@ -66,6 +66,8 @@
 #              forwards      DNAT wan0 PUBLIC_IP tcp 80,443,7881 + udp 50000:60000 -> server
 #              hairpin       forwards also from the LAN side + MASQUERADE LAN->LAN (implies forwards)
 #              lossy[=P]     FORWARD udp random drop with probability P (default 0.2; IPv4 and IPv6)
+#              turn          DNAT wan0 PUBLIC_IP udp+tcp 3478 and tcp 5349 -> server (a TURN server
+#                            inside; combine with forwards for its relay ports 50000-60000)
 #   aliases:   hairpin-on = forwards,hairpin   hairpin-off = forwards (and forbids hairpin)
 #              media = forwards
 #   e.g. cone | symmetric,lossy=0.1 | hairpin-on | udp-blocked | nonat,forwards
@@ -196,7 +198,7 @@ rtr_ip6t() { x ip netns exec "$NS_RTR" ip6tables -w 5 "$@"; }
 # SPEC parsing: sets BASE FORWARDS HAIRPIN UDP_BLOCKED LOSSY
 
 parse_spec() {
-  local spec=$1 tok base="" hp_forbid=0 hp=0 fwd=0 udpb=0 loss=""
+  local spec=$1 tok base="" hp_forbid=0 hp=0 fwd=0 udpb=0 loss="" turnfwd=0
   [[ -n $spec && $spec =~ ^[a-z0-9.,=-]+$ ]] || die 2 "bad spec '$spec' (comma-separated flavour and modifiers, e.g. cone,forwards)"
   local IFS=,
   for tok in $spec; do
@@ -205,6 +207,7 @@ parse_spec() {
         [[ -z $base || $base == "$tok" ]] || die 2 "bad spec '$spec': two base flavours '$base' and '$tok'"
         base=$tok ;;
       udp-blocked) udpb=1 ;;
+      turn) turnfwd=1 ;;
       forwards | media) fwd=1 ;;
       hairpin | hairpin-on) fwd=1 hp=1 ;;
       hairpin-off) fwd=1 hp_forbid=1 ;;
@@ -219,7 +222,7 @@ parse_spec() {
   done
   ((hp && hp_forbid)) && die 2 "bad spec '$spec': hairpin-off together with hairpin"
   BASE=${base:-cone}
-  FORWARDS=$fwd HAIRPIN=$hp UDP_BLOCKED=$udpb LOSSY=$loss
+  FORWARDS=$fwd HAIRPIN=$hp UDP_BLOCKED=$udpb LOSSY=$loss TURN_FORWARD=$turnfwd
 }
 
 onoff() { if (($1)); then echo on; else echo off; fi; }
@@ -260,6 +263,7 @@ UDP_BLOCKED=$(onoff "$UDP_BLOCKED")
 LOSSY=${LOSSY:-off}
 EOF
   if ((FORWARDS)); then echo "MEDIA_PORTS=$MEDIA_PORTS"; fi
+  if ((TURN_FORWARD)); then echo "TURN_PORTS=3478,5349"; fi
   if [[ $BASE == nonat ]]; then echo "SERVER_PUBLIC_IP=$SERVER_PUBLIC_IP_NONAT"; fi
 }
 
@@ -395,6 +399,16 @@ dnat_forwards() {
 
 mod_forwards() { dnat_forwards wan0; }
 
+mod_turn() { # a TURN server on the server host: 3478 (UDP, TCP) and 5349 (TLS)
+  local proto
+  for proto in udp tcp; do
+    rtr_ipt -t nat -A PREROUTING -i wan0 -d "$PUBLIC_IP" -p "$proto" --dport 3478 \
+      -j DNAT --to-destination "$SERVER_IP"
+  done
+  rtr_ipt -t nat -A PREROUTING -i wan0 -d "$PUBLIC_IP" -p tcp --dport 5349 \
+    -j DNAT --to-destination "$SERVER_IP"
+}
+
 mod_hairpin() {
   dnat_forwards lan0
   # LAN->LAN via the public address: SNAT so the replies come back through the router
@@ -436,6 +450,7 @@ build_lab() { # everything after make_namespaces; runs under set -e
   router_isolate_lan
   "nat_$BASE"
   if ((FORWARDS)); then mod_forwards; fi
+  if ((TURN_FORWARD)); then mod_turn; fi
   if ((HAIRPIN)); then mod_hairpin; fi
   if ((UDP_BLOCKED)); then mod_udp_blocked; fi
   if [[ -n $LOSSY ]]; then mod_lossy "$LOSSY"; fi
