@@ -197,7 +197,7 @@ bool healthy(const TurnRun& run) {
   return std::none_of(run.findings.begin(), run.findings.end(), counts);
 }
 
-nlohmann::json json_stats(const std::optional<client::RelayStats>& s) {
+OutputJson json_stats(const std::optional<client::RelayStats>& s) {
   if (!s) return nullptr;
   return {{"sent", s->sent},
           {"received", s->received},
@@ -207,8 +207,8 @@ nlohmann::json json_stats(const std::optional<client::RelayStats>& s) {
           {"rtt_max_ms", json_ms(s->rtt_max)}};
 }
 
-nlohmann::json json_findings(const std::vector<client::TurnFinding>& findings) {
-  nlohmann::json out = nlohmann::json::array();
+OutputJson json_findings(const std::vector<client::TurnFinding>& findings) {
+  OutputJson out = OutputJson::array();
   for (const auto& f : findings) {
     out.push_back({{"id", f.id}, {"severity", f.severity}, {"message", f.message}, {"fix", f.fix}});
   }
@@ -216,27 +216,27 @@ nlohmann::json json_findings(const std::vector<client::TurnFinding>& findings) {
 }
 
 template <typename T>
-nlohmann::json or_null(const std::optional<T>& v) {
-  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+OutputJson or_null(const std::optional<T>& v) {
+  return v ? OutputJson(*v) : OutputJson(nullptr);
 }
 
-nlohmann::json json_uri(const TurnTarget& t, const client::TurnCheckReport& r) {
-  nlohmann::json steps = nlohmann::json::array();
+OutputJson json_uri(const TurnTarget& t, const client::TurnCheckReport& r) {
+  OutputJson steps = OutputJson::array();
   for (const auto& s : r.steps) {
     steps.push_back({{"name", s.name}, {"ok", s.ok}, {"ms", json_ms(s.elapsed)}, {"detail", s.detail}});
   }
-  nlohmann::json tls = nullptr;
+  OutputJson tls = nullptr;
   if (t.options.transport == client::Transport::kTls && (r.certificate || !r.tls_problem.empty())) {
-    tls = {{"verified", r.tls_problem.empty() ? or_null(r.tls_verified) : nlohmann::json(false)},
-           {"problem", r.tls_problem.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.tls_problem)},
-           {"subject", r.certificate ? nlohmann::json(r.certificate->subject) : nlohmann::json(nullptr)},
-           {"names", r.certificate ? nlohmann::json(r.certificate->names) : nlohmann::json(nullptr)},
-           {"not_after", r.certificate ? nlohmann::json(r.certificate->not_after) : nlohmann::json(nullptr)},
-           {"days_left", r.certificate ? nlohmann::json(r.certificate->days_left) : nlohmann::json(nullptr)}};
+    tls = {{"verified", r.tls_problem.empty() ? or_null(r.tls_verified) : OutputJson(false)},
+           {"problem", r.tls_problem.empty() ? OutputJson(nullptr) : OutputJson(r.tls_problem)},
+           {"subject", r.certificate ? OutputJson(r.certificate->subject) : OutputJson(nullptr)},
+           {"names", r.certificate ? OutputJson(r.certificate->names) : OutputJson(nullptr)},
+           {"not_after", r.certificate ? OutputJson(r.certificate->not_after) : OutputJson(nullptr)},
+           {"days_left", r.certificate ? OutputJson(r.certificate->days_left) : OutputJson(nullptr)}};
   }
-  nlohmann::json audit = nullptr;
+  OutputJson audit = nullptr;
   if (t.options.audit && !r.audit.empty()) {
-    audit = nlohmann::json::array();
+    audit = OutputJson::array();
     for (const auto& a : r.audit) {
       audit.push_back({{"address", a.address}, {"category", a.category}, {"outcome", a.outcome},
                        {"error_code", or_null(a.error_code)}});
@@ -249,19 +249,19 @@ nlohmann::json json_uri(const TurnTarget& t, const client::TurnCheckReport& r) {
           {"server", json_address(r.server)},
           {"local_address", json_address(r.local)},
           {"working", r.working},
-          {"problem", r.problem.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.problem)},
+          {"problem", r.problem.empty() ? OutputJson(nullptr) : OutputJson(r.problem)},
           {"verdict", r.verdict},
           {"steps", steps},
           {"relayed_address", json_address(r.relayed)},
           {"mapped_address", json_address(r.mapped)},
           {"lifetime_s", or_null(r.lifetime)},
-          {"realm", r.realm.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.realm)},
+          {"realm", r.realm.empty() ? OutputJson(nullptr) : OutputJson(r.realm)},
           {"software", or_null(r.software)},
           {"authenticated", or_null(r.authenticated)},
-          {"error", r.error_code ? nlohmann::json{{"code", *r.error_code},
+          {"error", r.error_code ? OutputJson{{"code", *r.error_code},
                                                   {"reason", r.error_reason},
                                                   {"meaning", r.error_meaning}}
-                                 : nlohmann::json(nullptr)},
+                                 : OutputJson(nullptr)},
           {"tls", tls},
           {"relay", {{"send_data", json_stats(r.send_data)}, {"channel_data", json_stats(r.channel_data)}}},
           {"released", or_null(r.released)},
@@ -290,7 +290,7 @@ OutputJson to_json(const TurnCommand& cmd, const TurnRun& run) {
   auto j = json_header("turn");
   j["verdict"] = healthy(run) ? "ok" : "problem";
   j["summary"] = summary(run);
-  nlohmann::json uris = nlohmann::json::array();
+  OutputJson uris = OutputJson::array();
   for (std::size_t i = 0; i < run.reports.size(); ++i) uris.push_back(json_uri(cmd.targets[i], run.reports[i]));
   j["uris"] = uris;
   j["findings"] = json_findings(run.findings);
@@ -317,7 +317,7 @@ void print_text(const TurnCommand& cmd, const TurnRun& run) {
   std::cout << summary(run) << "\n";
   for (std::size_t i = 0; i < run.reports.size(); ++i) {
     const auto& r = run.reports[i];
-    std::cout << "\n" << cmd.targets[i].uri << "\n  " << (r.working ? "" : "NOT ") << r.verdict << "\n";
+    std::cout << "\n" << cmd.targets[i].uri << "\n  " << (r.working ? "" : "NOT working: ") << r.verdict << "\n";
     for (const auto& s : r.steps) {
       char name[16];
       std::snprintf(name, sizeof name, "%-13s", s.name.c_str());
@@ -365,7 +365,7 @@ TurnRun run_checks(const TurnCommand& cmd) {
 void print_error(bool json, std::string_view kind, const std::string& message, const std::string& value) {
   if (json) {
     auto j = json_header("turn");
-    j["error"] = {{"kind", kind}, {"message", message}, {"value", value.empty() ? nlohmann::json(nullptr) : nlohmann::json(value)}};
+    j["error"] = {{"kind", kind}, {"message", message}, {"value", value.empty() ? OutputJson(nullptr) : OutputJson(value)}};
     std::cout << j.dump(2) << "\n";
   }
   std::cerr << "natdiag turn: " << (kind == "cannot-run" ? "cannot run here: " : "") << message << "\n";
