@@ -105,10 +105,10 @@ std::vector<std::uint8_t> payload(const stun::TransactionId& token, char kind, i
 RelayStats round_trips(TurnSession& session, const stun::TransactionId& token, char kind,
                        int count, stun::TimePoint deadline,
                        const std::function<bool(std::span<const std::uint8_t>)>& send,
-                       bool want_channel) {
+                       bool want_channel, Duration first_window) {
   RelayStats s;
   Duration total{};
-  Duration window = milliseconds(1000);
+  Duration window = first_window;
   for (int seq = 0; seq < count && Clock::now() < deadline; ++seq) {
     const auto p = payload(token, kind, seq);
     const auto sent_at = Clock::now();
@@ -250,9 +250,11 @@ class Check {
     if (session_->auth()) r_.realm = session_->auth()->realm;
     if (!answer.answered()) {
       const bool silent = answer.failure.starts_with("no answer") || answer.failure == "timed out";
+      const auto sent = answer.failure.find('(');
+      const std::string count = sent == std::string::npos ? "" : " " + answer.failure.substr(sent);
       const std::string why = (silent ? "no answer from " + r_.server->to_string() + " over " +
                                             std::string(transport_name(o_.transport)) + " within " +
-                                            seconds_text(o_.timeout)
+                                            seconds_text(o_.timeout) + count
                                       : answer.failure) +
                               (session_->challenged() ? " after the credentials were sent" : "");
       step("allocate", began, false, why);
@@ -404,6 +406,10 @@ class Check {
       fail("permission-refused", "the server refused CreatePermission for this host's address");
       return;
     }
+    // How long one packet may take to come back before it counts as lost: from the RTT of
+    // the last request on this path, with a floor, until the relay's own RTT is measured.
+    const Duration first_window = std::clamp<Duration>(
+        4 * session_->last_rtt().value_or(milliseconds(250)), milliseconds(100), milliseconds(1000));
     const auto token = net::random_transaction_id();
     const auto first = payload(token, 'P', 0);
     const auto relay_began = Clock::now();
@@ -439,7 +445,7 @@ class Check {
                                [&](std::span<const std::uint8_t> p) {
                                  return session_->send_indication(peer_address, p, deadline_, error);
                                },
-                               false);
+                               false, first_window);
     step("send-data", relay_began, r_.send_data->received > 0,
          "peer " + peer_address.to_string() + ", " + std::to_string(r_.send_data->received) + "/" +
              std::to_string(r_.send_data->sent) + " back");
@@ -470,7 +476,7 @@ class Check {
                                   [&](std::span<const std::uint8_t> p) {
                                     return session_->send_channel_data(kChannel, p, deadline_, error);
                                   },
-                                  true);
+                                  true, first_window);
     step("channel-data", data_began, r_.channel_data->received > 0,
          std::to_string(r_.channel_data->received) + "/" + std::to_string(r_.channel_data->sent) +
              " back");
@@ -478,6 +484,17 @@ class Check {
       fail("relay-no-data", "ChannelData never came back through the relay");
     }
     peer.stop();
+    for (const auto* stats : {&*r_.send_data, &*r_.channel_data}) {
+      if (stats->sent > 0 && stats->received > 0 && 5 * (stats->sent - stats->received) > stats->sent) {
+        r_.findings.push_back(
+            {"relay-loss", "warning",
+             std::to_string(100 * (stats->sent - stats->received) / stats->sent) +
+                 "% of the packets sent through the relay did not come back (" +
+                 std::to_string(stats->received) + "/" + std::to_string(stats->sent) + ")",
+             {}});
+        break;
+      }
+    }
   }
 
   void release() {

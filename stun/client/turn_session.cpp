@@ -157,6 +157,7 @@ TurnAnswer TurnSession::exchange(const std::vector<std::uint8_t>& bytes,
   TurnAnswer answer;
   stun::RetransmitPolicy policy;
   policy.reliable = link_.reliable();
+  policy.initial_rto = rto_;
   stun::RetransmitSchedule schedule(policy, stun::Clock::now(), deadline);
   stun::TimePoint last_sent{};
   for (;;) {
@@ -193,6 +194,11 @@ TurnAnswer TurnSession::exchange(const std::vector<std::uint8_t>& bytes,
       continue;
     }
     answer.rtt = std::chrono::duration_cast<Duration>(stun::Clock::now() - last_sent);
+    last_rtt_ = answer.rtt;
+    if (schedule.transmissions() == 1) {
+      // Karn: only an answer to a request sent once measures the path.
+      rto_ = stun::RetransmitSchedule::rto_from_rtt(answer.rtt, kMinRto);
+    }
     answer.message = std::move(*frame);
     const auto view = stun::MessageView::parse(answer.message);
     if (auto v = view->find_value(stun::AttributeType::kSoftware)) {

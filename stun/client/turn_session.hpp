@@ -83,6 +83,8 @@ class TurnSession {
   [[nodiscard]] const std::optional<std::string>& software() const noexcept { return software_; }
   /// Frames that were neither our responses nor relayed data (counted, never believed).
   [[nodiscard]] int ignored_frames() const noexcept { return ignored_; }
+  /// The round-trip time of the last answered request over this link, if any.
+  [[nodiscard]] std::optional<Duration> last_rtt() const noexcept { return last_rtt_; }
 
  private:
   std::vector<std::uint8_t> build(stun::Method method, const stun::TransactionId& id,
@@ -99,6 +101,11 @@ class TurnSession {
   std::optional<std::string> software_;
   std::deque<RelayedData> inbox_;
   int ignored_ = 0;
+  std::optional<Duration> last_rtt_;
+  /// RFC 8489 §6.2.1: the RTO starts at 500 ms and follows the measured RTT once there is one
+  /// (2 x RTT, never below kMinRto), so a lost request on a fast path is sent again soon.
+  Duration rto_ = std::chrono::milliseconds(500);
+  static constexpr Duration kMinRto = std::chrono::milliseconds(100);
 };
 
 }  // namespace natdiag::client
