@@ -87,7 +87,8 @@ TEST_CASE("authenticated TURN requests are signed with RFC 5769 2.4's long-term 
     CHECK(check_fingerprint(*m) == Check::kValid);
     CHECK(as_text(*m->find_value(AttributeType::kRealm)) == "example.org");
   }
-  auto allocate = MessageView::parse(client::make_allocate_request(id, &auth));
+  const auto allocate_bytes = client::make_allocate_request(id, &auth);
+  auto allocate = MessageView::parse(allocate_bytes);
   CHECK(decode_requested_transport(*allocate->find_value(AttributeType::kRequestedTransport)).value() ==
         kProtocolUdp);
 }
