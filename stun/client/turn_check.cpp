@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "stun/client/turn_audit.hpp"
+#include "stun/client/turn_relay.hpp"
 #include "stun/client/turn_session.hpp"
 #include "stun/net/transaction.hpp"
 #include "stun/proto/attributes.hpp"
@@ -30,105 +31,6 @@ std::string seconds_text(Duration d) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f s", static_cast<double>(d.count()) / 1e6);
   return buf;
-}
-
-/// The far end of the relay test: a UDP socket of this host, connected to the relayed address
-/// so it hears nothing else and can send nowhere else. It sends a first packet to the relay
-/// (repeated until the client saw it) and echoes what the relay brings, a bounded number of
-/// times, on its own thread.
-class EchoPeer {
- public:
-  EchoPeer(const TransportAddress& relayed, int max_echoes, stun::TimePoint deadline)
-      : socket_(net::UdpSocket::bind(net::any_address(relayed.family))),
-        relayed_(relayed),
-        max_echoes_(max_echoes),
-        deadline_(deadline) {
-    socket_.connect(relayed);
-  }
-  ~EchoPeer() { stop(); }
-  EchoPeer(const EchoPeer&) = delete;
-  EchoPeer& operator=(const EchoPeer&) = delete;
-
-  /// The address this socket sends from (what the relay sees when there is no NAT).
-  [[nodiscard]] TransportAddress local_address() const { return socket_.local_address(); }
-  void start(std::vector<std::uint8_t> first) {
-    first_ = std::move(first);
-    thread_ = std::thread([this] { run(); });
-  }
-  void primed() { primed_ = true; }
-  void stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  void run() {
-    std::array<std::uint8_t, 2048> buffer{};
-    int echoes = 0;
-    auto next_first = Clock::now();
-    for (int firsts = 0; !stop_ && Clock::now() < deadline_;) {
-      if (!primed_ && firsts < 20 && Clock::now() >= next_first) {
-        socket_.send_to(first_, relayed_);
-        ++firsts;
-        next_first = Clock::now() + milliseconds(50);
-      }
-      pollfd p{socket_.fd(), POLLIN, 0};
-      if (::poll(&p, 1, 5) <= 0) continue;
-      int err = 0;
-      while (auto got = socket_.receive(buffer, err)) {
-        if (got->source != relayed_ || echoes >= max_echoes_) continue;
-        socket_.send_to(std::span(buffer).first(got->size), relayed_);
-        ++echoes;
-      }
-    }
-  }
-
-  net::UdpSocket socket_;
-  TransportAddress relayed_;
-  int max_echoes_;
-  stun::TimePoint deadline_;
-  std::vector<std::uint8_t> first_;
-  std::atomic<bool> primed_{false};
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
-
-std::vector<std::uint8_t> payload(const stun::TransactionId& token, char kind, int seq) {
-  std::vector<std::uint8_t> p(token.begin(), token.end());
-  p.push_back(static_cast<std::uint8_t>(kind));
-  p.push_back(static_cast<std::uint8_t>(seq >> 8));
-  p.push_back(static_cast<std::uint8_t>(seq));
-  return p;
-}
-
-/// Sends `count` packets one after the other through `send` and waits for each to come back.
-RelayStats round_trips(TurnSession& session, const stun::TransactionId& token, char kind,
-                       int count, stun::TimePoint deadline,
-                       const std::function<bool(std::span<const std::uint8_t>)>& send,
-                       bool want_channel, Duration first_window) {
-  RelayStats s;
-  Duration total{};
-  Duration window = first_window;
-  for (int seq = 0; seq < count && Clock::now() < deadline; ++seq) {
-    const auto p = payload(token, kind, seq);
-    const auto sent_at = Clock::now();
-    if (!send(p)) break;
-    ++s.sent;
-    const auto wait_until = std::min(deadline, sent_at + window);
-    while (auto d = session.receive_data(wait_until)) {
-      if (d->data != p || d->channel.has_value() != want_channel) continue;  // late or other
-      const auto rtt = since(sent_at);
-      ++s.received;
-      total += rtt;
-      s.rtt_min = s.rtt_min ? std::min(*s.rtt_min, rtt) : rtt;
-      s.rtt_max = s.rtt_max ? std::max(*s.rtt_max, rtt) : rtt;
-      // A lost packet costs a window derived from the RTTs seen on this path, with a floor.
-      window = std::max<Duration>(milliseconds(100), 4 * *s.rtt_max);
-      break;
-    }
-  }
-  if (s.received > 0) s.rtt_avg = total / s.received;
-  return s;
 }
 
 class Check {
@@ -156,10 +58,7 @@ class Check {
     return r_.steps.back();
   }
   bool fail(std::string problem, std::string verdict) {
-    if (r_.problem.empty()) {
-      r_.problem = std::move(problem);
-      r_.verdict = std::move(verdict);
-    }
+    set_problem(r_, std::move(problem), std::move(verdict));
     return false;
   }
 
@@ -251,7 +150,8 @@ class Check {
     if (!answer.answered()) {
       const bool silent = answer.failure.starts_with("no answer") || answer.failure == "timed out";
       const auto sent = answer.failure.find('(');
-      const std::string count = sent == std::string::npos ? "" : " " + answer.failure.substr(sent);
+      std::string count;
+      if (sent != std::string::npos) count.append(" ").append(answer.failure, sent);
       const std::string why = (silent ? "no answer from " + r_.server->to_string() + " over " +
                                             std::string(transport_name(o_.transport)) + " within " +
                                             seconds_text(o_.timeout) + count
@@ -376,126 +276,7 @@ class Check {
     if (!answer.success) fail("refresh-failed", "the server did not refresh the allocation");
   }
 
-  bool permit(const TransportAddress& peer) {
-    const auto answer = session_->request(
-        stun::Method::kCreatePermission,
-        [&](stun::MessageBuilder& b) { b.add_xor_address(stun::AttributeType::kXorPeerAddress, peer); },
-        deadline_);
-    permission_notes_ += (permission_notes_.empty() ? "" : ", ") + peer.ip_string() +
-                         (answer.success ? " permitted"
-                          : answer.answered() ? " refused (" + std::to_string(answer.error_code) + ")"
-                                              : " no answer");
-    return answer.success;
-  }
-
-  void relay_test() {
-    const auto began = Clock::now();
-    EchoPeer peer(*r_.relayed, 2 * o_.count + 4, deadline_);
-    // Permissions are per IP (RFC 8656 §9): this host's source address towards the relay, and
-    // its public address as the server saw it (XOR-MAPPED-ADDRESS) in case a NAT is in between.
-    TransportAddress local = peer.local_address();
-    local.port = 0;
-    bool permitted = permit(local);
-    if (r_.mapped && !r_.mapped->same_ip(local)) {
-      TransportAddress mapped = *r_.mapped;
-      mapped.port = 0;
-      permitted = permit(mapped) || permitted;
-    }
-    step("permission", began, permitted, permission_notes_);
-    if (!permitted) {
-      fail("permission-refused", "the server refused CreatePermission for this host's address");
-      return;
-    }
-    // How long one packet may take to come back before it counts as lost: from the RTT of
-    // the last request on this path, with a floor, until the relay's own RTT is measured.
-    const Duration first_window = std::clamp<Duration>(
-        4 * session_->last_rtt().value_or(milliseconds(250)), milliseconds(100), milliseconds(1000));
-    const auto token = net::random_transaction_id();
-    const auto first = payload(token, 'P', 0);
-    const auto relay_began = Clock::now();
-    peer.start(first);
-    std::optional<TransportAddress> seen;
-    const auto first_by = std::min(deadline_, relay_began + milliseconds(1500));
-    while (auto d = session_->receive_data(first_by)) {
-      if (d->data == first && d->peer) {
-        seen = d->peer;
-        break;
-      }
-    }
-    peer.primed();
-    if (!seen) {
-      const std::string why = "data sent from " + peer.local_address().to_string() +
-                              " to the relayed address " + r_.relayed->to_string() +
-                              " never came through the relay";
-      step("send-data", relay_began, false, why);
-      if (r_.problem != "relay-private") {
-        r_.findings.push_back({"relay-no-data", "critical",
-                               why + ": the relay ports are blocked on the way to the server",
-                               {"open the relay port range (coturn min-port..max-port, UDP) in "
-                                "the firewall in front of the TURN server"}});
-      }
-      fail("relay-no-data", "allocation works but relayed data never comes back (" +
-                                r_.relayed->to_string() + "): relay ports blocked, open "
-                                "coturn's min-port..max-port (UDP)");
-      return;
-    }
-    const TransportAddress peer_address = *seen;
-    std::string error;
-    r_.send_data = round_trips(*session_, token, 'S', o_.count, deadline_,
-                               [&](std::span<const std::uint8_t> p) {
-                                 return session_->send_indication(peer_address, p, deadline_, error);
-                               },
-                               false, first_window);
-    step("send-data", relay_began, r_.send_data->received > 0,
-         "peer " + peer_address.to_string() + ", " + std::to_string(r_.send_data->received) + "/" +
-             std::to_string(r_.send_data->sent) + " back");
-    if (r_.send_data->received == 0) {
-      fail("relay-no-data", "Send indications to " + peer_address.to_string() +
-                                " never came back through the relay");
-    }
-    const auto bind_began = Clock::now();
-    constexpr std::uint16_t kChannel = stun::kChannelMin;
-    const auto bound = session_->request(
-        stun::Method::kChannelBind,
-        [&](stun::MessageBuilder& b) {
-          b.add_raw(static_cast<std::uint16_t>(stun::AttributeType::kChannelNumber),
-                    stun::encode_channel_number(kChannel));
-          b.add_xor_address(stun::AttributeType::kXorPeerAddress, peer_address);
-        },
-        deadline_);
-    step("channel-bind", bind_began, bound.success,
-         bound.success ? "channel 0x4000 to " + peer_address.to_string()
-         : bound.answered() ? std::to_string(bound.error_code) + " " + bound.reason
-                            : bound.failure);
-    if (!bound.success) {
-      fail("channel-bind-failed", "ChannelBind was refused");
-      return;
-    }
-    const auto data_began = Clock::now();
-    r_.channel_data = round_trips(*session_, token, 'C', o_.count, deadline_,
-                                  [&](std::span<const std::uint8_t> p) {
-                                    return session_->send_channel_data(kChannel, p, deadline_, error);
-                                  },
-                                  true, first_window);
-    step("channel-data", data_began, r_.channel_data->received > 0,
-         std::to_string(r_.channel_data->received) + "/" + std::to_string(r_.channel_data->sent) +
-             " back");
-    if (r_.channel_data->received == 0) {
-      fail("relay-no-data", "ChannelData never came back through the relay");
-    }
-    peer.stop();
-    for (const auto* stats : {&*r_.send_data, &*r_.channel_data}) {
-      if (stats->sent > 0 && stats->received > 0 && 5 * (stats->sent - stats->received) > stats->sent) {
-        r_.findings.push_back(
-            {"relay-loss", "warning",
-             std::to_string(100 * (stats->sent - stats->received) / stats->sent) +
-                 "% of the packets sent through the relay did not come back (" +
-                 std::to_string(stats->received) + "/" + std::to_string(stats->sent) + ")",
-             {}});
-        break;
-      }
-    }
-  }
+  void relay_test() { test_relay(*session_, o_.count, deadline_, r_); }
 
   void release() {
     const auto began = Clock::now();
@@ -525,7 +306,6 @@ class Check {
   TurnCheckReport r_;
   std::unique_ptr<TurnLink> link_;
   std::optional<TurnSession> session_;
-  std::string permission_notes_;
 };
 
 }  // namespace
@@ -577,5 +357,11 @@ std::vector<TurnFinding> cross_findings(const std::vector<TurnCheckReport>& repo
 }
 
 TurnCheckReport check_turn(const TurnCheckOptions& options) { return Check(options).run(); }
+
+void set_problem(TurnCheckReport& report, std::string problem, std::string verdict) {
+  if (!report.problem.empty()) return;
+  report.problem = std::move(problem);
+  report.verdict = std::move(verdict);
+}
 
 }  // namespace natdiag::client

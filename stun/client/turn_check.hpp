@@ -101,6 +101,9 @@ struct TurnCheckReport {
 /// throws net::SocketError when no socket can be opened here.
 [[nodiscard]] TurnCheckReport check_turn(const TurnCheckOptions& options);
 
+/// Records the first problem of a check (later ones keep the first).
+void set_problem(TurnCheckReport& report, std::string problem, std::string verdict);
+
 /// What an error response to Allocate means, in words (RFC 8656 §7.2, §19; RFC 8489 §9.2).
 [[nodiscard]] std::string explain_turn_error(int code, bool credentials_sent);
 
