@@ -17,7 +17,7 @@ NATLAB=scripts/natlab.sh
 TMP=$(mktemp -d /tmp/natdiag-bench-turn.XXXXXX)
 eval "$($NATLAB up cone)"
 trap '$NATLAB down "$LAB_NAME" >/dev/null 2>&1; rm -rf "$TMP"' EXIT
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=turn.natdiag.test \
+openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=turn.natdiag.test \
   -keyout "$TMP/key.pem" -out "$TMP/cert.pem" >/dev/null 2>&1
 : >"$TMP/empty.conf"
 $NATLAB exec "$LAB_NAME" outside turnserver -c "$TMP/empty.conf" --no-cli --no-dtls \

@@ -127,6 +127,13 @@ class Check {
       else detail += ", not verified (--insecure)";
     }
     step("connect", began, r_.tls_problem.empty(), detail);
+    if (r_.certificate && r_.tls_problem.empty() && r_.certificate->days_left < 14) {
+      r_.findings.push_back({"tls-expiring", "warning",
+                             "the TLS certificate expires in " +
+                                 std::to_string(r_.certificate->days_left) + " days (" +
+                                 r_.certificate->not_after + ")",
+                             {"cert=... / pkey=...: renew the certificate"}});
+    }
     if (!r_.tls_problem.empty()) {
       fail("tls-certificate", "the TLS certificate does not verify: " + r_.tls_problem +
                                   "; browsers refuse it (--ca-file trusts your own CA)");

@@ -10,8 +10,10 @@ command -v turnserver >/dev/null || { echo "turnserver (coturn) is not installed
 PORT=$(free_port)
 TLS_PORT=$(free_port)
 REST_PORT=$(free_port)
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=natdiag-test" \
+openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=natdiag-test" \
   -addext "subjectAltName=IP:127.0.0.1" -keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>/dev/null
+openssl req -x509 -newkey rsa:2048 -nodes -days 3 -subj "/CN=natdiag-soon" \
+  -addext "subjectAltName=IP:127.0.0.1" -keyout "$TMP/key-soon.pem" -out "$TMP/cert-soon.pem" 2>/dev/null
 : >"$TMP/empty.conf"
 # Loopback peers allowed: natdiag's own peer socket is on 127.0.0.1 here.
 spawn "$TMP/coturn.log" turnserver -c "$TMP/empty.conf" --listening-ip 127.0.0.1 --relay-ip 127.0.0.1 \
@@ -70,6 +72,21 @@ check_eq "TLS unverified certificate: named" tls-certificate "$(jqv "$json" '.ur
 check_contains "TLS unverified certificate: the reason" "self-signed" "$(jqv "$json" '.uris[0].tls.problem')"
 check_eq "TLS unverified certificate: the relay was still tested" 10 "$(jqv "$json" '.uris[0].relay.send_data.received')"
 
+turn "turns:localhost:$TLS_PORT" -4 --user natdiag --password secretpw --ca-file "$TMP/cert.pem"
+check_eq "TLS name not in the certificate: exit 1" 1 "$rc"
+check_contains "TLS name not in the certificate: named" "mismatch" "$(jqv "$json" '.uris[0].tls.problem')"
+SOON_PORT=$(free_port)
+spawn "$TMP/coturn-soon.log" turnserver -c "$TMP/empty.conf" --listening-ip 127.0.0.1 --relay-ip 127.0.0.1 \
+  --listening-port "$(free_port)" --tls-listening-port "$SOON_PORT" --cert "$TMP/cert-soon.pem" --pkey "$TMP/key-soon.pem" \
+  --no-cli --no-dtls --lt-cred-mech --user natdiag:secretpw --realm natdiag.test --allow-loopback-peers \
+  --log-file stdout --simple-log --pidfile "$TMP/turn-soon.pid"
+wait_for_text "$TMP/coturn-soon.log" "Total General servers" 10
+sleep 0.2
+turn "turns:127.0.0.1:$SOON_PORT" --user natdiag --password secretpw --ca-file "$TMP/cert-soon.pem" --count 2
+check_eq "TLS certificate valid for 3 days: exit 1" 1 "$rc"
+check_eq "TLS certificate valid for 3 days: expiry warning" "tls-expiring 2" \
+  "$(jqv "$json" '.uris[0].findings[] | select(.id == "tls-expiring") | "\(.id) \(.message | capture("in (?<d>[0-9]+) days").d)"')"
+
 echo "# credentials"
 turn "turn:127.0.0.1:$PORT" --user natdiag --password wrong
 check_eq "wrong password: exit 1" 1 "$rc"
@@ -113,6 +130,18 @@ check_eq "audit: loopback and private flagged" "audit-loopback audit-private" \
   "$(jq -r '[.uris[0].findings[].id | select(. == "audit-loopback" or . == "audit-private")] | join(" ")' <<<"$json")"
 check_eq "audit: 127.0.0.1 accepted" accepted "$(jqv "$json" '.uris[0].audit[] | select(.address=="127.0.0.1") | .outcome')"
 check_eq "audit: SOFTWARE announced" software-announced "$(jqv "$json" '.uris[0].findings[] | select(.severity=="info" and .id=="software-announced") | .id')"
+
+OPEN_PORT=$(free_port)
+spawn "$TMP/coturn-open.log" turnserver -c "$TMP/empty.conf" --listening-ip 127.0.0.1 --relay-ip 127.0.0.1 \
+  --listening-port "$OPEN_PORT" --no-tls --no-cli --no-dtls --no-auth --allow-loopback-peers \
+  --log-file stdout --simple-log --pidfile "$TMP/turn-open.pid"
+wait_for_text "$TMP/coturn-open.log" "Total General servers" 10
+sleep 0.2
+turn "turn:127.0.0.1:$OPEN_PORT" --count 2
+check_eq "no-auth coturn: exit 1" 1 "$rc"
+check_eq "no-auth coturn: the relay works" true "$(jqv "$json" '.uris[0].working')"
+check_eq "no-auth coturn: open relay, critical" "open-relay critical" "$(jqv "$json" '.uris[0].findings[] | select(.id=="open-relay") | "\(.id) \(.severity)"')"
+check_eq "no-auth coturn: authenticated false" false "$(jqv "$json" '.uris[0].authenticated')"
 
 echo "# bad input"
 for bad in "--count 0" "--secret s --password p --user u" "--password p" "--transport sctp" "--ttl 5" "--tls-port 70000"; do

@@ -35,7 +35,7 @@ coturn_on() {
 coturn_stop() { [ -f "$TMP/$1.pid" ] && kill "$(cat "$TMP/$1.pid")" 2>/dev/null; sleep 0.2; }
 uris_field() { jq -r "[.uris[] | $1] | map(tostring) | join(\" \")" <<<"$json"; }
 
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=turn.natdiag.test \
+openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=turn.natdiag.test \
   -addext "subjectAltName=IP:203.0.113.10,IP:203.0.113.11" \
   -keyout "$TMP/key.pem" -out "$TMP/cert.pem" >/dev/null 2>&1
 
