@@ -78,14 +78,13 @@ std::vector<TurnFinding> audit_findings(const std::vector<AuditProbe>& probes,
   return out;
 }
 
-void audit_permissions(TurnSession& session, const TransportAddress& relayed,
-                       const TransportAddress& server, stun::TimePoint deadline,
-                       TurnCheckReport& report) {
-  const auto began = stun::Clock::now();
+int audit_permissions(TurnSession& session, const TransportAddress& relayed,
+                      const TransportAddress& server, stun::TimePoint deadline,
+                      TurnCheckReport& report) {
   int accepted = 0;
   for (const auto& target : audit_targets(relayed, server)) {
     auto address = TransportAddress::parse(target.ip);
-    if (!address) continue;
+    if (!address || address->family != relayed.family) continue;
     AuditProbe probe{target.ip, target.category, "", std::nullopt};
     const auto answer = session.request(
         stun::Method::kCreatePermission,
@@ -100,18 +99,22 @@ void audit_permissions(TurnSession& session, const TransportAddress& relayed,
       probe.outcome = "no-answer";
     } else {
       probe.error_code = answer.error_code;
-      // RFC 8656 §9.1: 443 Peer Address Family Mismatch: an IPv6 peer on an IPv4 relay.
+      // RFC 8656 §9.1: 443 Peer Address Family Mismatch.
       probe.outcome = answer.error_code == 443 ? "not-applicable" : "refused";
     }
     report.audit.push_back(std::move(probe));
   }
-  report.steps.push_back(
-      TurnStep{"audit", accepted == 0,
-               std::chrono::duration_cast<Duration>(stun::Clock::now() - began),
-               std::to_string(report.audit.size()) + " permissions asked, " +
-                   std::to_string(accepted) + " granted"});
-  for (auto& f : audit_findings(report.audit, report.software)) {
-    report.findings.push_back(std::move(f));
+  return accepted;
+}
+
+void audit_not_applicable(bool ipv6, const TransportAddress& server, std::optional<int> error_code,
+                          TurnCheckReport& report) {
+  TransportAddress relay_of_family;
+  relay_of_family.family = ipv6 ? stun::Family::kIPv6 : stun::Family::kIPv4;
+  for (const auto& target : audit_targets(relay_of_family, server)) {
+    const auto address = TransportAddress::parse(target.ip);
+    if (!address || address->family != relay_of_family.family) continue;
+    report.audit.push_back(AuditProbe{target.ip, target.category, "not-applicable", error_code});
   }
 }
 

@@ -28,10 +28,15 @@ struct AuditTarget {
 [[nodiscard]] std::vector<TurnFinding> audit_findings(const std::vector<AuditProbe>& probes,
                                                       const std::optional<std::string>& software);
 
-/// Asks for each target's permission on the session's allocation; fills report.audit and adds
-/// the findings.
-void audit_permissions(TurnSession& session, const TransportAddress& relayed,
-                       const TransportAddress& server, stun::TimePoint deadline,
-                       TurnCheckReport& report);
+/// Asks for the permission of each target of the relay's address family on the session's
+/// allocation; appends to report.audit and returns how many the server granted.
+int audit_permissions(TurnSession& session, const TransportAddress& relayed,
+                      const TransportAddress& server, stun::TimePoint deadline,
+                      TurnCheckReport& report);
+
+/// The targets of one family, recorded as not tested (`error_code`: the server's answer to the
+/// Allocate of a relay of that family, if any).
+void audit_not_applicable(bool ipv6, const TransportAddress& server, std::optional<int> error_code,
+                          TurnCheckReport& report);
 
 }  // namespace natdiag::client

@@ -1,14 +1,11 @@
 #include "stun/client/turn_check.hpp"
 
-#include <poll.h>
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
-#include <thread>
 
 #include "stun/client/turn_audit.hpp"
 #include "stun/client/turn_relay.hpp"
@@ -45,7 +42,7 @@ class Check {
     if (resolve() && connect() && allocate()) {
       refresh();
       relay_test();
-      if (o_.audit) audit_permissions(*session_, *r_.relayed, *r_.server, deadline_, r_);
+      if (o_.audit) audit();
       release();
     }
     finish();
@@ -284,6 +281,65 @@ class Check {
   }
 
   void relay_test() { test_relay(*session_, o_.count, deadline_, r_); }
+
+  void audit() {
+    const auto began = Clock::now();
+    int granted = audit_permissions(*session_, *r_.relayed, *r_.server, deadline_, r_);
+    granted += audit_other_family();
+    step("audit", began, granted == 0,
+         std::to_string(r_.audit.size()) + " permissions asked, " + std::to_string(granted) +
+             " granted");
+    for (auto& f : audit_findings(r_.audit, r_.software)) r_.findings.push_back(std::move(f));
+  }
+
+  /// The other address family's targets need a relay of that family (RFC 8656 §9.1): a second
+  /// allocation over a second connection, released at once.
+  int audit_other_family() {
+    const bool ipv6 = r_.relayed->family == stun::Family::kIPv4;
+    std::unique_ptr<TurnLink> link;
+    try {
+      if (o_.transport == Transport::kUdp) {
+        link = make_udp_link(*r_.server);
+      } else {
+        net::TlsOptions tls;
+        tls.enabled = o_.transport == Transport::kTls;
+        tls.verify = false;  // the first connection already verified (or reported) it
+        if (!TransportAddress::parse(o_.host)) tls.server_name = o_.host;
+        link = make_stream_link(net::StreamConnection::connect(*r_.server, std::nullopt, tls, deadline_));
+      }
+    } catch (const std::exception&) {
+      audit_not_applicable(ipv6, *r_.server, std::nullopt, r_);
+      return 0;
+    }
+    TurnSession session(*link, o_.credentials.value_or(TurnCredentials{}), o_.credentials.has_value());
+    const auto answer = session.request(
+        stun::Method::kAllocate,
+        [&](stun::MessageBuilder& b) {
+          b.add_raw(static_cast<std::uint16_t>(stun::AttributeType::kRequestedTransport),
+                    stun::encode_requested_transport(stun::kProtocolUdp));
+          b.add_raw(static_cast<std::uint16_t>(stun::AttributeType::kRequestedAddressFamily),
+                    stun::encode_requested_address_family(ipv6));
+        },
+        deadline_);
+    std::optional<TransportAddress> relayed;
+    if (answer.success) {
+      const auto view = stun::MessageView::parse(answer.message);
+      const auto a = interpret_allocate_response(*view);
+      if (a.kind == AllocateAnswer::Kind::kSuccess) relayed = a.relayed;
+    }
+    if (!relayed) {
+      // 440 Address Family not Supported: the server has no relay of that family.
+      audit_not_applicable(ipv6, *r_.server,
+                           answer.error_code ? std::optional(answer.error_code) : std::nullopt, r_);
+      return 0;
+    }
+    const int granted = audit_permissions(session, *relayed, *r_.server, deadline_, r_);
+    (void)session.request(
+        stun::Method::kRefresh,
+        [](stun::MessageBuilder& b) { b.add_u32(stun::AttributeType::kLifetime, 0); },
+        std::max(deadline_, Clock::now() + milliseconds(500)));
+    return granted;
+  }
 
   void release() {
     const auto began = Clock::now();

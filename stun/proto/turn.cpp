@@ -28,6 +28,10 @@ Result<std::uint8_t> decode_requested_transport(std::span<const std::uint8_t> va
   return value[0];
 }
 
+std::array<std::uint8_t, 4> encode_requested_address_family(bool ipv6) noexcept {
+  return {static_cast<std::uint8_t>(ipv6 ? 0x02 : 0x01), 0, 0, 0};
+}
+
 bool looks_like_channel_data(std::span<const std::uint8_t> bytes) noexcept {
   return bytes.size() >= 4 && (bytes[0] & 0xC0) == 0x40;
 }

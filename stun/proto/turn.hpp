@@ -45,6 +45,10 @@ inline constexpr std::uint8_t kProtocolTcp = 6;
 [[nodiscard]] Result<std::uint8_t> decode_requested_transport(
     std::span<const std::uint8_t> value) noexcept;
 
+/// REQUESTED-ADDRESS-FAMILY (RFC 8656 §18.10): the family (0x01 IPv4, 0x02 IPv6), then 24
+/// bits RFFU.
+[[nodiscard]] std::array<std::uint8_t, 4> encode_requested_address_family(bool ipv6) noexcept;
+
 /// One decoded ChannelData message; `data` points into the input.
 struct ChannelDataView {
   std::uint16_t channel = 0;

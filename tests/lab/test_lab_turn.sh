@@ -88,10 +88,17 @@ count_rules() {  # count UDP datagrams the outside host sends to audited ranges 
   for r in 127.0.0.0/8 0.0.0.0/8 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 100.64.0.0/10 169.254.0.0/16 224.0.0.0/4; do
     in_ns outside iptables -w 5 "$1" OUTPUT -p udp -d "$r" -j ACCEPT
   done
+  for r in ::1/128 fc00::/7 fe80::/10 ff00::/8; do
+    in_ns outside ip6tables -w 5 "$1" OUTPUT -p udp -d "$r" -j ACCEPT
+  done
+}
+audited_datagrams() {  # UDP datagrams the outside host sent to audited ranges so far
+  { in_ns outside iptables -w 5 -L OUTPUT -v -n -x; in_ns outside ip6tables -w 5 -L OUTPUT -v -n -x; } |
+    awk '$3=="ACCEPT" {s+=$1} END {print s+0}'
 }
 count_rules -I
 coturn_stop lt
-coturn_on outside open --listening-ip "$OUTSIDE_IP" --relay-ip "$OUTSIDE_IP" --min-port 49160 --max-port 49199 \
+coturn_on outside open --listening-ip "$OUTSIDE_IP" --relay-ip "$OUTSIDE_IP" --relay-ip "$OUTSIDE_IP6" --min-port 49160 --max-port 49199 \
   --lt-cred-mech --user natdiag:secretpw --realm natdiag.test --allow-loopback-peers --no-tls
 turn_on server "turn:$OUTSIDE_IP" --user natdiag --password secretpw --audit
 check_eq "audit open: exit 1" 1 "$rc"
@@ -100,20 +107,25 @@ check_eq "audit open: loopback and private flagged" "audit-loopback audit-privat
   "$(jq -r '[.uris[0].findings[].id | select(. == "audit-loopback" or . == "audit-private")] | join(" ")' <<<"$json")"
 check_contains "audit open: the fix lines" "denied-peer-ip=10.0.0.0-10.255.255.255" "$(jq -r '[.uris[0].findings[].fix[]] | join(" ")' <<<"$json")"
 check_eq "audit open: SOFTWARE reported" software-announced "$(jqv "$json" '.uris[0].findings[] | select(.id=="software-announced") | .id')"
-sent=$(in_ns outside iptables -w 5 -L OUTPUT -v -n -x | awk 'NR>2 && $3=="ACCEPT" {s+=$1} END {print s+0}')
+check_eq "audit open: IPv6 targets on a second, IPv6 allocation: ::1 and fd00::1 granted" "accepted accepted" \
+  "$(jq -r '[.uris[0].audit[] | select(.address=="::1" or .address=="fd00::1") | .outcome] | join(" ")' <<<"$json")"
+sent=$(audited_datagrams)
 check_eq "audit open: not one datagram to an audited address (iptables counters)" 0 "$sent"
 coturn_stop open
-coturn_on outside hardened --listening-ip "$OUTSIDE_IP" --relay-ip "$OUTSIDE_IP" --min-port 49160 --max-port 49199 \
+coturn_on outside hardened --listening-ip "$OUTSIDE_IP" --relay-ip "$OUTSIDE_IP" --relay-ip "$OUTSIDE_IP6" --min-port 49160 --max-port 49199 \
   --lt-cred-mech --user natdiag:secretpw --realm natdiag.test --no-tls --no-multicast-peers \
   --denied-peer-ip=0.0.0.0-0.255.255.255 --denied-peer-ip=10.0.0.0-10.255.255.255 \
   --denied-peer-ip=172.16.0.0-172.31.255.255 --denied-peer-ip=192.168.0.0-192.168.255.255 \
   --denied-peer-ip=100.64.0.0-100.127.255.255 --denied-peer-ip=169.254.0.0-169.254.255.255 \
-  --denied-peer-ip=224.0.0.0-239.255.255.255 --no-software-attribute
+  --denied-peer-ip=224.0.0.0-239.255.255.255 --no-software-attribute \
+  --denied-peer-ip=fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff \
+  --denied-peer-ip=fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff
 turn_on server "turn:$OUTSIDE_IP" --user natdiag --password secretpw --audit
 check_eq "audit hardened: exit 0" 0 "$rc"
 check_eq "audit hardened: no findings" "[]" "$(jq -c '[.uris[0].findings[].id]' <<<"$json")"
-check_eq "audit hardened: every IPv4 target refused" "refused" "$(jq -r '[.uris[0].audit[] | select(.address | contains(".")) | .outcome] | unique | join(",")' <<<"$json")"
-sent=$(in_ns outside iptables -w 5 -L OUTPUT -v -n -x | awk 'NR>2 && $3=="ACCEPT" {s+=$1} END {print s+0}')
+check_eq "audit hardened: every target refused, IPv4 and IPv6" "refused" "$(jq -r '[.uris[0].audit[] | .outcome] | unique | join(",")' <<<"$json")"
+check_eq "audit hardened: both families asked (14 targets; the server address is the relay's)" 14 "$(jq -r '.uris[0].audit | length' <<<"$json")"
+sent=$(audited_datagrams)
 check_eq "audit hardened: still no datagram to an audited address" 0 "$sent"
 coturn_stop hardened
 lab_down
