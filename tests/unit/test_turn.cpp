@@ -108,6 +108,9 @@ TEST_CASE("CHANNEL-NUMBER and REQUESTED-TRANSPORT (RFC 8656 §18.1, §18.7)") {
   const std::array<std::uint8_t, 2> short_value{0x40, 0x00};
   CHECK_FALSE(decode_channel_number(short_value).ok());
   CHECK(encode_requested_transport(kProtocolUdp) == std::array<std::uint8_t, 4>{17, 0, 0, 0});
+  // RFC 8656 §18.10: 0x01 IPv4, 0x02 IPv6, then 24 bits RFFU.
+  CHECK(encode_requested_address_family(true) == std::array<std::uint8_t, 4>{2, 0, 0, 0});
+  CHECK(encode_requested_address_family(false) == std::array<std::uint8_t, 4>{1, 0, 0, 0});
   CHECK_FALSE(decode_requested_transport(short_value).ok());
 }
 
