@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "stun/client/turn.hpp"
 #include "stun/client/turn_audit.hpp"
 #include "stun/client/turn_check.hpp"
+#include "stun/client/turn_session.hpp"
 #include "stun/proto/attributes.hpp"
 #include "stun/proto/integrity.hpp"
 #include "stun/proto/message.hpp"
@@ -185,4 +187,151 @@ TEST_CASE("audit targets and findings") {
   CHECK(std::find(findings[1].fix.begin(), findings[1].fix.end(),
                   "denied-peer-ip=10.0.0.0-10.255.255.255") != findings[1].fix.end());
   CHECK(client::audit_findings({probes[2], probes[3]}, std::nullopt).empty());
+}
+
+// --- TurnSession against a scripted server (no sockets) ------------------------------------
+
+namespace {
+
+/// A reliable link whose far end is a function: each request gets the frames it returns.
+class ScriptedLink final : public client::TurnLink {
+ public:
+  using Server = std::function<std::vector<std::vector<std::uint8_t>>(const MessageView&)>;
+  explicit ScriptedLink(Server server) : server_(std::move(server)) {}
+  bool send(std::span<const std::uint8_t> frame, TimePoint, std::string& error) override {
+    sent.emplace_back(frame.begin(), frame.end());
+    auto m = MessageView::parse(sent.back());
+    if (!m) {
+      error = "bad frame";
+      return false;
+    }
+    for (auto& f : server_(*m)) queue_.push_back(std::move(f));
+    return true;
+  }
+  std::optional<std::vector<std::uint8_t>> receive(TimePoint, std::string& error) override {
+    if (queue_.empty()) {
+      error = "timed out";
+      return std::nullopt;
+    }
+    auto f = std::move(queue_.front());
+    queue_.erase(queue_.begin());
+    return f;
+  }
+  [[nodiscard]] bool reliable() const noexcept override { return true; }
+  [[nodiscard]] TransportAddress local_address() const override { return {}; }
+  std::vector<std::vector<std::uint8_t>> sent;
+
+ private:
+  Server server_;
+  std::vector<std::vector<std::uint8_t>> queue_;
+};
+
+std::vector<std::uint8_t> answer(const MessageView& request, MessageClass cls, int code,
+                                 const std::string& nonce, const TransactionId* id = nullptr) {
+  std::array<std::uint8_t, 512> buffer{};
+  MessageBuilder b(buffer, compose_message_type(request.method(), cls),
+                   id ? *id : request.transaction_id());
+  if (cls == MessageClass::kErrorResponse) {
+    b.add_error_code(code, reason_phrase(code));
+    b.add_string(AttributeType::kRealm, "example.org");
+    if (!nonce.empty()) b.add_string(AttributeType::kNonce, nonce);
+  } else {
+    b.add_xor_address(AttributeType::kXorRelayedAddress, *TransportAddress::parse("192.0.2.7:50000"));
+  }
+  b.add_fingerprint();
+  return {b.bytes().begin(), b.bytes().end()};
+}
+
+std::string text_of(const MessageView& m, AttributeType t) {
+  const auto v = m.find_value(t);
+  return v ? std::string(as_text(*v)) : std::string();
+}
+
+const auto kNoAttributes = [](MessageBuilder&) {};
+using Frames = std::vector<std::vector<std::uint8_t>>;
+
+}  // namespace
+
+TEST_CASE("TurnSession: 401 challenge, then 438 Stale Nonce, then success (RFC 8489 §9.2)") {
+  const auto key = long_term_key_md5("user", "example.org", "pass");
+  int calls = 0;
+  ScriptedLink link([&](const MessageView& req) {
+    ++calls;
+    if (req.find(AttributeType::kUsername) == nullptr) {
+      return Frames{answer(req, MessageClass::kErrorResponse, 401, "nonce-1")};
+    }
+    // The authenticated request must verify with the long-term key.
+    CHECK(check_message_integrity(req, key) == Check::kValid);
+    if (text_of(req, AttributeType::kNonce) == "nonce-1") {
+      return Frames{answer(req, MessageClass::kErrorResponse, 438, "nonce-2")};
+    }
+    return Frames{answer(req, MessageClass::kSuccessResponse, 0, "")};
+  });
+  client::TurnSession session(link, {"user", "pass"}, true);
+  const auto a = session.request(Method::kAllocate, kNoAttributes, Clock::now() + std::chrono::seconds(1));
+  CHECK(a.success);
+  CHECK(calls == 3);
+  REQUIRE(session.auth());
+  CHECK(session.auth()->nonce == "nonce-2");
+  auto third = MessageView::parse(link.sent.back());
+  CHECK(text_of(*third, AttributeType::kNonce) == "nonce-2");
+  CHECK(text_of(*third, AttributeType::kRealm) == "example.org");
+}
+
+TEST_CASE("TurnSession: challenges are answered once; a second 401 or 438 is the answer") {
+  for (int code : {401, 438}) {
+    CAPTURE(code);
+    int calls = 0;
+    ScriptedLink link([&](const MessageView& req) {
+      ++calls;
+      const bool authed = req.find(AttributeType::kUsername) != nullptr;
+      return Frames{answer(req, MessageClass::kErrorResponse, authed ? code : 401,
+                                "n" + std::to_string(calls))};
+    });
+    client::TurnSession session(link, {"user", "wrong"}, true);
+    const auto a = session.request(Method::kAllocate, kNoAttributes, Clock::now() + std::chrono::seconds(1));
+    CHECK_FALSE(a.success);
+    CHECK(a.error_code == code);
+    CHECK(calls == (code == 401 ? 2 : 3));
+  }
+  // Without credentials the 401 is returned as it is.
+  ScriptedLink link([&](const MessageView& req) {
+    return Frames{answer(req, MessageClass::kErrorResponse, 401, "n")};
+  });
+  client::TurnSession session(link, {}, false);
+  const auto a = session.request(Method::kAllocate, kNoAttributes, Clock::now() + std::chrono::seconds(1));
+  CHECK(a.error_code == 401);
+  CHECK_FALSE(session.challenged());
+}
+
+TEST_CASE("TurnSession: relayed data that arrives before a response is kept; strays are not believed") {
+  ScriptedLink link([&](const MessageView& req) {
+    Frames out;
+    // A Data indication, a response with someone else's transaction ID, ChannelData, then ours.
+    std::array<std::uint8_t, 256> buffer{};
+    MessageBuilder d(buffer, compose_message_type(Method::kData, MessageClass::kIndication),
+                     TransactionId{9});
+    d.add_xor_address(AttributeType::kXorPeerAddress, *TransportAddress::parse("198.51.100.9:4000"));
+    const std::array<std::uint8_t, 3> data{'a', 'b', 'c'};
+    d.add_raw(static_cast<std::uint16_t>(AttributeType::kData), data);
+    out.emplace_back(d.bytes().begin(), d.bytes().end());
+    const TransactionId other{7, 7, 7};
+    out.push_back(answer(req, MessageClass::kErrorResponse, 400, "", &other));
+    out.push_back(make_channel_data(0x4001, data, true));
+    out.push_back(answer(req, MessageClass::kSuccessResponse, 0, ""));
+    return out;
+  });
+  client::TurnSession session(link, {}, false);
+  const auto deadline = Clock::now() + std::chrono::seconds(1);
+  const auto a = session.request(Method::kRefresh, kNoAttributes, deadline);
+  CHECK(a.success);
+  auto first = session.receive_data(deadline);
+  REQUIRE(first);
+  CHECK(first->peer == TransportAddress::parse("198.51.100.9:4000"));
+  CHECK(first->data == std::vector<std::uint8_t>{'a', 'b', 'c'});
+  auto second = session.receive_data(deadline);
+  REQUIRE(second);
+  CHECK(second->channel == std::optional<std::uint16_t>(0x4001));
+  CHECK_FALSE(session.receive_data(deadline));  // the stray response was not data
+  CHECK(session.ignored_frames() == 1);
 }
