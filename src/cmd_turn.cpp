@@ -8,6 +8,7 @@
 #include "src/cli_common.hpp"
 #include "src/commands.hpp"
 #include "src/server_spec.hpp"
+#include "src/turn_report.hpp"
 #include "src/turn_uri.hpp"
 #include "stun/client/turn_check.hpp"
 #include "stun/net/socket.hpp"
@@ -197,79 +198,6 @@ bool healthy(const TurnRun& run) {
   return std::none_of(run.findings.begin(), run.findings.end(), counts);
 }
 
-OutputJson json_stats(const std::optional<client::RelayStats>& s) {
-  if (!s) return nullptr;
-  return {{"sent", s->sent},
-          {"received", s->received},
-          {"loss", s->sent ? static_cast<double>(s->sent - s->received) / s->sent : 0.0},
-          {"rtt_min_ms", json_ms(s->rtt_min)},
-          {"rtt_avg_ms", json_ms(s->rtt_avg)},
-          {"rtt_max_ms", json_ms(s->rtt_max)}};
-}
-
-OutputJson json_findings(const std::vector<client::TurnFinding>& findings) {
-  OutputJson out = OutputJson::array();
-  for (const auto& f : findings) {
-    out.push_back({{"id", f.id}, {"severity", f.severity}, {"message", f.message}, {"fix", f.fix}});
-  }
-  return out;
-}
-
-template <typename T>
-OutputJson or_null(const std::optional<T>& v) {
-  return v ? OutputJson(*v) : OutputJson(nullptr);
-}
-
-OutputJson json_uri(const TurnTarget& t, const client::TurnCheckReport& r) {
-  OutputJson steps = OutputJson::array();
-  for (const auto& s : r.steps) {
-    steps.push_back({{"name", s.name}, {"ok", s.ok}, {"ms", json_ms(s.elapsed)}, {"detail", s.detail}});
-  }
-  OutputJson tls = nullptr;
-  if (t.options.transport == client::Transport::kTls && (r.certificate || !r.tls_problem.empty())) {
-    tls = {{"verified", r.tls_problem.empty() ? or_null(r.tls_verified) : OutputJson(false)},
-           {"problem", r.tls_problem.empty() ? OutputJson(nullptr) : OutputJson(r.tls_problem)},
-           {"subject", r.certificate ? OutputJson(r.certificate->subject) : OutputJson(nullptr)},
-           {"names", r.certificate ? OutputJson(r.certificate->names) : OutputJson(nullptr)},
-           {"not_after", r.certificate ? OutputJson(r.certificate->not_after) : OutputJson(nullptr)},
-           {"days_left", r.certificate ? OutputJson(r.certificate->days_left) : OutputJson(nullptr)}};
-  }
-  OutputJson audit = nullptr;
-  if (t.options.audit && !r.audit.empty()) {
-    audit = OutputJson::array();
-    for (const auto& a : r.audit) {
-      audit.push_back({{"address", a.address}, {"category", a.category}, {"outcome", a.outcome},
-                       {"error_code", or_null(a.error_code)}});
-    }
-  }
-  return {{"uri", t.uri},
-          {"host", r.host},
-          {"port", r.port},
-          {"transport", client::transport_name(r.transport)},
-          {"server", json_address(r.server)},
-          {"local_address", json_address(r.local)},
-          {"working", r.working},
-          {"problem", r.problem.empty() ? OutputJson(nullptr) : OutputJson(r.problem)},
-          {"verdict", r.verdict},
-          {"steps", steps},
-          {"relayed_address", json_address(r.relayed)},
-          {"mapped_address", json_address(r.mapped)},
-          {"lifetime_s", or_null(r.lifetime)},
-          {"realm", r.realm.empty() ? OutputJson(nullptr) : OutputJson(r.realm)},
-          {"software", or_null(r.software)},
-          {"authenticated", or_null(r.authenticated)},
-          {"error", r.error_code ? OutputJson{{"code", *r.error_code},
-                                                  {"reason", r.error_reason},
-                                                  {"meaning", r.error_meaning}}
-                                 : OutputJson(nullptr)},
-          {"tls", tls},
-          {"relay", {{"send_data", json_stats(r.send_data)}, {"channel_data", json_stats(r.channel_data)}}},
-          {"released", or_null(r.released)},
-          {"audit", audit},
-          {"elapsed_ms", json_ms(r.elapsed)},
-          {"findings", json_findings(r.findings)}};
-}
-
 std::string summary(const TurnRun& run) {
   const auto broken = std::count_if(run.reports.begin(), run.reports.end(),
                                     [](const auto& r) { return !r.working; });
@@ -291,9 +219,11 @@ OutputJson to_json(const TurnCommand& cmd, const TurnRun& run) {
   j["verdict"] = healthy(run) ? "ok" : "problem";
   j["summary"] = summary(run);
   OutputJson uris = OutputJson::array();
-  for (std::size_t i = 0; i < run.reports.size(); ++i) uris.push_back(json_uri(cmd.targets[i], run.reports[i]));
+  for (std::size_t i = 0; i < run.reports.size(); ++i) {
+    uris.push_back(turn_uri_json(cmd.targets[i].uri, run.reports[i], cmd.targets[i].options.audit));
+  }
   j["uris"] = uris;
-  j["findings"] = json_findings(run.findings);
+  j["findings"] = turn_findings_json(run.findings);
   j["elapsed_ms"] = json_ms(run.elapsed);
   return j;
 }
