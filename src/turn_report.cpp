@@ -85,7 +85,8 @@ OutputJson turn_uri_json(const std::string& uri, const client::TurnCheckReport& 
 std::vector<Finding> turn_profile_findings(const std::string& uri,
                                            const client::TurnCheckReport& r) {
   std::vector<Finding> out;
-  if (!r.working) out.push_back({"turn-not-working", "critical", "TURN " + uri + ": " + r.verdict, ""});
+  // Warning, as profile rates a missing relay; the check adds why, in words.
+  if (!r.working) out.push_back({"turn-not-working", "warning", "TURN " + uri + ": " + r.verdict, ""});
   for (const auto& f : r.findings) {
     if (f.severity == "info") continue;
     std::string fix;

@@ -16,7 +16,7 @@ namespace natdiag::cli {
                                        bool audit_asked);
 /// [{id, severity, message, fix}].
 [[nodiscard]] OutputJson turn_findings_json(const std::vector<client::TurnFinding>& findings);
-/// The check's result as profile findings: the URI's problem (critical) and its critical and
+/// The check's result as profile findings: the URI's problem (warning) and its critical and
 /// warning findings, ids prefixed "turn-".
 [[nodiscard]] std::vector<Finding> turn_profile_findings(const std::string& uri,
                                                          const client::TurnCheckReport& r);

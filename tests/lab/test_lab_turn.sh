@@ -67,6 +67,15 @@ check_eq "lt: coturn closed every session it made (Refresh lifetime 0)" \
   "$(grep -c ': new, realm=' "$TMP/lt.log")" "$(grep -c 'closed (2nd stage)' "$TMP/lt.log")"
 check_eq "lt: coturn logged lifetime=0 refreshes" 4 "$(grep -c 'username=<natdiag>, lifetime=0' "$TMP/lt.log")"
 
+echo "# cone: natdiag profile --turn includes the check"
+pjson=$(in_ns server "$NATDIAG" profile --server "$OUTSIDE_IP" --turn "turn:$OUTSIDE_IP" --user natdiag --password secretpw --json)
+check_eq "profile --turn: the check ran and works" "true 5" "$(jqv "$pjson" '"\(.turn_check.working) \(.turn_check.relay.send_data.received)"')"
+check_eq "profile --turn: no turn finding" "" "$(jq -r '[.findings[].id | select(startswith("turn-"))] | join(" ")' <<<"$pjson")"
+pjson=$(in_ns server "$NATDIAG" profile --server "$OUTSIDE_IP" --turn "turn:$OUTSIDE_IP" --user natdiag --password nope --json)
+check_eq "profile --turn, wrong password: the check says so" wrong-credentials "$(jqv "$pjson" .turn_check.problem)"
+check_contains "profile --turn, wrong password: a finding in words" "wrong credentials" \
+  "$(jq -r '.findings[] | select(.id=="turn-not-working") | .message' <<<"$pjson")"
+
 echo "# cone: TURN REST (use-auth-secret) on the second address"
 coturn_on outside rest --listening-ip "$OUTSIDE_IP2" --relay-ip "$OUTSIDE_IP2" --min-port 49200 --max-port 49239 \
   --cert "$TMP/cert.pem" --pkey "$TMP/key.pem" --use-auth-secret --static-auth-secret northwind --realm natdiag.test
