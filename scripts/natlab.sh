@@ -69,6 +69,8 @@
 #              forwards-partial  DNAT tcp 80,443,7881 + udp 50000:54999 only -> server; the router
 #                            drops WAN input to udp 55000:60000 (as home routers drop unsolicited input)
 #              forwards-bbb  DNAT udp 16384:32768 (BigBlueButton's media range) -> server
+#              turn          DNAT wan0 PUBLIC_IP udp+tcp 3478 and tcp 5349 -> server (a TURN server
+#                            inside; combine with forwards for its relay ports 50000-60000)
 #   aliases:   hairpin-on = forwards,hairpin   hairpin-off = forwards (and forbids hairpin)
 #              media = forwards
 #   e.g. cone | symmetric,lossy=0.1 | hairpin-on | udp-blocked | nonat,forwards
@@ -200,7 +202,7 @@ rtr_ip6t() { x ip netns exec "$NS_RTR" ip6tables -w 5 "$@"; }
 # SPEC parsing: sets BASE FORWARDS HAIRPIN UDP_BLOCKED LOSSY
 
 parse_spec() {
-  local spec=$1 tok base="" hp_forbid=0 hp=0 fwd=0 udpb=0 loss="" part=0 bbb=0
+  local spec=$1 tok base="" hp_forbid=0 hp=0 fwd=0 udpb=0 loss="" part=0 bbb=0 turnfwd=0
   [[ -n $spec && $spec =~ ^[a-z0-9.,=-]+$ ]] || die 2 "bad spec '$spec' (comma-separated flavour and modifiers, e.g. cone,forwards)"
   local IFS=,
   for tok in $spec; do
@@ -211,6 +213,7 @@ parse_spec() {
       udp-blocked) udpb=1 ;;
       forwards-partial) part=1 ;;
       forwards-bbb) bbb=1 ;;
+      turn) turnfwd=1 ;;
       forwards | media) fwd=1 ;;
       hairpin | hairpin-on) fwd=1 hp=1 ;;
       hairpin-off) fwd=1 hp_forbid=1 ;;
@@ -226,7 +229,7 @@ parse_spec() {
   ((hp && hp_forbid)) && die 2 "bad spec '$spec': hairpin-off together with hairpin"
   ((part && fwd)) && die 2 "bad spec '$spec': forwards-partial together with forwards"
   BASE=${base:-cone}
-  FORWARDS=$fwd HAIRPIN=$hp UDP_BLOCKED=$udpb LOSSY=$loss
+  FORWARDS=$fwd HAIRPIN=$hp UDP_BLOCKED=$udpb LOSSY=$loss TURN_FORWARD=$turnfwd
   FORWARDS_PARTIAL=$part FORWARDS_BBB=$bbb
 }
 
@@ -270,6 +273,7 @@ EOF
   if ((FORWARDS)); then echo "MEDIA_PORTS=$MEDIA_PORTS"; fi
   if ((FORWARDS_PARTIAL)); then echo "MEDIA_PORTS_FORWARDED=$MEDIA_LO-$PARTIAL_HI"; fi
   if ((FORWARDS_BBB)); then echo "BBB_PORTS=$BBB_LO-$BBB_HI"; fi
+  if ((TURN_FORWARD)); then echo "TURN_PORTS=3478,5349"; fi
   if [[ $BASE == nonat ]]; then echo "SERVER_PUBLIC_IP=$SERVER_PUBLIC_IP_NONAT"; fi
 }
 
@@ -405,6 +409,16 @@ dnat_forwards() {
 
 mod_forwards() { dnat_forwards wan0; }
 
+mod_turn() { # a TURN server on the server host: 3478 (UDP, TCP) and 5349 (TLS)
+  local proto
+  for proto in udp tcp; do
+    rtr_ipt -t nat -A PREROUTING -i wan0 -d "$PUBLIC_IP" -p "$proto" --dport 3478 \
+      -j DNAT --to-destination "$SERVER_IP"
+  done
+  rtr_ipt -t nat -A PREROUTING -i wan0 -d "$PUBLIC_IP" -p tcp --dport 5349 \
+    -j DNAT --to-destination "$SERVER_IP"
+}
+
 mod_hairpin() {
   dnat_forwards lan0
   # LAN->LAN via the public address: SNAT so the replies come back through the router
@@ -461,6 +475,7 @@ build_lab() { # everything after make_namespaces; runs under set -e
   router_isolate_lan
   "nat_$BASE"
   if ((FORWARDS)); then mod_forwards; fi
+  if ((TURN_FORWARD)); then mod_turn; fi
   if ((HAIRPIN)); then mod_hairpin; fi
   if ((FORWARDS_PARTIAL)); then mod_forwards_partial; fi
   if ((FORWARDS_BBB)); then mod_forwards_bbb; fi

@@ -12,6 +12,7 @@
 #include "src/cli_common.hpp"
 #include "src/commands.hpp"
 #include "src/server_spec.hpp"
+#include "src/turn_report.hpp"
 #include "src/turn_uri.hpp"
 #include "stun/client/nat_discovery.hpp"
 #include "stun/client/turn.hpp"
@@ -112,6 +113,7 @@ struct Measured {
   std::string hairpin_error;
   std::optional<ice::IceReport> ice;
   std::string ice_error;
+  std::optional<client::TurnCheckReport> turn_check;  ///< natdiag turn's check of --turn
   Duration elapsed{};
 };
 
@@ -158,6 +160,17 @@ Measured measure(const ProfileCommand& cmd) {
     n.timeout = cmd.timeout;
     n.shared = &shared;
     return client::run_nat_discovery(n);
+  });
+  auto turn_run = std::async(std::launch::async, [&]() -> std::optional<client::TurnCheckReport> {
+    if (!cmd.turn) return std::nullopt;
+    client::TurnCheckOptions t;
+    t.host = cmd.turn->host;
+    t.port = cmd.turn->port;
+    t.transport = cmd.turn->transport;
+    t.credentials = cmd.turn->credentials;
+    t.count = 5;
+    t.timeout = cmd.timeout;
+    return client::check_turn(t);
   });
   auto ice_run = std::async(std::launch::async, [&]() -> std::optional<ice::IceReport> {
     ice::IceOptions o;
@@ -208,6 +221,7 @@ Measured measure(const ProfileCommand& cmd) {
   if (udp6.valid()) m.udp6 = udp6.get();
   m.nat = nat.get();
   m.ice = ice_run.get();
+  m.turn_check = turn_run.get();
   m.elapsed = std::chrono::duration_cast<Duration>(stun::Clock::now() - start);
   return m;
 }
@@ -368,6 +382,7 @@ OutputJson to_json(const ProfileCommand& cmd, const Measured& m, const ProfileFa
                                      {"result", hairpin::result_name(c.result)}, {"detail", c.detail}});
     }
   }
+  j["turn_check"] = m.turn_check ? turn_uri_json(cmd.turn->uri, *m.turn_check, false) : OutputJson(nullptr);
   facts_to_json(f, j);
   return j;
 }
@@ -411,6 +426,7 @@ void print_text(const Measured& m, const ProfileFacts& f, const std::vector<Find
   } else {
     row("ICE:", "not run: " + m.ice_error);
   }
+  if (m.turn_check) row("TURN:", (m.turn_check->working ? "" : "NOT working: ") + m.turn_check->verdict);
   char elapsed[32];
   std::snprintf(elapsed, sizeof elapsed, "%.2f s", static_cast<double>(m.elapsed.count()) / 1e6);
   row("Time:", elapsed);
@@ -430,6 +446,9 @@ int run_profile(int argc, char** argv) {
       if (facts.stun_rfc3489 == false && w.find("refuses classic STUN") != std::string::npos) continue;
       findings.push_back({"ice", "info", "ICE: " + w, ""});
     }
+  }
+  if (m.turn_check) {
+    for (auto& f : turn_profile_findings(cmd.turn->uri, *m.turn_check)) findings.push_back(std::move(f));
   }
   const auto advice = advise(facts, cmd.targets);
   if (cmd.json) {

@@ -12,5 +12,6 @@ int run_advise(int argc, char** argv);
 int run_hairpin(int argc, char** argv);
 int run_ice(int argc, char** argv);
 int run_ports(int argc, char** argv);
+int run_turn(int argc, char** argv);
 
 }  // namespace natdiag::cli

@@ -25,6 +25,7 @@ constexpr std::string_view kUsageText =
     "  advise --from FILE   The advice again, from a saved profile --json\n"
     "  serve                RFC 5780 STUN server: the far end for the other tests\n"
     "  ports                Are the media ports open from the Internet? (--via, listen, probe)\n"
+    "  turn [URI...]        TURN server check: allocation, relay round trip, --audit\n"
     "\n"
     "Every command takes --help and --json. Exit codes: 0 healthy, 1 problem found,\n"
     "2 bad input, 3 cannot run here.\n";
@@ -43,6 +44,7 @@ constexpr Command kCommands[] = {
     {"advise", natdiag::cli::run_advise},
     {"serve", natdiag::cli::run_serve},
     {"ports", natdiag::cli::run_ports},
+    {"turn", natdiag::cli::run_turn},
 };
 
 }  // namespace

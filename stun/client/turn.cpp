@@ -161,7 +161,12 @@ std::string_view turn_verdict_name(TurnVerdict v) noexcept {
 TurnVerdict verdict_for_error(int code, bool credentials_sent) noexcept {
   // RFC 8489 §9.2.5: a 401 to a request that carried credentials means they were wrong.
   // RFC 8656 §7.2 (441 Wrong Credentials): the username is not the one the allocation uses.
-  if ((code == 401 && credentials_sent) || code == 441) return TurnVerdict::kAuthFailed;
+  // A 400 to the retry that answered the server's own 401 challenge: the server does TURN (it
+  // challenged an Allocate), so what it could not accept is the credentials or their encoding
+  // (one widely used Go server answers a bad MESSAGE-INTEGRITY this way).
+  if ((code == 401 && credentials_sent) || code == 441 || (code == 400 && credentials_sent)) {
+    return TurnVerdict::kAuthFailed;
+  }
   return TurnVerdict::kRefused;
 }
 
@@ -372,7 +377,10 @@ TurnProbeReport probe_turn_allocate(const TurnProbeOptions& options) {
         const auto verdict = verdict_for_error(answer.error_code, auth.has_value());
         std::string detail = std::to_string(answer.error_code) + " " + answer.reason;
         if (answer.error_code == 401) detail += " without a REALM/NONCE challenge";
-        if (verdict == TurnVerdict::kAuthFailed) {
+        if (answer.error_code == 400 && auth) {
+          detail += " to the authenticated retry: the server rejected the credentials of user '" +
+                    options.credentials.username + "' (or their encoding)";
+        } else if (verdict == TurnVerdict::kAuthFailed) {
           detail += ": the server rejected user '" + options.credentials.username + "'";
         } else if (answer.error_code == 400 || answer.error_code == 420) {
           detail += ": the server does not do TURN (a STUN-only server?)";

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 
 #include "stun/proto/message.hpp"
 
@@ -257,6 +258,52 @@ std::string StreamConnection::peer_certificate_sha256() const {
     out += buf;
   }
   return out;
+}
+
+std::optional<CertificateInfo> StreamConnection::peer_certificate_info() const {
+  if (!tls_) return std::nullopt;
+  std::unique_ptr<X509, decltype(&X509_free)> cert(SSL_get1_peer_certificate(tls_->ssl.get()),
+                                                   X509_free);
+  if (!cert) return std::nullopt;
+  CertificateInfo info;
+  char buf[256] = {};
+  if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert.get()), NID_commonName, buf,
+                                sizeof buf) > 0) {
+    info.subject = buf;
+  } else {
+    X509_NAME_oneline(X509_get_subject_name(cert.get()), buf, sizeof buf);
+    info.subject = buf;
+  }
+  auto* names = static_cast<GENERAL_NAMES*>(
+      X509_get_ext_d2i(cert.get(), NID_subject_alt_name, nullptr, nullptr));
+  for (int i = 0; names != nullptr && i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
+    if (name->type == GEN_DNS) {
+      const auto* s = name->d.dNSName;
+      info.names.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                              static_cast<std::size_t>(ASN1_STRING_length(s)));
+    } else if (name->type == GEN_IPADD) {
+      const auto* s = name->d.iPAddress;
+      TransportAddress a;
+      const int n = ASN1_STRING_length(s);
+      if (n == 4 || n == 16) {
+        a.family = n == 4 ? Family::kIPv4 : Family::kIPv6;
+        std::memcpy(a.ip.data(), ASN1_STRING_get0_data(s), static_cast<std::size_t>(n));
+        info.names.push_back(a.ip_string());
+      }
+    }
+  }
+  GENERAL_NAMES_free(names);
+  const ASN1_TIME* not_after = X509_get0_notAfter(cert.get());
+  tm t{};
+  if (ASN1_TIME_to_tm(not_after, &t) == 1) {
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &t);
+    info.not_after = buf;
+  }
+  int days = 0;
+  int seconds = 0;
+  if (ASN1_TIME_diff(&days, &seconds, nullptr, not_after) == 1) info.days_left = days;
+  return info;
 }
 
 }  // namespace natdiag::net

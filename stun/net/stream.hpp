@@ -23,6 +23,14 @@ struct TlsOptions {
   std::string ca_file;       ///< extra trust anchors (PEM); the system store otherwise
 };
 
+/// What a TLS peer's certificate says about itself.
+struct CertificateInfo {
+  std::string subject;             ///< the subject's CN, or the whole subject when it has none
+  std::vector<std::string> names;  ///< subjectAltName DNS names and IP addresses
+  std::string not_after;           ///< "2026-12-01 10:00:00 UTC"
+  int days_left = 0;               ///< until not_after; negative when expired
+};
+
 /// One TCP or TLS connection. Non-blocking underneath; every call takes a deadline.
 class StreamConnection {
  public:
@@ -49,6 +57,8 @@ class StreamConnection {
   [[nodiscard]] const TransportAddress& peer() const noexcept { return peer_; }
   /// For TLS: the peer certificate's SHA-256 fingerprint (hex, colon-separated); empty for TCP.
   [[nodiscard]] std::string peer_certificate_sha256() const;
+  /// For TLS: the peer certificate's names and expiry; nullopt for TCP.
+  [[nodiscard]] std::optional<CertificateInfo> peer_certificate_info() const;
 
  private:
   struct Tls;

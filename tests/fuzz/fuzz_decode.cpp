@@ -5,7 +5,11 @@
 //   2. decode -> encode -> decode: the message is rebuilt with MessageBuilder::add_raw and must
 //      decode to the same header and attributes, and be byte-identical to the input when each
 //      attribute's padding bytes were uniform (add_raw takes one padding byte);
-//   3. the input goes to two Responders (two addresses / one address); a reply that is sent
+//   3. TURN framing (RFC 8656 §12): the input as ChannelData (UDP and stream rules) must decode
+//      inside its bounds and re-encode to itself; stream_frame_size agrees with both decoders,
+//      and cutting the input as a stream of frames never reads past its end; CHANNEL-NUMBER and
+//      REQUESTED-TRANSPORT decoders run on every attribute (in step 1);
+//   4. the input goes to two Responders (two addresses / one address); a reply that is sent
 //      must parse and must not be larger than max(input size, Responder::kMinReplyCap).
 // A violated property prints one line to stderr and traps, so libFuzzer saves the input.
 #include <algorithm>
@@ -21,6 +25,7 @@
 #include "stun/proto/attributes.hpp"
 #include "stun/proto/integrity.hpp"
 #include "stun/proto/message.hpp"
+#include "stun/proto/turn.hpp"
 #include "stun/proto/types.hpp"
 #include "stun/server/responder.hpp"
 
@@ -139,6 +144,13 @@ void run_decoders(const MessageView& m) {
     }
     if (auto v = stun::decode_u32(value)) sink(*v);
     if (auto v = stun::decode_u64(value)) sink(*v);
+    if (auto channel = stun::decode_channel_number(value)) {
+      FUZZ_CHECK(stun::is_valid_channel(*channel));
+      if (value[2] == 0 && value[3] == 0) {
+        FUZZ_CHECK(same_bytes(stun::encode_channel_number(*channel), value));
+      }
+    }
+    if (auto protocol = stun::decode_requested_transport(value)) FUZZ_CHECK(value[0] == *protocol);
     sink(stun::as_text(value).size());
     sink(stun::describe_attribute(m, attr).size());
   }
@@ -224,7 +236,40 @@ void check_typed_roundtrip(const MessageView& m) {
   }
 }
 
-// 3. The responder.
+// 3. TURN framing.
+void check_turn_framing(std::span<const std::uint8_t> input, bool parses_as_stun) {
+  sink(stun::looks_like_channel_data(input));
+  const auto frame = stun::stream_frame_size(input);
+  for (bool stream : {false, true}) {
+    auto cd = stun::parse_channel_data(input, stream);
+    if (!cd) {
+      sink(cd.error().describe().size());
+      continue;
+    }
+    FUZZ_CHECK(stun::is_valid_channel(cd->channel));
+    FUZZ_CHECK(cd->data.data() == input.data() + 4);
+    FUZZ_CHECK(cd->data.size() + 4 <= input.size());
+    FUZZ_CHECK(stun::looks_like_channel_data(input));
+    const auto again = stun::make_channel_data(cd->channel, cd->data, stream);
+    FUZZ_CHECK(again.size() >= 4 + cd->data.size());
+    FUZZ_CHECK(same_bytes(std::span(again).subspan(0, 4 + cd->data.size()),
+                          input.first(4 + cd->data.size())));
+    if (stream) FUZZ_CHECK(frame && *frame == input.size());
+  }
+  if (parses_as_stun && input.size() >= 4) FUZZ_CHECK(frame && *frame == input.size());
+  // The input as a TCP stream of frames: every cut is within the bytes there.
+  std::size_t at = 0;
+  for (int frames = 0; frames < 1000 && at < input.size(); ++frames) {
+    const auto size = stun::stream_frame_size(input.subspan(at));
+    if (!size) break;
+    FUZZ_CHECK(*size >= 4);
+    if (*size > input.size() - at) break;  // a reader would wait for more bytes
+    at += *size;
+  }
+  FUZZ_CHECK(at <= input.size());
+}
+
+// 4. The responder.
 server::ServerAddresses addresses(bool two) {
   server::ServerAddresses a;
   a.primary_ip = *TransportAddress::parse("203.0.113.10");
@@ -283,6 +328,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } else {
     sink(parsed.error().describe().size());
   }
+  check_turn_framing(input, parsed.ok());
   check_responder(input, parsed.ok());
   return 0;
 }

@@ -1,9 +1,11 @@
 // A STUN server that misbehaves on purpose, for the client's robustness tests (loopback only).
-//   stun-badserver PORT [--drop] [--ip IP]
+//   stun-badserver PORT [--drop] [--turn-400] [--ip IP]
 // Default mode: to each Binding request it first sends a response with a wrong transaction
 // ID, a truncated packet, and a response whose attribute runs past the message end, and only
 // then the right answer (mapped address = the request's source). --drop: reads and ignores
-// everything. Stops after 60 s or 1000 requests, whichever comes first.
+// everything. --turn-400: a TURN server that challenges an Allocate without credentials
+// with 401 (REALM, NONCE) and answers the authenticated retry with 400 Bad Request, as one
+// widely used Go TURN server does for credentials it cannot verify. Stops after 60 s or 1000 requests, whichever comes first.
 #include <poll.h>
 
 #include <array>
@@ -19,14 +21,16 @@ using namespace natdiag;
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: stun-badserver PORT [--drop] [--ip IP]\n");
+    std::fprintf(stderr, "usage: stun-badserver PORT [--drop] [--turn-400] [--ip IP]\n");
     return 2;
   }
   const auto port = static_cast<std::uint16_t>(std::stoi(argv[1]));
   bool drop = false;
+  bool turn_400 = false;
   std::string ip = "127.0.0.1";
   for (int i = 2; i < argc; ++i) {
     if (std::strcmp(argv[i], "--drop") == 0) drop = true;
+    if (std::strcmp(argv[i], "--turn-400") == 0) turn_400 = true;
     if (std::strcmp(argv[i], "--ip") == 0 && i + 1 < argc) ip = argv[++i];
   }
   auto local = stun::TransportAddress::parse(ip);
@@ -48,6 +52,23 @@ int main(int argc, char** argv) {
     if (drop) continue;
     auto request = stun::MessageView::parse(std::span(in).first(got->size));
     if (!request) continue;
+    if (turn_400) {
+      if (request->method() != static_cast<std::uint16_t>(stun::Method::kAllocate)) continue;
+      const bool authenticated = request->find(stun::AttributeType::kUsername) != nullptr;
+      std::array<std::uint8_t, 256> reply{};
+      stun::MessageBuilder b(reply,
+                             stun::compose_message_type(stun::Method::kAllocate,
+                                                        stun::MessageClass::kErrorResponse),
+                             request->transaction_id());
+      b.add_error_code(authenticated ? 400 : 401, authenticated ? "Bad Request" : "Unauthorized");
+      if (!authenticated) {
+        b.add_string(stun::AttributeType::kRealm, "badserver.test")
+            .add_string(stun::AttributeType::kNonce, "0123456789abcdef");
+      }
+      b.add_string(stun::AttributeType::kSoftware, "stun-badserver").add_fingerprint();
+      socket.send_to(b.bytes(), got->source);
+      continue;
+    }
     const auto type =
         stun::compose_message_type(stun::Method::kBinding, stun::MessageClass::kSuccessResponse);
     std::array<std::uint8_t, 256> out{};

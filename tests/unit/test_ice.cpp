@@ -233,7 +233,10 @@ TEST_CASE("TURN verdicts from error codes (RFC 8489 §9.2.5, RFC 8656)") {
   CHECK(client::verdict_for_error(401, true) == TurnVerdict::kAuthFailed);
   CHECK(client::verdict_for_error(441, true) == TurnVerdict::kAuthFailed);
   CHECK(client::verdict_for_error(401, false) == TurnVerdict::kRefused);
-  for (int code : {403, 437, 442, 486, 508, 420, 400}) {
+  // issue 10 defect 3: 400 to the retry that answered the 401 challenge = credentials rejected.
+  CHECK(client::verdict_for_error(400, true) == TurnVerdict::kAuthFailed);
+  CHECK(client::verdict_for_error(400, false) == TurnVerdict::kRefused);
+  for (int code : {403, 437, 442, 486, 508, 420}) {
     CAPTURE(code);
     CHECK(client::verdict_for_error(code, true) == TurnVerdict::kRefused);
   }
