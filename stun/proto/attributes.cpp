@@ -154,6 +154,15 @@ std::optional<TransportAddress> TransportAddress::parse(std::string_view text) {
     return out;
   }
   if (inet_pton(AF_INET6, host.c_str(), out.ip.data()) == 1) {
+    // ::ffff:a.b.c.d (RFC 4291 §2.5.5.2) is the IPv4 address a.b.c.d, as the sockets API
+    // reports it too: one address, one form.
+    static constexpr std::uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (std::memcmp(out.ip.data(), kMapped, sizeof kMapped) == 0) {
+      std::memmove(out.ip.data(), out.ip.data() + 12, 4);
+      std::memset(out.ip.data() + 4, 0, 12);
+      out.family = Family::kIPv4;
+      return out;
+    }
     out.family = Family::kIPv6;
     return out;
   }
