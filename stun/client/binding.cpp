@@ -172,6 +172,8 @@ BindingAttempt stream_attempt(const BindingOptions& options, const TransportAddr
   std::optional<net::StreamConnection> conn;
   try {
     conn.emplace(net::StreamConnection::connect(server, options.local, tls, deadline));
+  } catch (const net::BindError&) {
+    throw;  // this host cannot use --local: exit 3, not a failed binding
   } catch (const net::SocketError& e) {
     if (e.error_number() == EADDRINUSE || e.error_number() == EADDRNOTAVAIL) throw;
     attempt.error = e.error_number() == ECONNREFUSED
