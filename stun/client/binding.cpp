@@ -69,7 +69,7 @@ BindingFacts interpret_binding_response(const stun::MessageView& response) {
   take(AttributeType::kChangedAddress, facts.changed_address);
   take(AttributeType::kSourceAddress, facts.source_address);
   if (auto software = response.find_value(AttributeType::kSoftware)) {
-    facts.software = std::string(stun::as_text(*software));
+    facts.software = stun::printable_text(*software);
   }
   if (response.message_class() == stun::MessageClass::kErrorResponse) {
     if (auto value = response.find_value(AttributeType::kErrorCode)) {

@@ -319,6 +319,30 @@ Result<std::vector<PasswordAlgorithm>> decode_password_algorithms(
   return out;
 }
 
+std::string printable_text(std::span<const std::uint8_t> value) {
+  // The bytes as they came, except control characters and bytes that are not UTF-8, which a
+  // server could use to rewrite the terminal or break JSON: those become \xNN.
+  std::string out;
+  char buf[5];
+  std::size_t i = 0;
+  while (i < value.size()) {
+    const std::uint8_t b = value[i];
+    std::size_t length = b < 0x80 ? 1 : (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3 : (b & 0xF8) == 0xF0 ? 4 : 0;
+    bool ok = length > 0 && i + length <= value.size() && !(length == 1 && (b < 0x20 || b == 0x7f)) &&
+              !(length == 2 && b < 0xC2);
+    for (std::size_t k = 1; ok && k < length; ++k) ok = (value[i + k] & 0xC0) == 0x80;
+    if (ok) {
+      out.append(reinterpret_cast<const char*>(value.data() + i), length);
+      i += length;
+    } else {
+      std::snprintf(buf, sizeof buf, "\\x%02x", b);
+      out += buf;
+      ++i;
+    }
+  }
+  return out;
+}
+
 std::string describe_attribute(const MessageView& message, const AttributeRef& attr) {
   const auto type = static_cast<AttributeType>(attr.type);
   const auto value = message.value(attr);
@@ -349,7 +373,7 @@ std::string describe_attribute(const MessageView& message, const AttributeRef& a
     }
     case AttributeType::kSoftware: case AttributeType::kUsername: case AttributeType::kRealm:
     case AttributeType::kNonce: case AttributeType::kAlternateDomain:
-      return "\"" + std::string(as_text(value)) + "\"";
+      return printable_text(value);
     case AttributeType::kErrorCode: {
       auto err = decode_error_code(value);
       return err ? std::to_string(err->code) + " " + std::string(err->reason)
