@@ -133,14 +133,15 @@ std::pair<std::uint16_t, std::uint16_t> parse_port_range(std::string_view text,
     return {port, port};
   }
   // Name the whole item ("-1", "80-"), not the empty half the dash left.
+  std::uint16_t first = 0, last = 0;
   try {
-    const auto first = parse_port(text.substr(0, dash), what);
-    const auto last = parse_port(text.substr(dash + 1), what);
-    if (first > last) throw bad_value(what, "range must go up", text);
-    return {first, last};
+    first = parse_port(text.substr(0, dash), what);
+    last = parse_port(text.substr(dash + 1), what);
   } catch (const UsageError&) {
     throw bad_value(what, "must be a port from 1 to 65535 or a range A-B of them", text);
   }
+  if (first > last) throw bad_value(what, "range must go up", text);
+  return {first, last};
 }
 
 std::vector<std::uint16_t> parse_port_list(std::string_view text, std::string_view what) {

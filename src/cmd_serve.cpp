@@ -59,7 +59,9 @@ ServeCommand parse(int argc, char** argv) {
   }
   if (args.count("alternate")) {
     if (a.wildcard) {
-      throw conflict("--alternate needs --primary (RFC 5780 needs two concrete addresses)", args["alternate"].as<std::string>());
+      throw conflict("--alternate " + args["alternate"].as<std::string>() +
+                         " needs --primary (RFC 5780 needs two concrete addresses)",
+                     args["alternate"].as<std::string>());
     }
     a.alternate_ip = parse_ip(args["alternate"].as<std::string>(), "--alternate");
     if (a.alternate_ip->family != a.primary_ip.family) {
