@@ -198,6 +198,18 @@ OutputJson to_json(const HairpinReport& r) {
   for (const auto& a : r.advice) advice.push_back(advice_string(a));
   j["advice"] = advice;
   j["elapsed_ms"] = json_ms(r.elapsed);
+  // Exit 3: no check that decides the verdict could even be set up here; say which and why.
+  std::string error;
+  if (r.health == hairpin::Health::kCannotRun) {
+    error = "nothing could be tested here";
+    for (const auto& c : r.checks) {
+      if (c.decides_verdict && !c.detail.empty()) {
+        error += ": " + c.detail;
+        break;
+      }
+    }
+  }
+  j["error"] = optional_string(error);
   return j;
 }
 
