@@ -1,5 +1,5 @@
-// What every subcommand shares: exit codes, usage errors, argument parsing helpers, JSON
-// helpers.
+// What every subcommand shares: exit codes, the errors that end a command and how they are
+// reported (text or the --json error document), argument parsing helpers, JSON helpers.
 #pragma once
 
 #include <chrono>
@@ -107,7 +107,8 @@ void check_pem_file(const std::string& path, std::string_view what);
 /// Whether argv asks for --json (looked at before parsing, so that a usage error is JSON too).
 [[nodiscard]] bool wants_json(int argc, char** argv);
 /// Prints an error as main does: the --json error document on stdout (one line), or
-/// "natdiag COMMAND: message" on stderr. Returns the exit code.
+/// "natdiag COMMAND: message" on stderr. Returns the exit code. An empty command (no such
+/// command) is null in the document.
 int report_error(std::string_view command, ErrorKind kind, const std::string& message,
                  const std::optional<std::string>& value, bool json);
 /// Runs one subcommand (argv starts at its name) and turns every exception into report_error:

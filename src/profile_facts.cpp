@@ -1,6 +1,7 @@
 #include "src/profile_facts.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <span>
 
 #include "hairpin/advice.hpp"
@@ -120,9 +121,22 @@ class FactReader {
     }
     return *it;
   }
+  // The bad value, quoted when it is short and harmless to print (a number, a word, an address);
+  // otherwise only what it is: text from the file never reaches the output unvalidated.
+  static std::string describe(const nlohmann::json& value) {
+    if (value.is_string()) {
+      const auto& text = value.get_ref<const std::string&>();
+      const bool plain = !text.empty() && text.size() <= 64 && std::all_of(text.begin(), text.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == ':' || c == '-' || c == '_';
+      });
+      return plain ? "\"" + text + "\"" : "a string of " + std::to_string(text.size()) + " characters that is not one";
+    }
+    if (value.is_array()) return "an array";
+    if (value.is_object()) return "an object";
+    return value.dump();  // a number, true, false or null
+  }
   [[noreturn]] static void fail(const char* key, const std::string& problem, const nlohmann::json& value) {
-    std::string shown = value.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
-    if (shown.size() > 80) shown = shown.substr(0, 77) + "...";
+    const std::string shown = describe(value);
     throw UsageError(ErrorKind::kBadValue, std::string("saved profile: facts.") + key + " " + problem + ", got " + shown,
                      shown);
   }

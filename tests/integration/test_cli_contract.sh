@@ -104,6 +104,27 @@ while IFS='|' read -r want_rc want_kind want_text argv; do
   check_eq "$name --json: nothing on stderr" "" "$(cat "$TMP/err")"
 done <<<"$CASES"
 
+echo "# advise --from on mutated real profiles: exit 0, 1 or 2, never a planted command"
+FACTS=$(jq -r '.facts | keys[]' "$DATA/profile_lab.json")
+PLANTS=('"rm -rf / #ndz"' '"$(reboot)"' '"1.2.3.4; rm -rf /"' '"evil\nip addr add 6.6.6.6/32 dev lo"' \
+        '["rm -rf / #ndz"]' 'null' '70000' '"weird"' '{}' '"::ffff:203.0.113.1"')
+bad=0 runs=0
+for key in $FACTS dummy_nic_commands; do
+  for plant in "${PLANTS[@]}"; do
+    jq --arg k "$key" --argjson v "$plant" '.facts[$k] = $v | .dummy_nic.commands = ["rm -rf / #ndz"]' \
+      "$DATA/profile_lab.json" >"$TMP/mutated.json"
+    out=$("$NATDIAG" advise --from "$TMP/mutated.json" 2>&1); rc=$?
+    runs=$((runs + 1))
+    if [ "$rc" -gt 2 ] || grep -qF -e 'rm -rf' -e '$(reboot)' -e '6.6.6.6' <<<"$out"; then
+      bad=$((bad + 1)); echo "  mutated facts.$key = $plant: exit $rc: $(head -c 200 <<<"$out")"
+    fi
+  done
+done
+check_eq "advise --from: $runs mutated profiles, none crashed or printed a planted command" 0 "$bad"
+out=$("$NATDIAG" advise --from "$DATA/profile_lab.json"); rc=$?
+check_eq "advise --from the real lab profile: exit 1 (needs-config)" 1 "$rc"
+check_contains "advise --from: the dummy NIC command is made from the facts" "ip addr add 203.0.113.1/32 dev lo" "$out"
+
 echo "# the value field carries the bad value itself"
 check_eq "stun 127.0.0.1 70000: value" "70000" "$("$NATDIAG" stun 127.0.0.1 70000 --json | jq -r .error.value)"
 check_eq "stun 1.2.3: value" "1.2.3" "$("$NATDIAG" stun 1.2.3 --json | jq -r .error.value)"
