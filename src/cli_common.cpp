@@ -1,5 +1,6 @@
 #include "src/cli_common.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -239,10 +240,13 @@ net::FamilyPreference family_from_flags(const cxxopts::ParseResult& args) {
             : v6 ? net::FamilyPreference::kIPv6Only : net::FamilyPreference::kAny;
 }
 
-cxxopts::ParseResult parse_args(cxxopts::Options& options, int argc, char** argv) {
-  // cxxopts reads "-1" as the short option '1' ("Option '1' does not exist"). A negative number
-  // that is not the value of an option is an argument: move it after "--", so that the command
-  // names it ("PORT must be a port from 1 to 65535, got '-1'").
+namespace {
+
+// cxxopts reads "-1" as the short option '1' ("Option '1' does not exist"). A negative number
+// that is not the value of an option is an argument: moved after "--", the command names it
+// ("PORT must be a port from 1 to 65535, got '-1'"). `dashdash` outlives the returned vector.
+std::vector<char*> move_negative_numbers(const cxxopts::Options& options, int argc, char** argv,
+                                         std::string& dashdash) {
   std::set<std::string> short_flags, value_options;
   for (const auto& group : options.groups()) {
     for (const auto& o : options.group_help(group).options) {
@@ -269,14 +273,22 @@ cxxopts::ParseResult parse_args(cxxopts::Options& options, int argc, char** argv
     }
     ++i;
   }
-  std::string dashdash = "--";
   if (!moved.empty()) {
+    dashdash = "--";
     if (std::find_if(args.begin(), args.end(), [](const char* a) { return std::string_view(a) == "--"; }) ==
         args.end()) {
       args.push_back(dashdash.data());
     }
     args.insert(args.end(), moved.begin(), moved.end());
   }
+  return args;
+}
+
+}  // namespace
+
+cxxopts::ParseResult parse_args(cxxopts::Options& options, int argc, char** argv) {
+  std::string dashdash;
+  std::vector<char*> args = move_negative_numbers(options, argc, argv, dashdash);
   try {
     return options.parse(static_cast<int>(args.size()), args.data());
   } catch (const cxxopts::exceptions::exception& e) {
