@@ -253,3 +253,11 @@ TEST_CASE("advise --from fuzz: mutated profiles never crash and never print a pl
   CHECK(accepted > 100);  // the mutations reach the advice, not only the validator
   CHECK(refused > 100);
 }
+
+TEST_CASE("advise --from: the facts profile writes are exactly the facts advise requires") {
+  nlohmann::ordered_json j;
+  facts_to_json(ProfileFacts{}, j);
+  std::vector<std::string> written;
+  for (const auto& [key, value] : j["facts"].items()) written.push_back(key);
+  CHECK(written == std::vector<std::string>(std::begin(kFactNames), std::end(kFactNames)));
+}
