@@ -3,7 +3,9 @@
 // trusts nothing to, fuzzed with mutations of a real saved profile.
 #include <doctest/doctest.h>
 
+#include <cerrno>
 #include <fstream>
+#include <iostream>
 #include <random>
 #include <sstream>
 
@@ -13,6 +15,7 @@
 #include "src/server_spec.hpp"
 #include "src/turn_uri.hpp"
 #include "stun/net/endpoint.hpp"
+#include "stun/net/socket.hpp"
 
 using namespace natdiag;
 using namespace natdiag::cli;
@@ -260,4 +263,30 @@ TEST_CASE("advise --from: the facts profile writes are exactly the facts advise 
   std::vector<std::string> written;
   for (const auto& [key, value] : j["facts"].items()) written.push_back(key);
   CHECK(written == std::vector<std::string>(std::begin(kFactNames), std::end(kFactNames)));
+}
+
+TEST_CASE("cli: run_command turns what a command throws into the exit code and one JSON document") {
+  auto run_json = [](int (*run)(int, char**)) {
+    char name[] = "x";
+    char json[] = "--json";
+    char* argv[] = {name, json, nullptr};
+    std::ostringstream captured;
+    auto* old = std::cout.rdbuf(captured.rdbuf());
+    const int rc = run_command("x", run, 2, argv);
+    std::cout.rdbuf(old);
+    return std::pair{rc, nlohmann::json::parse(captured.str())};
+  };
+  auto [rc, doc] = run_json([](int, char**) -> int { throw net::BindError("bind UDP 1.2.3.4:80", EACCES); });
+  CHECK(rc == 3);
+  CHECK(doc["error"]["kind"] == "cannot-run");
+  CHECK(doc["command"] == "x");
+  std::tie(rc, doc) = run_json([](int, char**) -> int { throw net::SocketError("connect UDP [2001:db8::1]:3478", ENETUNREACH); });
+  CHECK(rc == 3);
+  CHECK(doc["error"]["kind"] == "network");
+  std::tie(rc, doc) = run_json([](int, char**) -> int { throw bad_value("PORT", "must be a port", "0"); });
+  CHECK(rc == 2);
+  CHECK(doc["error"]["value"] == "0");
+  std::tie(rc, doc) = run_json([](int, char**) -> int { throw std::runtime_error("GLib said no"); });
+  CHECK(rc == 3);
+  CHECK(doc["error"]["kind"] == "cannot-run");
 }
