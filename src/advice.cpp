@@ -380,8 +380,10 @@ std::vector<std::string> parse_targets(std::string_view text) {
     const auto comma = text.find(',', start);
     const std::string name(text.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
     if (std::find(std::begin(kMediaServers), std::end(kMediaServers), name) == std::end(kMediaServers)) {
-      throw UsageError("--for: unknown media server '" + name +
-                       "' (kurento, livekit, plugnmeet, freeswitch, bigbluebutton, jitsi, janus, coturn, all)");
+      throw UsageError(ErrorKind::kBadValue,
+                       "--for: unknown media server '" + name +
+                           "' (kurento, livekit, plugnmeet, freeswitch, bigbluebutton, jitsi, janus, coturn, all)",
+                       name);
     }
     if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
     if (comma == std::string_view::npos) break;
@@ -405,101 +407,6 @@ nlohmann::json advice_json(const std::map<std::string, Advice>& advice) {
     out[name] = {{"file", a.file}, {"lines", a.lines}, {"note", a.note.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.note)}};
   }
   return out;
-}
-
-namespace {
-
-template <typename T>
-nlohmann::json opt(const std::optional<T>& v) {
-  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
-}
-
-template <typename T>
-std::optional<T> get_opt(const nlohmann::json& j, const char* key) {
-  if (!j.contains(key) || j[key].is_null()) return std::nullopt;
-  try {
-    return j[key].get<T>();
-  } catch (const nlohmann::json::exception&) {
-    throw UsageError(std::string("saved profile: field '") + key + "' has the wrong type");
-  }
-}
-
-}  // namespace
-
-void facts_to_json(const ProfileFacts& f, nlohmann::ordered_json& out) {
-  out["facts"] = {{"public_ipv4", opt(f.public_ipv4)},
-                  {"public_ipv6", opt(f.public_ipv6)},
-                  {"local_ipv4", opt(f.local_ipv4)},
-                  {"behind_nat", opt(f.behind_nat)},
-                  {"mapping", f.mapping},
-                  {"filtering", f.filtering},
-                  {"udp", opt(f.udp)},
-                  {"tcp", opt(f.tcp)},
-                  {"hairpin", opt(f.hairpin)},
-                  {"dummy_nic_present", opt(f.dummy_nic_present)},
-                  {"dummy_nic_commands", f.dummy_nic_commands},
-                  {"stun_error", opt(f.stun_error)},
-                  {"default_servers", f.default_servers},
-                  {"stun_server_ip", opt(f.stun_server_ip)},
-                  {"stun_server_port", f.stun_server_port},
-                  {"stun_rfc3489", opt(f.stun_rfc3489)},
-                  {"hostname", opt(f.hostname)},
-                  {"hostname_resolves_to_public", opt(f.hostname_resolves_to_public)},
-                  {"turn_configured", f.turn_configured},
-                  {"turn_relay", opt(f.turn_relay)},
-                  {"turn_problem", opt(f.turn_problem)},
-                  {"relay_address", opt(f.relay_address)},
-                  {"host_ipv6", opt(f.host_ipv6)},
-                  {"ipv6_udp", opt(f.ipv6_udp)},
-                  {"ipv6_behind_nat", opt(f.ipv6_behind_nat)},
-                  {"hairpin_target", opt(f.hairpin_target)},
-                  {"hairpin_untested", f.hairpin_untested},
-                  {"etc_hosts_line", opt(f.etc_hosts_line)},
-                  {"etc_hosts_ip", opt(f.etc_hosts_ip)}};
-}
-
-ProfileFacts facts_from_json(const nlohmann::json& profile) {
-  if (!profile.is_object() || profile.value("schema", "") != kSchema || profile.value("command", "") != "profile") {
-    throw UsageError("not a saved natdiag profile (expected \"schema\": \"natdiag/1\" and \"command\": \"profile\")");
-  }
-  if (!profile.contains("facts") || !profile["facts"].is_object()) {
-    throw UsageError("saved profile has no 'facts' object");
-  }
-  const auto& j = profile["facts"];
-  ProfileFacts f;
-  f.public_ipv4 = get_opt<std::string>(j, "public_ipv4");
-  f.public_ipv6 = get_opt<std::string>(j, "public_ipv6");
-  f.local_ipv4 = get_opt<std::string>(j, "local_ipv4");
-  f.behind_nat = get_opt<bool>(j, "behind_nat");
-  f.mapping = get_opt<std::string>(j, "mapping").value_or("unknown");
-  f.filtering = get_opt<std::string>(j, "filtering").value_or("unknown");
-  f.udp = get_opt<bool>(j, "udp");
-  f.tcp = get_opt<bool>(j, "tcp");
-  f.hairpin = get_opt<std::string>(j, "hairpin");
-  f.dummy_nic_present = get_opt<bool>(j, "dummy_nic_present");
-  f.dummy_nic_commands = get_opt<std::vector<std::string>>(j, "dummy_nic_commands").value_or(std::vector<std::string>{});
-  f.stun_error = get_opt<std::string>(j, "stun_error");
-  f.default_servers = get_opt<bool>(j, "default_servers").value_or(false);
-  f.stun_server_ip = get_opt<std::string>(j, "stun_server_ip");
-  f.stun_server_port = get_opt<std::uint16_t>(j, "stun_server_port").value_or(3478);
-  f.stun_rfc3489 = get_opt<bool>(j, "stun_rfc3489");
-  f.hostname = get_opt<std::string>(j, "hostname");
-  f.hostname_resolves_to_public = get_opt<bool>(j, "hostname_resolves_to_public");
-  f.turn_configured = get_opt<bool>(j, "turn_configured").value_or(false);
-  f.turn_relay = get_opt<bool>(j, "turn_relay");
-  f.turn_problem = get_opt<std::string>(j, "turn_problem");
-  f.relay_address = get_opt<std::string>(j, "relay_address");
-  f.host_ipv6 = get_opt<std::string>(j, "host_ipv6");
-  f.ipv6_udp = get_opt<bool>(j, "ipv6_udp");
-  f.ipv6_behind_nat = get_opt<bool>(j, "ipv6_behind_nat");
-  f.hairpin_target = get_opt<std::string>(j, "hairpin_target");
-  f.hairpin_untested = get_opt<std::vector<std::string>>(j, "hairpin_untested").value_or(std::vector<std::string>{});
-  f.etc_hosts_line = get_opt<int>(j, "etc_hosts_line");
-  f.etc_hosts_ip = get_opt<std::string>(j, "etc_hosts_ip");
-  if (f.public_ipv4 && !stun::TransportAddress::parse(*f.public_ipv4)) {
-    throw UsageError("saved profile: public_ipv4 is not an IP address: '" + *f.public_ipv4 + "'");
-  }
-  return f;
 }
 
 }  // namespace natdiag::cli

@@ -27,6 +27,9 @@ struct ProfileFacts {
   std::optional<std::string> hairpin;      ///< "supported", "not-supported", "inconclusive"
   std::optional<bool> dummy_nic_present;
   std::vector<std::string> dummy_nic_commands;  ///< add now and persist, for this host's stack
+                                                ///< (derived from external_ip and network_stack)
+  std::optional<std::string> external_ip;       ///< the IP hairpin was checked against
+  std::optional<std::string> network_stack;     ///< hairpin's detection: "ifupdown", ..., "unknown"
   std::optional<std::string> stun_error;        ///< why no STUN server answered, if none did
   bool default_servers = false;                 ///< no --server: the built-in public list
   std::optional<std::string> stun_server_ip;    ///< an IP (Kurento wants an IP, not a name)

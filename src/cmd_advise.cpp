@@ -1,5 +1,8 @@
 // `natdiag advise --from PROFILE.json [--for ...]`: the advice from a saved profile, without
 // running any test again.
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -26,7 +29,10 @@ int run_advise(int argc, char** argv) {
               << "  natdiag advise --from profile.json --for kurento\n";
     return kHealthy;
   }
-  if (!args.unmatched().empty()) throw UsageError("unexpected argument '" + args.unmatched().front() + "'");
+  if (!args.unmatched().empty()) {
+    throw UsageError(ErrorKind::kUsage, "unexpected argument '" + args.unmatched().front() + "'",
+                     args.unmatched().front());
+  }
   if (!args.count("from")) throw UsageError("--from FILE is required (a saved natdiag profile --json)");
   const auto path = args["from"].as<std::string>();
   const auto targets = parse_targets(args.count("for") ? args["for"].as<std::string>() : "");
@@ -34,15 +40,19 @@ int run_advise(int argc, char** argv) {
   if (path == "-") {
     text << std::cin.rdbuf();
   } else {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+      throw bad_value("--from", "is a directory, not a saved profile (natdiag profile --json > FILE)", path);
+    }
     std::ifstream in(path);
-    if (!in) throw UsageError("--from: cannot read '" + path + "'");
+    if (!in) throw bad_value("--from", std::string("cannot be read (") + std::strerror(errno) + ")", path);
     text << in.rdbuf();
   }
   nlohmann::json saved;
   try {
     saved = nlohmann::json::parse(text.str());
-  } catch (const nlohmann::json::parse_error&) {
-    throw UsageError("--from: '" + path + "' is not JSON");
+  } catch (const nlohmann::json::parse_error& e) {
+    throw bad_value("--from", "is not JSON (" + std::string(e.what()).substr(0, 120) + ")", path);
   }
   const ProfileFacts facts = facts_from_json(saved);
   const auto findings = evaluate(facts, targets);
@@ -54,7 +64,7 @@ int run_advise(int argc, char** argv) {
     j["verdict"] = verdict;
     j["findings"] = findings_json(findings);
     j["advice"] = advice_json(advice);
-    std::cout << j.dump(2) << "\n";
+    print_json(j);
   } else {
     std::cout << "NAT profile (saved): " << verdict << "\n";
     print_findings_and_advice(std::cout, findings, advice);

@@ -32,9 +32,10 @@ std::vector<std::uint16_t> parse_ports(const cxxopts::ParseResult& args, const c
     if (std::find(unique.begin(), unique.end(), p) == unique.end()) unique.push_back(p);
   }
   if (unique.size() > kMaxPortsPerProtocol) {
-    throw UsageError("--" + std::string(flag) + " names " + std::to_string(unique.size()) +
-                     " ports in '" + text + "'; at most " + std::to_string(kMaxPortsPerProtocol) +
-                     " (natdiag probes gently)");
+    throw bad_value("--" + std::string(flag),
+                    "names " + std::to_string(unique.size()) + " ports; at most " + std::to_string(kMaxPortsPerProtocol) +
+                        " (natdiag probes gently)",
+                    text);
   }
   return unique;
 }
@@ -50,11 +51,10 @@ stun::TransportAddress parse_external_ip(const std::string& text) {
          : (std::all_of(b.begin(), b.begin() + 15, [](auto x) { return x == 0; }) && b[15] == 1);
   const bool multicast = v4 ? (b[0] >= 224) : b[0] == 0xff;
   if (unspecified || loopback || multicast) {
-    throw UsageError("EXTERNAL_IP must be this server's public address, got '" + text + "' (" +
-                     (unspecified ? "unspecified"
-                      : loopback  ? "loopback"
-                                  : "multicast or reserved") +
-                     ")");
+    throw bad_value("EXTERNAL_IP",
+                    std::string("must be this server's public address, not a ") +
+                        (unspecified ? "unspecified" : loopback ? "loopback" : "multicast or reserved") + " one",
+                    text);
   }
   return ip;
 }
@@ -95,8 +95,10 @@ HairpinCommand parse(int argc, char** argv) {
   const auto positional =
       args.count("args") ? args["args"].as<std::vector<std::string>>() : std::vector<std::string>{};
   if (positional.empty()) throw UsageError("missing EXTERNAL_IP (this server's public IP address)");
-  if (positional.size() > 1)
-    throw UsageError("too many arguments: '" + positional[1] + "' (expected EXTERNAL_IP)");
+  if (positional.size() > 1) {
+    throw UsageError(ErrorKind::kUsage, "too many arguments: '" + positional[1] + "' (expected EXTERNAL_IP)",
+                     positional[1]);
+  }
   HairpinCommand cmd;
   auto& h = cmd.hairpin;
   h.external_ip = parse_external_ip(positional[0]);
@@ -106,7 +108,7 @@ HairpinCommand parse(int argc, char** argv) {
     const auto text = args["stun"].as<std::string>();
     const ServerSpec spec = parse_server(text, "--stun");
     if (spec.transport == client::Transport::kTls)
-      throw UsageError("--stun needs a UDP STUN server, got '" + text + "'");
+      throw bad_value("--stun", "needs a UDP STUN server, not stuns:", text);
     h.stun = hairpin::StunTarget{spec.host, spec.port.value_or(kStunPort)};
   }
   if (args.count("hostname")) {
@@ -197,14 +199,25 @@ OutputJson to_json(const HairpinReport& r) {
   } else {
     j["hostname"] = nullptr;
   }
-  j["network_stack"] = r.stack.stack == hairpin::NetworkStack::kUnknown
-                           ? nlohmann::json(nullptr)
-                           : nlohmann::json(hairpin::stack_name(r.stack.stack));
+  // Detection ran; finding none of the known stacks is its result, "unknown" as in the text.
+  j["network_stack"] = hairpin::stack_name(r.stack.stack);
   j["network_stack_evidence"] = r.stack.evidence;
   nlohmann::json advice = nlohmann::json::array();
   for (const auto& a : r.advice) advice.push_back(advice_string(a));
   j["advice"] = advice;
   j["elapsed_ms"] = json_ms(r.elapsed);
+  // Exit 3: no check that decides the verdict could even be set up here; say which and why.
+  std::string error;
+  if (r.health == hairpin::Health::kCannotRun) {
+    error = "nothing could be tested here";
+    for (const auto& c : r.checks) {
+      if (c.decides_verdict && !c.detail.empty()) {
+        error += ": " + c.detail;
+        break;
+      }
+    }
+  }
+  j["error"] = optional_string(error);
   return j;
 }
 
@@ -287,7 +300,7 @@ int run_hairpin(int argc, char** argv) {
   const HairpinCommand cmd = parse(argc, argv);
   const HairpinReport report = hairpin::run_hairpin(cmd.hairpin);
   if (cmd.json) {
-    std::cout << to_json(report).dump(2) << "\n";
+    print_json(to_json(report));
   } else {
     print_text(cmd, report);
   }

@@ -31,15 +31,15 @@ struct TurnArgs {
 
 void set_once(std::optional<std::string>& slot, const std::string& value, const std::string& flag,
               const std::string& turn) {
-  if (slot) throw UsageError(flag + " given twice" + (turn.empty() ? "" : " for --turn " + turn));
-  if (value.empty()) throw UsageError(flag + " must not be empty, got ''");
+  if (slot) throw conflict(flag + " given twice" + (turn.empty() ? "" : " for --turn " + turn), value);
+  if (value.empty()) throw bad_value(flag, "must not be empty", value);
   slot = value;
 }
 
 /// The server for `t`, its missing credentials taken from `carried`; `carried` becomes what
 /// the next --turn inherits.
 ice::IceServer turn_server(const TurnArgs& t, TurnArgs& carried) {
-  if (t.password && t.secret) throw UsageError("--password and --secret exclude each other (--turn " + t.text + ")");
+  if (t.password && t.secret) throw conflict("--password and --secret exclude each other (--turn " + t.text + ")", "--secret");
   TurnArgs effective = t;
   if (!t.password && !t.secret) {
     effective.password = carried.password;
@@ -53,12 +53,12 @@ ice::IceServer turn_server(const TurnArgs& t, TurnArgs& carried) {
   s.port = t.uri.port;
   s.transport = t.uri.transport;
   if (effective.secret) {
-    if (effective.password) throw UsageError("--password and --secret exclude each other (--turn " + t.text + ")");
+    if (effective.password) throw conflict("--password and --secret exclude each other (--turn " + t.text + ")", "--secret");
     s.credentials = client::rest_credentials(*effective.secret, effective.user.value_or("natdiag"));
   } else if (effective.user && effective.password) {
     s.credentials = {*effective.user, *effective.password};
   } else {
-    throw UsageError("--turn " + t.text + " needs --user and --password, or --secret");
+    throw UsageError(ErrorKind::kUsage, "--turn " + t.text + " needs --user and --password, or --secret", t.text);
   }
   return s;
 }
@@ -92,17 +92,23 @@ IceCommand parse(int argc, char** argv) {
               << "  natdiag ice --turn 'turn:turn.example.org?transport=tcp' --secret S --relay-only --check\n";
     std::exit(kHealthy);
   }
-  if (!args.unmatched().empty()) throw UsageError("unexpected argument: '" + args.unmatched().front() + "'");
+  if (!args.unmatched().empty()) {
+    throw UsageError(ErrorKind::kUsage, "unexpected argument '" + args.unmatched().front() + "'",
+                     args.unmatched().front());
+  }
   IceCommand cmd;
   auto& o = cmd.ice;
+  o.family = family_from_flags(args);
   if (args.count("stun")) {
     for (const auto& text : args["stun"].as<std::vector<std::string>>()) {
       const ServerSpec spec = parse_server(text, "--stun");
       if (spec.transport && *spec.transport != client::Transport::kUdp) {
-        throw UsageError("--stun: libnice asks STUN servers over UDP only, got '" + text + "'");
+        throw bad_value("--stun", "must be a STUN server over UDP (libnice asks STUN servers over UDP only)", text);
       }
-      o.stun.push_back({text.starts_with("stun:") ? text : "stun:" + text, spec.host,
-                        spec.port.value_or(kStunPort), client::Transport::kUdp, {}});
+      check_family(spec.host, o.family, "--stun");
+      // As the user wrote it, the scheme in lower case (RFC 3986 §3.1: schemes are case-insensitive).
+      const std::string uri = "stun:" + (starts_with_ci(text, "stun:") ? text.substr(5) : text);
+      o.stun.push_back({uri, spec.host, spec.port.value_or(kStunPort), client::Transport::kUdp, {}});
     }
   }
   // Credentials pair with the --turn before them, so the order of the arguments matters.
@@ -112,6 +118,7 @@ IceCommand parse(int argc, char** argv) {
     const std::string& key = kv.key();
     if (key == "turn") {
       turns.push_back({kv.value(), parse_turn_uri(kv.value(), "--turn"), {}, {}, {}});
+      check_family(turns.back().uri.host, o.family, "--turn");
       continue;
     }
     TurnArgs& target = turns.empty() ? defaults : turns.back();
@@ -121,8 +128,8 @@ IceCommand parse(int argc, char** argv) {
     if (key == "secret") set_once(target.secret, kv.value(), "--secret", turn);
   }
   if (turns.empty() && (defaults.user || defaults.password || defaults.secret)) {
-    throw UsageError(std::string(defaults.user ? "--user" : defaults.password ? "--password" : "--secret") +
-                     " needs a --turn server");
+    const std::string flag = defaults.user ? "--user" : defaults.password ? "--password" : "--secret";
+    throw UsageError(ErrorKind::kUsage, flag + " needs a --turn server", flag);
   }
   // One set of credentials after the first --turn also serves the ones before it.
   if (!defaults.password && !defaults.secret) {
@@ -136,12 +143,13 @@ IceCommand parse(int argc, char** argv) {
     }
   }
   for (const auto& t : turns) o.turn.push_back(turn_server(t, defaults));  // defaults carry on
-  if (args.count("ice-tcp") && args.count("no-ice-tcp")) throw UsageError("--ice-tcp and --no-ice-tcp exclude each other");
+  if (args.count("ice-tcp") && args.count("no-ice-tcp")) {
+    throw conflict("--ice-tcp and --no-ice-tcp exclude each other", "--no-ice-tcp");
+  }
   o.ice_tcp = args.count("ice-tcp") > 0;
   o.relay_only = args.count("relay-only") > 0;
-  if (o.relay_only && o.turn.empty()) throw UsageError("--relay-only needs a --turn server");
+  if (o.relay_only && o.turn.empty()) throw conflict("--relay-only needs a --turn server", "--relay-only");
   o.check = args.count("check") > 0;
-  o.family = family_from_flags(args);
   if (args.count("timeout")) o.timeout = parse_seconds(args["timeout"].as<std::string>(), "--timeout");
   if (o.timeout < ice::min_gather_timeout()) {
     // libnice cannot be told to give up on a silent server sooner: no verdict in less.
@@ -322,7 +330,7 @@ int run_ice(int argc, char** argv) {
   const IceCommand cmd = parse(argc, argv);
   const ice::IceReport report = ice::run_ice(cmd.ice);
   if (cmd.json) {
-    std::cout << to_json(report).dump(2) << "\n";
+    print_json(to_json(report));
   } else {
     print_text(cmd.ice, report);
   }

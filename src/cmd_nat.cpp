@@ -53,7 +53,9 @@ NatCommand parse(int argc, char** argv) {
   auto& n = cmd.nat;
   std::vector<std::string> servers;
   if (args.count("args")) servers = args["args"].as<std::vector<std::string>>();
-  if (servers.size() > 2) throw UsageError("too many arguments: '" + servers[2] + "' (expected [HOST] [PORT])");
+  if (servers.size() > 2) {
+    throw UsageError(ErrorKind::kUsage, "too many arguments: '" + servers[2] + "' (expected [HOST] [PORT])", servers[2]);
+  }
   std::optional<std::uint16_t> lone_port;
   if (servers.size() == 2) {
     lone_port = parse_port(servers[1], "PORT");
@@ -66,21 +68,42 @@ NatCommand parse(int argc, char** argv) {
     cmd.default_servers = true;
     servers.assign(std::begin(kDefaultPublicServers), std::end(kDefaultPublicServers));
   }
-  for (std::size_t i = 0; i < servers.size(); ++i) {
-    const ServerSpec spec = parse_server(servers[i], i == 0 && args.count("args") ? "HOST" : "--server");
-    if (spec.transport == client::Transport::kTls) throw UsageError("NAT discovery runs over UDP or TCP, not TLS: '" + servers[i] + "'");
-    n.servers.push_back({spec.host, (i == 0 && lone_port) ? *lone_port : spec.port.value_or(kStunPort)});
-  }
   n.family = family_from_flags(args);
+  for (std::size_t i = 0; i < servers.size(); ++i) {
+    const char* what = i == 0 && args.count("args") ? "HOST" : "--server";
+    const ServerSpec spec = parse_server(servers[i], what);
+    if (spec.transport == client::Transport::kTls) {
+      throw bad_value(what, "is a stuns: (TLS) server; NAT discovery runs over UDP or TCP", servers[i]);
+    }
+    check_family(spec.host, n.family, what);
+    const client::ServerTarget target{spec.host, (i == 0 && lone_port) ? *lone_port : spec.port.value_or(kStunPort)};
+    for (const auto& seen : n.servers) {
+      if (seen.host == target.host && seen.port == target.port) {
+        throw conflict("server " + servers[i] + " given twice: the multi-server method needs different servers",
+                       servers[i]);
+      }
+    }
+    n.servers.push_back(target);
+  }
   if (args.count("transport")) {
     const auto t = args["transport"].as<std::string>();
-    if (t != "udp" && t != "tcp") throw UsageError("--transport must be udp or tcp, got '" + t + "'");
+    if (t != "udp" && t != "tcp") throw bad_value("--transport", "must be udp or tcp", t);
     n.transport = t == "tcp" ? client::Transport::kTcp : client::Transport::kUdp;
   }
-  if (args.count("local")) n.local_ip = parse_ip(args["local"].as<std::string>(), "--local");
+  if (args.count("local")) {
+    const auto text = args["local"].as<std::string>();
+    n.local_ip = parse_ip(text, "--local");
+    check_family(n.local_ip->ip_string(), n.family, "--local");
+    for (const auto& s : n.servers) {
+      const auto literal = stun::TransportAddress::parse(s.host);
+      if (literal && literal->family != n.local_ip->family) {
+        throw conflict("--local " + text + " and server " + s.host + " are of different address families", text);
+      }
+    }
+  }
   if (args.count("local-ports")) {
     const auto [first, last] = parse_port_range(args["local-ports"].as<std::string>(), "--local-ports");
-    if (last - first < 1) throw UsageError("--local-ports needs at least two ports, got '" + args["local-ports"].as<std::string>() + "'");
+    if (last - first < 1) throw bad_value("--local-ports", "needs at least two ports", args["local-ports"].as<std::string>());
     n.local_port_first = first;
     n.local_port_last = last;
   }
@@ -207,7 +230,7 @@ int run_nat(int argc, char** argv) {
   const NatCommand cmd = parse(argc, argv);
   const client::NatReport report = client::run_nat_discovery(cmd.nat);
   if (cmd.json) {
-    std::cout << to_json(cmd, report).dump(2) << "\n";
+    print_json(to_json(cmd, report));
   } else {
     print_text(cmd, report);
   }

@@ -11,6 +11,7 @@
 #include "src/advice.hpp"
 #include "src/cli_common.hpp"
 #include "src/commands.hpp"
+#include "src/profile_facts.hpp"
 #include "src/server_spec.hpp"
 #include "src/turn_report.hpp"
 #include "src/turn_uri.hpp"
@@ -61,7 +62,10 @@ ProfileCommand parse(int argc, char** argv) {
               << "  natdiag profile --server 203.0.113.10 --json > profile.json\n";
     std::exit(kHealthy);
   }
-  if (!args.unmatched().empty()) throw UsageError("unexpected argument '" + args.unmatched().front() + "'");
+  if (!args.unmatched().empty()) {
+    throw UsageError(ErrorKind::kUsage, "unexpected argument '" + args.unmatched().front() + "'",
+                     args.unmatched().front());
+  }
   ProfileCommand cmd;
   std::vector<std::string> servers;
   if (args.count("server")) servers = args["server"].as<std::vector<std::string>>();
@@ -71,8 +75,12 @@ ProfileCommand parse(int argc, char** argv) {
   }
   for (const auto& s : servers) {
     const ServerSpec spec = parse_server(s, "--server");
-    if (spec.transport == client::Transport::kTls) throw UsageError("--server takes STUN over UDP/TCP, not stuns: '" + s + "'");
-    cmd.servers.push_back({spec.host, spec.port.value_or(kStunPort)});
+    if (spec.transport == client::Transport::kTls) throw bad_value("--server", "takes STUN over UDP/TCP, not stuns:", s);
+    const client::ServerTarget target{spec.host, spec.port.value_or(kStunPort)};
+    for (const auto& seen : cmd.servers) {
+      if (seen.host == target.host && seen.port == target.port) throw conflict("--server " + s + " given twice", s);
+    }
+    cmd.servers.push_back(target);
   }
   if (args.count("turn")) {
     const TurnUri uri = parse_turn_uri(args["turn"].as<std::string>(), "--turn");
@@ -87,11 +95,12 @@ ProfileCommand parse(int argc, char** argv) {
     } else if (!user.empty() && args.count("password")) {
       turn.credentials = {user, args["password"].as<std::string>()};
     } else {
-      throw UsageError("--turn needs --user and --password, or --secret");
+      throw UsageError(ErrorKind::kUsage, "--turn needs --user and --password, or --secret", args["turn"].as<std::string>());
     }
     cmd.turn = turn;
   } else if (args.count("user") || args.count("password") || args.count("secret")) {
-    throw UsageError("--user, --password and --secret go with --turn");
+    throw UsageError(ErrorKind::kUsage, "--user, --password and --secret go with --turn",
+                     args.count("user") ? "--user" : args.count("password") ? "--password" : "--secret");
   }
   if (args.count("external-ip")) cmd.external_ip = parse_ip(args["external-ip"].as<std::string>(), "--external-ip");
   if (args.count("hostname")) {
@@ -282,7 +291,6 @@ ProfileFacts facts_of(const ProfileCommand& cmd, const Measured& m) {
     const std::string v(hairpin::verdict_name(h.verdict));
     f.hairpin = v == "not-needed" ? std::optional<std::string>("supported") : std::optional<std::string>(v);
     f.dummy_nic_present = h.local.on_interface.has_value();
-    f.dummy_nic_commands = h.plan.commands;
     for (const auto& c : h.checks) {
       if (c.decides_verdict && c.setup_failed && c.setup_error == EACCES) {
         f.hairpin_untested.push_back(std::string(c.protocol == hairpin::Protocol::kTcp ? "TCP " : "UDP ") +
@@ -290,19 +298,11 @@ ProfileFacts facts_of(const ProfileCommand& cmd, const Measured& m) {
       }
     }
     // To persist it: the detected stack's way, or, when none was found, the BigBlueButton
-    // guide's ifupdown lines (as natdiag hairpin suggests too).
-    auto persist = h.plan.persist;
-    if (!persist && !h.not_this_host()) {
-      persist = hairpin::dummy_nic_plan(h.external_ip, hairpin::NetworkStack::kIfupdown).persist;
-    }
-    if (persist) {
-      if (!persist->file.empty()) {
-        f.dummy_nic_commands.push_back("# to keep it after a reboot, in " + persist->file +
-                                       (persist->where.empty() ? "" : ", " + persist->where) + ":");
-        for (const auto& line : persist->lines) f.dummy_nic_commands.push_back(line);
-      }
-      for (const auto& c : persist->commands) f.dummy_nic_commands.push_back(c);
-    }
+    // guide's ifupdown lines (as natdiag hairpin suggests too). advise --from makes the same
+    // commands from the same two facts.
+    f.external_ip = h.external_ip.ip_string();
+    f.network_stack = std::string(hairpin::stack_name(h.stack.stack));
+    f.dummy_nic_commands = dummy_nic_commands_for(h.external_ip, h.stack.stack);
     if (h.hostname) {
       // Against the measured public address, not a --external-ip that may differ from it.
       const auto& resolved = h.hostname->resolves_to;
@@ -452,7 +452,7 @@ int run_profile(int argc, char** argv) {
   }
   const auto advice = advise(facts, cmd.targets);
   if (cmd.json) {
-    std::cout << to_json(cmd, m, facts, findings, advice).dump(2) << "\n";
+    print_json(to_json(cmd, m, facts, findings, advice));
   } else {
     print_text(m, facts, findings, advice, cmd.default_servers);
   }

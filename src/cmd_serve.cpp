@@ -19,8 +19,8 @@ extern "C" void on_signal(int /*sig*/) { g_stop.store(true); }
 
 struct ServeCommand {
   server::ServeOptions options;
-  bool json_log = false;
   std::optional<ports::ProbeBackOptions> probe_back;  ///< --probe-back (off by default)
+  bool json = false;  ///< every line, from ready to stopped, a JSON object on stdout
 };
 
 ServeCommand parse(int argc, char** argv) {
@@ -37,11 +37,12 @@ ServeCommand parse(int argc, char** argv) {
       ("threads", "UDP worker threads sharing the ports with SO_REUSEPORT (default 1)", cxxopts::value<std::string>())
       ("rate-limit", "requests per second per source IP, 0 for none (default 200)", cxxopts::value<std::string>())
       ("software", "SOFTWARE attribute to send, '' for none (default natdiag 0.1.0)", cxxopts::value<std::string>())
-      ("json-log", "log refusals as JSON lines")
       ("probe-back", "also serve natdiag ports --via: send probes back to requesters (see docs/ports.md)")
       ("probe-port", "TCP port of the probe-back control service (default 3480)", cxxopts::value<std::string>())
       ("probe-secret", "refuse probe-back requests without this secret's HMAC", cxxopts::value<std::string>())
       ("probe-per-minute", "probe-back requests per minute per source IP (default 6)", cxxopts::value<std::string>())
+      ("json", "JSON lines on standard output: ready, every refusal, stopped (schema natdiag/1)")
+      ("json-log", "the same as --json")
       ("h,help", "show this help");
   const auto args = parse_args(options, argc, argv);
   if (args.count("help")) {
@@ -50,7 +51,10 @@ ServeCommand parse(int argc, char** argv) {
               << "  natdiag serve --port 3478                                        plain STUN on all IPv4\n";
     std::exit(kHealthy);
   }
-  if (!args.unmatched().empty()) throw UsageError("unexpected argument '" + args.unmatched().front() + "'");
+  if (!args.unmatched().empty()) {
+    throw UsageError(ErrorKind::kUsage, "unexpected argument '" + args.unmatched().front() + "'",
+                     args.unmatched().front());
+  }
   ServeCommand cmd;
   auto& o = cmd.options;
   auto& a = o.addresses;
@@ -61,23 +65,31 @@ ServeCommand parse(int argc, char** argv) {
     a.wildcard = true;
   }
   if (args.count("alternate")) {
-    if (a.wildcard) throw UsageError("--alternate needs --primary (RFC 5780 needs two concrete addresses)");
+    if (a.wildcard) {
+      throw conflict("--alternate " + args["alternate"].as<std::string>() +
+                         " needs --primary (RFC 5780 needs two concrete addresses)",
+                     args["alternate"].as<std::string>());
+    }
     a.alternate_ip = parse_ip(args["alternate"].as<std::string>(), "--alternate");
     if (a.alternate_ip->family != a.primary_ip.family) {
-      throw UsageError("--alternate " + a.alternate_ip->ip_string() + " is not of the same family as --primary");
+      throw conflict("--alternate " + a.alternate_ip->ip_string() + " is not of the same family as --primary",
+                     args["alternate"].as<std::string>());
     }
     if (a.alternate_ip->same_ip(a.primary_ip)) {
-      throw UsageError("--alternate must differ from --primary, got '" + a.alternate_ip->ip_string() + "' twice");
+      throw conflict("--alternate must differ from --primary, got '" + a.alternate_ip->ip_string() + "' twice",
+                     args["alternate"].as<std::string>());
     }
   }
   if (args.count("port")) a.port = parse_port(args["port"].as<std::string>(), "--port");
   if (args.count("alt-port")) a.alt_port = parse_port(args["alt-port"].as<std::string>(), "--alt-port");
-  if (a.port == a.alt_port) throw UsageError("--alt-port must differ from --port, got " + std::to_string(a.port) + " twice");
+  if (a.port == a.alt_port) {
+    throw conflict("--alt-port must differ from --port, got " + std::to_string(a.port) + " twice", std::to_string(a.alt_port));
+  }
   if (args.count("transport")) {
     const auto t = args["transport"].as<std::string>();
     o.udp = t == "udp" || t == "udp,tcp" || t == "tcp,udp";
     o.tcp = t == "tcp" || t == "udp,tcp" || t == "tcp,udp";
-    if (!o.udp && !o.tcp) throw UsageError("--transport must be udp, tcp or udp,tcp, got '" + t + "'");
+    if (!o.udp && !o.tcp) throw bad_value("--transport", "must be udp, tcp or udp,tcp", t);
   }
   if (args.count("threads")) o.threads = parse_int(args["threads"].as<std::string>(), "--threads", 1, 64);
   if (args.count("rate-limit")) {
@@ -85,7 +97,6 @@ ServeCommand parse(int argc, char** argv) {
   }
   o.software = args.count("software") ? args["software"].as<std::string>()
                                       : std::string(client::software_name());
-  cmd.json_log = args.count("json-log") > 0;
   if (args.count("probe-back")) {
     ports::ProbeBackOptions p;
     p.listen = a.primary_ip;
@@ -99,6 +110,7 @@ ServeCommand parse(int argc, char** argv) {
   } else if (args.count("probe-port") || args.count("probe-secret") || args.count("probe-per-minute")) {
     throw UsageError("--probe-port, --probe-secret and --probe-per-minute need --probe-back");
   }
+  cmd.json = args.count("json") > 0 || args.count("json-log") > 0;
   return cmd;
 }
 
@@ -115,10 +127,18 @@ int run_serve(int argc, char** argv) {
   const char* mode = a.full_rfc5780() ? "RFC 5780 (two addresses: OTHER-ADDRESS, CHANGE-REQUEST)"
                                       : "plain STUN (one address: CHANGE-REQUEST gets 420)";
   std::mutex out_mutex;
-  if (cmd.json_log) {
-    auto ready = json_header("serve");
-    ready["event"] = "ready";
-    ready["listeners"] = server.listeners();
+  // One stream: with --json every line is a JSON object on stdout (JSON lines), in text mode
+  // the start and stop on stdout and the refusals on stderr.
+  auto json_line = [](std::string_view event) {
+    auto line = json_header("serve");
+    line["event"] = event;
+    return line;
+  };
+  if (cmd.json) {
+    auto ready = json_line("ready");
+    auto listeners = nlohmann::json(server.listeners());
+    if (probe_back) listeners.push_back(probe_back->listener());
+    ready["listeners"] = listeners;
     ready["rfc5780"] = a.full_rfc5780();
     ready["rate_limit"] = cmd.options.rate_limit;
     std::cout << ready.dump() << std::endl;
@@ -130,13 +150,12 @@ int run_serve(int argc, char** argv) {
   }
   const auto log_refusal = [&](const std::string& reason, std::uint64_t count, const std::string& source) {
     std::lock_guard lock(out_mutex);
-    if (cmd.json_log) {
-      auto line = json_header("serve");
-      line["event"] = "refused";
+    if (cmd.json) {
+      auto line = json_line("refused");
       line["reason"] = reason;
       line["count"] = count;
       line["last_source"] = source.empty() ? nlohmann::json(nullptr) : nlohmann::json(source);
-      std::cerr << line.dump() << std::endl;
+      std::cout << line.dump() << std::endl;
     } else {
       const bool probe_back_reason = reason.starts_with("probe-back");  // whole requests, not packets
       std::cerr << "natdiag serve: refused " << count << " " << reason
@@ -149,8 +168,16 @@ int run_serve(int argc, char** argv) {
   server.run(g_stop, log_refusal);
   if (probe_thread.joinable()) probe_thread.join();
   const auto& c = server.counters();
-  std::cout << "natdiag serve: stopped after " << c.received.load() << " requests, " << c.answered.load()
-            << " answered" << std::endl;
+  std::lock_guard lock(out_mutex);
+  if (cmd.json) {
+    auto stopped = json_line("stopped");
+    stopped["received"] = c.received.load();
+    stopped["answered"] = c.answered.load();
+    std::cout << stopped.dump() << std::endl;
+  } else {
+    std::cout << "natdiag serve: stopped after " << c.received.load() << " requests, " << c.answered.load()
+              << " answered" << std::endl;
+  }
   return kHealthy;
 }
 

@@ -22,7 +22,7 @@ client::Transport parse_transport(std::string_view text) {
   if (text == "udp") return client::Transport::kUdp;
   if (text == "tcp") return client::Transport::kTcp;
   if (text == "tls") return client::Transport::kTls;
-  throw UsageError("--transport must be udp, tcp or tls, got '" + std::string(text) + "'");
+  throw bad_value("--transport", "must be udp, tcp or tls", text);
 }
 
 StunCommand parse(int argc, char** argv) {
@@ -58,7 +58,8 @@ StunCommand parse(int argc, char** argv) {
   const auto positional = args.count("args") ? args["args"].as<std::vector<std::string>>()
                                               : std::vector<std::string>{};
   if (positional.size() > 2) {
-    throw UsageError("too many arguments: '" + positional[2] + "' (expected [HOST] [PORT])");
+    throw UsageError(ErrorKind::kUsage, "too many arguments: '" + positional[2] + "' (expected [HOST] [PORT])",
+                     positional[2]);
   }
   ServerSpec spec{std::string(kDefaultStunHost), kDefaultStunHostPort, std::nullopt};
   if (positional.size() == 1 && !positional[0].empty() &&
@@ -67,7 +68,7 @@ StunCommand parse(int argc, char** argv) {
   } else if (!positional.empty()) {
     spec = parse_server(positional[0], "HOST");
     if (positional.size() == 2) {
-      if (spec.port) throw UsageError("port given twice: '" + positional[0] + "' and '" + positional[1] + "'");
+      if (spec.port) throw conflict("port given twice: '" + positional[0] + "' and '" + positional[1] + "'", positional[1]);
       spec.port = parse_port(positional[1], "PORT");
     }
   }
@@ -77,24 +78,40 @@ StunCommand parse(int argc, char** argv) {
   if (args.count("transport")) {
     const auto flag = parse_transport(args["transport"].as<std::string>());
     if (spec.transport && *spec.transport == client::Transport::kTls && flag != client::Transport::kTls) {
-      throw UsageError("a stuns: URI needs --transport tls, got '" + args["transport"].as<std::string>() + "'");
+      throw conflict("a stuns: URI needs --transport tls, got '" + args["transport"].as<std::string>() + "'",
+                     args["transport"].as<std::string>());
     }
     b.transport = flag;
   }
   b.port = spec.port.value_or(b.transport == client::Transport::kTls ? kStunsPort : kStunPort);
   b.family = family_from_flags(args);
+  check_family(b.host, b.family, "HOST");
   if (args.count("local")) {
-    b.local = parse_ip_port(args["local"].as<std::string>(), "--local");
-    if ((b.family == net::FamilyPreference::kIPv4Only && b.local->family != stun::Family::kIPv4) ||
-        (b.family == net::FamilyPreference::kIPv6Only && b.local->family != stun::Family::kIPv6)) {
-      throw UsageError("--local " + args["local"].as<std::string>() + " is of the other address family");
+    const auto text = args["local"].as<std::string>();
+    b.local = parse_ip_port(text, "--local");
+    const auto local_family =
+        b.local->family == stun::Family::kIPv4 ? net::FamilyPreference::kIPv4Only : net::FamilyPreference::kIPv6Only;
+    if (b.family != net::FamilyPreference::kAny && b.family != local_family) {
+      throw conflict("--local " + text + " is of the other address family than " +
+                         (b.family == net::FamilyPreference::kIPv4Only ? "-4" : "-6"),
+                     text);
     }
+    if (const auto literal = stun::TransportAddress::parse(b.host); literal && literal->family != b.local->family) {
+      throw conflict("--local " + text + " and HOST " + b.host + " are of different address families", text);
+    }
+    b.family = local_family;  // a host name is then resolved in the family the socket can use
   }
   if (args.count("timeout")) b.timeout = parse_seconds(args["timeout"].as<std::string>(), "--timeout");
   if (args.count("rto")) b.policy.initial_rto = parse_seconds(args["rto"].as<std::string>(), "--rto");
   if (args.count("count")) b.count = parse_int(args["count"].as<std::string>(), "--count", 1, 1000);
   b.tls_verify = args.count("insecure") == 0;
-  if (args.count("ca-file")) b.ca_file = args["ca-file"].as<std::string>();
+  if (args.count("ca-file")) {
+    b.ca_file = args["ca-file"].as<std::string>();
+    if (b.transport != client::Transport::kTls) {
+      throw conflict("--ca-file goes with TLS (stuns: or --transport tls)", b.ca_file);
+    }
+    check_pem_file(b.ca_file, "--ca-file");
+  }
   cmd.json = args.count("json") > 0;
   cmd.verbose = args.count("verbose") > 0;
   return cmd;
@@ -220,15 +237,9 @@ void print_text(const StunCommand& cmd, const client::BindingReport& report) {
 
 int run_stun(int argc, char** argv) {
   const StunCommand cmd = parse(argc, argv);
-  client::BindingReport report;
-  try {
-    report = client::run_binding_test(cmd.binding);
-  } catch (const net::SocketError& e) {
-    std::cerr << "natdiag: cannot run here: " << e.what() << "\n";
-    return kCannotRun;
-  }
+  const client::BindingReport report = client::run_binding_test(cmd.binding);  // SocketError: exit 3
   if (cmd.json) {
-    std::cout << to_json(cmd, report).dump(2) << "\n";
+    print_json(to_json(cmd, report));
   } else {
     print_text(cmd, report);
   }

@@ -1,13 +1,11 @@
 // natdiag: NAT and STUN/TURN diagnostics for self-hosted WebRTC media servers.
-#include <cstring>
-#include <exception>
 #include <iostream>
+#include <string>
 #include <string_view>
 
 #include "src/build_info.hpp"
 #include "src/cli_common.hpp"
 #include "src/commands.hpp"
-#include "stun/net/socket.hpp"
 
 namespace {
 
@@ -65,20 +63,9 @@ int main(int argc, char** argv) {
     return kHealthy;
   }
   for (const Command& command : kCommands) {
-    if (command.name != first) continue;
-    try {
-      return command.run(argc - 1, argv + 1);
-    } catch (const UsageError& e) {
-      std::cerr << "natdiag " << first << ": " << e.what() << "\n";
-      return ExitCode::kUsage;
-    } catch (const natdiag::net::SocketError& e) {
-      std::cerr << "natdiag " << first << ": cannot run here: " << e.what() << "\n";
-      return ExitCode::kCannotRun;
-    } catch (const std::exception& e) {
-      std::cerr << "natdiag " << first << ": " << e.what() << "\n";
-      return ExitCode::kCannotRun;
-    }
+    if (command.name == first) return run_command(command.name, command.run, argc - 1, argv + 1);
   }
-  std::cerr << "natdiag: unknown command '" << first << "' (try natdiag --help)\n";
-  return ExitCode::kUsage;
+  return report_error("", ErrorKind::kUsage,
+                      "unknown command '" + std::string(first) + "' (try natdiag --help)",
+                      std::string(first), wants_json(argc, argv));
 }

@@ -28,6 +28,8 @@ struct ServerSpec {
   std::optional<client::Transport> transport;  ///< from the URI scheme
 };
 
+/// Whether `text` starts with `prefix`, ignoring ASCII case (URI schemes, RFC 3986 §3.1).
+[[nodiscard]] bool starts_with_ci(std::string_view text, std::string_view prefix) noexcept;
 /// Parses one server argument. Throws UsageError naming the bad value.
 [[nodiscard]] ServerSpec parse_server(std::string_view text, std::string_view what);
 

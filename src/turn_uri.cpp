@@ -7,68 +7,44 @@
 
 namespace natdiag::cli {
 
-namespace {
-
-std::string quote(std::string_view text) {
-  std::string q(1, '\'');
-  q.append(text);
-  q.push_back('\'');
-  return q;
-}
-
-}  // namespace
-
 TurnUri parse_turn_uri(std::string_view text, std::string_view what) {
-  const std::string quoted = quote(text);
   TurnUri uri;
   std::string_view rest = text;
   bool secure = false;
   // RFC 7065 §3: scheme = "turn" / "turns", case-insensitive like every URI scheme.
-  auto starts_with_ci = [](std::string_view s, std::string_view prefix) {
-    if (s.size() < prefix.size()) return false;
-    for (std::size_t i = 0; i < prefix.size(); ++i) {
-      if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
-    }
-    return true;
-  };
   if (starts_with_ci(rest, "turns:")) {
     secure = true;
     rest.remove_prefix(6);
   } else if (starts_with_ci(rest, "turn:")) {
     rest.remove_prefix(5);
   } else {
-    throw UsageError(std::string(what) + " must be a turn: or turns: URI, got " + quoted);
+    throw bad_value(what, "must be a turn: or turns: URI", text);
   }
   std::string_view transport;
   if (const auto query = rest.find('?'); query != std::string_view::npos) {
     const auto param = rest.substr(query + 1);
     if (!starts_with_ci(param, "transport=")) {
-      throw UsageError(std::string(what) + " has an unknown URI parameter: '" + std::string(param) +
-                       "'");
+      throw bad_value(what, "has an unknown URI parameter '" + std::string(param) + "' (transport=udp|tcp)", text);
     }
     transport = param.substr(10);
     rest = rest.substr(0, query);
   }
   if (rest.empty() || rest.starts_with("//") || starts_with_ci(rest, "stun") ||
       rest.find('@') != std::string_view::npos) {
-    throw UsageError(std::string(what) + " must be turn[s]:host[:port][?transport=udp|tcp], got " +
-                     quoted);
+    throw bad_value(what, "must be turn[s]:host[:port][?transport=udp|tcp]", text);
   }
   if (transport.empty()) {
     uri.transport = secure ? client::Transport::kTls : client::Transport::kUdp;
   } else if (starts_with_ci(transport, "udp") && transport.size() == 3) {
     if (secure) {
-      throw UsageError(std::string(what) +
-                       " asks for TURN over DTLS (turns: with transport=udp), "
-                       "which libnice does not support: " +
-                       quoted);
+      throw bad_value(what, "asks for TURN over DTLS (turns: with transport=udp), which libnice does not support",
+                      text);
     }
     uri.transport = client::Transport::kUdp;
   } else if (starts_with_ci(transport, "tcp") && transport.size() == 3) {
     uri.transport = secure ? client::Transport::kTls : client::Transport::kTcp;
   } else {
-    throw UsageError(std::string(what) + " has an unknown transport '" + std::string(transport) +
-                     "' (udp or tcp): " + quoted);
+    throw bad_value(what, "has an unknown transport '" + std::string(transport) + "' (udp or tcp)", text);
   }
   const ServerSpec spec = parse_server(rest, what);
   uri.host = spec.host;

@@ -79,7 +79,7 @@ BindingFacts interpret_binding_response(const stun::MessageView& response) {
   take(AttributeType::kChangedAddress, facts.changed_address);
   take(AttributeType::kSourceAddress, facts.source_address);
   if (auto software = response.find_value(AttributeType::kSoftware)) {
-    facts.software = std::string(stun::as_text(*software));
+    facts.software = stun::printable_text(*software);
   }
   if (response.message_class() == stun::MessageClass::kErrorResponse) {
     if (auto value = response.find_value(AttributeType::kErrorCode)) {
@@ -196,6 +196,8 @@ BindingAttempt stream_attempt(const BindingOptions& options, const TransportAddr
   std::optional<net::StreamConnection> conn;
   try {
     conn.emplace(net::StreamConnection::connect(server, options.local, tls, deadline));
+  } catch (const net::BindError&) {
+    throw;  // this host cannot use --local: exit 3, not a failed binding
   } catch (const net::SocketError& e) {
     if (e.error_number() == EADDRINUSE || e.error_number() == EADDRNOTAVAIL) throw;
     attempt.error = e.error_number() == ECONNREFUSED

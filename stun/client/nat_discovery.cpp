@@ -272,6 +272,7 @@ void run_tcp(const NatOptions& options, std::vector<TransportAddress> servers, N
   auto bind_connect = [&](const TransportAddress& to) -> std::optional<net::StreamConnection> {
     if (local) return net::StreamConnection::connect(to, local, {}, deadline);
     const std::uint32_t span = options.local_port_last - options.local_port_first + 1u;
+    std::optional<net::BindError> refused;  // every port privileged: this host cannot run it
     for (std::uint32_t i = 0; i < std::min<std::uint32_t>(span, 64); ++i) {
       TransportAddress candidate = local_ip;
       candidate.port = static_cast<std::uint16_t>(options.local_port_first +
@@ -280,10 +281,14 @@ void run_tcp(const NatOptions& options, std::vector<TransportAddress> servers, N
         auto conn = net::StreamConnection::connect(to, candidate, {}, deadline);
         local = candidate;
         return conn;
+      } catch (const net::BindError& e) {
+        if (e.error_number() != EADDRINUSE && e.error_number() != EACCES) throw;
+        if (e.error_number() == EACCES) refused = e;
       } catch (const net::SocketError& e) {
         if (e.error_number() != EADDRINUSE && e.error_number() != EADDRNOTAVAIL) throw;
       }
     }
+    if (refused) throw *refused;
     return std::nullopt;
   };
   auto ask = [&](std::size_t index, const TransportAddress& to) {
@@ -312,6 +317,8 @@ void run_tcp(const NatOptions& options, std::vector<TransportAddress> servers, N
       auto facts = interpret_binding_response(view.value());
       used.mapped = facts.mapped;
       return std::optional<BindingFacts>(facts);
+    } catch (const net::BindError&) {
+      throw;  // no local port this host may use: exit 3, not "no answer"
     } catch (const net::SocketError& e) {
       used.error = e.what();
       return std::optional<BindingFacts>();

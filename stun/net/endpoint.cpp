@@ -2,6 +2,7 @@
 
 #include <netinet/in.h>
 
+#include <cctype>
 #include <cstring>
 
 namespace natdiag::net {
@@ -67,6 +68,41 @@ bool is_private_or_local(const TransportAddress& a) noexcept {
   static const std::uint8_t kLoopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
   return std::memcmp(ip.data(), kLoopback, 16) == 0 || (ip[0] & 0xFE) == 0xFC ||
          (ip[0] == 0xFE && (ip[1] & 0xC0) == 0x80);
+}
+
+bool is_numeric_host(std::string_view host) noexcept {
+  if (!host.empty() && host.back() == '.') host.remove_suffix(1);
+  const auto dot = host.rfind('.');
+  std::string_view last = dot == std::string_view::npos ? host : host.substr(dot + 1);
+  if (last.empty()) return false;
+  auto all = [](std::string_view s, auto pred) {
+    for (char c : s) {
+      if (!pred(static_cast<unsigned char>(c))) return false;
+    }
+    return true;
+  };
+  if (all(last, [](unsigned char c) { return c >= '0' && c <= '9'; })) return true;
+  return (last.starts_with("0x") || last.starts_with("0X")) &&
+         all(last.substr(2), [](unsigned char c) { return std::isxdigit(c) != 0; });
+}
+
+bool is_host_name(std::string_view host) noexcept {
+  if (!host.empty() && host.back() == '.') host.remove_suffix(1);
+  if (host.empty() || host.size() > 253 || is_numeric_host(host)) return false;
+  std::size_t start = 0;
+  while (start <= host.size()) {
+    const auto dot = host.find('.', start);
+    const auto label = host.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+    for (char c : label) {
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '_';
+      if (!ok) return false;
+    }
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  return true;
 }
 
 }  // namespace natdiag::net

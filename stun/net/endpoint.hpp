@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <optional>
+#include <string_view>
 
 #include "stun/proto/types.hpp"
 
@@ -33,5 +34,14 @@ struct SockAddr {
 /// Loopback, private (RFC 1918, RFC 4193), link-local, CGNAT (RFC 6598) addresses: the ones
 /// that a peer on the Internet cannot reach.
 [[nodiscard]] bool is_private_or_local(const TransportAddress& address) noexcept;
+
+/// A name that the resolver would read as a legacy numeric address ("1.2.3", "3478",
+/// "0x7f.1"): its last label is a number (WHATWG URL "ends in a number"). Only dotted quads
+/// (inet_pton) are IPv4 addresses here, so such a name is refused, never looked up.
+[[nodiscard]] bool is_numeric_host(std::string_view host) noexcept;
+/// RFC 1123 host name syntax: labels of letters, digits, '-' (and '_', as SRV-style names
+/// have), 1-63 characters, not starting or ending with '-'; at most 253 characters; an
+/// optional final dot; not a numeric host.
+[[nodiscard]] bool is_host_name(std::string_view host) noexcept;
 
 }  // namespace natdiag::net

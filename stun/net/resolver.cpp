@@ -39,6 +39,12 @@ Resolution resolve(const std::string& host, std::uint16_t port, FamilyPreference
     out.addresses.push_back(*literal);
     return out;
   }
+  // getaddrinfo would read "1.2.3" as 1.2.0.3 and "3478" as 0.0.13.150 (inet_aton's legacy
+  // forms): never send anything to an address the user did not write.
+  if (is_numeric_host(host)) {
+    out.error = host + " is not an IP address (IPv4 is four numbers a.b.c.d) nor a host name";
+    return out;
+  }
   // Shared with the helper thread, which may outlive this call when the deadline passes.
   auto lookup = std::make_shared<Lookup>();
   std::thread([lookup, host, port, family] {

@@ -63,7 +63,7 @@ UdpSocket UdpSocket::bind(const TransportAddress& local, bool reuse_port) {
   }
   const SockAddr addr = to_sockaddr(local);
   if (::bind(fd.get(), addr.get(), addr.length) != 0) {
-    throw SocketError("bind UDP " + local.to_string(), errno);
+    throw BindError("bind UDP " + local.to_string(), errno);
   }
   return UdpSocket(std::move(fd));
 }
@@ -83,7 +83,7 @@ UdpSocket UdpSocket::bind_in_range(const TransportAddress& local, std::uint16_t 
     last_error = errno;
     if (last_error != EADDRINUSE && last_error != EACCES) break;
   }
-  throw SocketError("bind UDP " + local.ip_string() + " in ports " + std::to_string(first) + "-" +
+  throw BindError("bind UDP " + local.ip_string() + " in ports " + std::to_string(first) + "-" +
                         std::to_string(last),
                     last_error);
 }

@@ -21,6 +21,13 @@ class SocketError : public std::runtime_error {
   int errno_;
 };
 
+/// bind() failed: this host cannot use that address or port (in use, not ours, privileged).
+/// Callers that retry other ports catch it; otherwise it means "cannot run here" (exit 3).
+class BindError : public SocketError {
+ public:
+  using SocketError::SocketError;
+};
+
 /// Owns one file descriptor.
 class FileDescriptor {
  public:

@@ -79,7 +79,7 @@ StreamConnection StreamConnection::connect(const TransportAddress& server,
     setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
     const SockAddr addr = to_sockaddr(*local);
     if (::bind(fd.get(), addr.get(), addr.length) != 0) {
-      throw SocketError("bind TCP " + local->to_string(), errno);
+      throw BindError("bind TCP " + local->to_string(), errno);
     }
   }
   const SockAddr addr = to_sockaddr(server);

@@ -154,6 +154,15 @@ std::optional<TransportAddress> TransportAddress::parse(std::string_view text) {
     return out;
   }
   if (inet_pton(AF_INET6, host.c_str(), out.ip.data()) == 1) {
+    // ::ffff:a.b.c.d (RFC 4291 §2.5.5.2) is the IPv4 address a.b.c.d, as the sockets API
+    // reports it too: one address, one form.
+    static constexpr std::uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (std::memcmp(out.ip.data(), kMapped, sizeof kMapped) == 0) {
+      std::memmove(out.ip.data(), out.ip.data() + 12, 4);
+      std::memset(out.ip.data() + 4, 0, 12);
+      out.family = Family::kIPv4;
+      return out;
+    }
     out.family = Family::kIPv6;
     return out;
   }
@@ -310,6 +319,30 @@ Result<std::vector<PasswordAlgorithm>> decode_password_algorithms(
   return out;
 }
 
+std::string printable_text(std::span<const std::uint8_t> value) {
+  // The bytes as they came, except control characters and bytes that are not UTF-8, which a
+  // server could use to rewrite the terminal or break JSON: those become \xNN.
+  std::string out;
+  char buf[5];
+  std::size_t i = 0;
+  while (i < value.size()) {
+    const std::uint8_t b = value[i];
+    std::size_t length = b < 0x80 ? 1 : (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3 : (b & 0xF8) == 0xF0 ? 4 : 0;
+    bool ok = length > 0 && i + length <= value.size() && !(length == 1 && (b < 0x20 || b == 0x7f)) &&
+              !(length == 2 && b < 0xC2);
+    for (std::size_t k = 1; ok && k < length; ++k) ok = (value[i + k] & 0xC0) == 0x80;
+    if (ok) {
+      out.append(reinterpret_cast<const char*>(value.data() + i), length);
+      i += length;
+    } else {
+      std::snprintf(buf, sizeof buf, "\\x%02x", b);
+      out += buf;
+      ++i;
+    }
+  }
+  return out;
+}
+
 std::string describe_attribute(const MessageView& message, const AttributeRef& attr) {
   const auto type = static_cast<AttributeType>(attr.type);
   const auto value = message.value(attr);
@@ -340,7 +373,7 @@ std::string describe_attribute(const MessageView& message, const AttributeRef& a
     }
     case AttributeType::kSoftware: case AttributeType::kUsername: case AttributeType::kRealm:
     case AttributeType::kNonce: case AttributeType::kAlternateDomain:
-      return "\"" + std::string(as_text(value)) + "\"";
+      return printable_text(value);
     case AttributeType::kErrorCode: {
       auto err = decode_error_code(value);
       return err ? std::to_string(err->code) + " " + std::string(err->reason)

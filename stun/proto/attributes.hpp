@@ -65,8 +65,11 @@ struct PasswordAlgorithm {
 /// The standard reason phrase for common error codes (RFC 8489 §14.8, RFC 5780, RFC 8656).
 [[nodiscard]] std::string_view reason_phrase(int code) noexcept;
 
-/// One line describing an attribute's value for people ("192.0.2.1:32853", "\"text\"",
-/// "0x6e0001ff", hex for unknown types).
+/// Text from the wire (SOFTWARE, REALM, ...) safe to print and to put in JSON: valid UTF-8 kept,
+/// control characters and other bytes written as \xNN.
+[[nodiscard]] std::string printable_text(std::span<const std::uint8_t> value);
+/// One line describing an attribute's value for people ("192.0.2.1:32853", "natdiag 0.1.0"
+/// (text unquoted, through printable_text), "0x6e0001ff", hex for unknown types).
 [[nodiscard]] std::string describe_attribute(const MessageView& message, const AttributeRef& attr);
 
 }  // namespace natdiag::stun

@@ -220,7 +220,7 @@ struct Server::TcpWorker {
         }
         const auto sa = net::to_sockaddr(addr);
         if (::bind(fd.get(), sa.get(), sa.length) != 0) {
-          throw net::SocketError("bind TCP " + addr.to_string(), errno);
+          throw net::BindError("bind TCP " + addr.to_string(), errno);
         }
         if (::listen(fd.get(), 64) != 0) throw net::SocketError("listen TCP", errno);
         listeners.push_back(Listener{id, std::move(fd)});

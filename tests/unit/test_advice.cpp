@@ -6,6 +6,7 @@
 #include "src/advice.hpp"
 #include "src/cli_common.hpp"
 #include "src/media_ports.hpp"
+#include "src/profile_facts.hpp"
 
 using namespace natdiag::cli;
 
@@ -25,7 +26,10 @@ ProfileFacts cone_without_hairpin() {
   f.tcp = true;
   f.hairpin = "not-supported";
   f.dummy_nic_present = false;
-  f.dummy_nic_commands = {"ip addr add 203.0.113.1/32 dev lo"};
+  f.external_ip = "203.0.113.1";
+  f.network_stack = "unknown";
+  f.dummy_nic_commands = dummy_nic_commands_for(*natdiag::stun::TransportAddress::parse("203.0.113.1"),
+                                                natdiag::hairpin::NetworkStack::kUnknown);
   f.stun_server_ip = "203.0.113.10";
   return f;
 }
