@@ -66,6 +66,19 @@ std::string join(const PortSet& items, std::string_view sep, char range_sep) {
 
 }  // namespace
 
+std::vector<MediaPortRange> udp_media_ranges(const std::vector<std::string>& targets) {
+  std::vector<MediaPortRange> out;
+  for (const auto& target : targets) {
+    for (const auto& item : ports_for({target}).udp) {
+      const auto dash = item.find('-');
+      const long first = std::stol(item);
+      const long last = dash == std::string::npos ? first : std::stol(item.substr(dash + 1));
+      out.push_back({target, static_cast<std::uint16_t>(first), static_cast<std::uint16_t>(last)});
+    }
+  }
+  return out;
+}
+
 std::vector<Finding> evaluate(const ProfileFacts& f, const std::vector<std::string>& targets) {
   std::vector<Finding> out;
   const std::string pub = public_or_placeholder(f);

@@ -1,10 +1,14 @@
 #include "stun/client/nat_discovery.hpp"
 
+#include <linux/errqueue.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <array>
 #include <cerrno>
+#include <cstring>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -70,6 +74,73 @@ class BackgroundTcpCheck {
   std::shared_ptr<State> state_;
 };
 
+// A Binding request as the RFC 5780 tests send it; RESPONSE-PORT (RFC 5780 §7.5: a 16-bit
+// port, then two bytes of padding) when the server check needs the answer on another mapping.
+std::vector<std::uint8_t> make_test_request(const stun::TransactionId& id, const rfc::Send& send) {
+  if (!send.response_port) return make_binding_request(id, send.change_ip, send.change_port);
+  std::array<std::uint8_t, 128> buffer{};
+  stun::MessageBuilder builder(
+      buffer, stun::compose_message_type(stun::Method::kBinding, stun::MessageClass::kRequest), id);
+  builder.add_string(stun::AttributeType::kSoftware, software_name());
+  if (send.change_ip || send.change_port) builder.add_change_request(send.change_ip, send.change_port);
+  const std::array<std::uint8_t, 4> port{static_cast<std::uint8_t>(*send.response_port >> 8),
+                                         static_cast<std::uint8_t>(*send.response_port & 0xff), 0, 0};
+  builder.add_raw(static_cast<std::uint16_t>(stun::AttributeType::kResponsePort), port);
+  builder.add_fingerprint();
+  const auto bytes = builder.bytes();
+  return {bytes.begin(), bytes.end()};
+}
+
+// ICMP errors for an unconnected UDP socket: with IP_RECVERR the kernel queues them, naming
+// the destination of the request that failed, so one socket can talk to several addresses
+// and still learn that nothing listens at one of them.
+void enable_icmp_errors(const net::UdpSocket& socket, stun::Family family) {
+  const int on = 1;
+  if (family == stun::Family::kIPv4) {
+    setsockopt(socket.fd(), IPPROTO_IP, IP_RECVERR, &on, sizeof on);
+  } else {
+    setsockopt(socket.fd(), IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof on);
+  }
+}
+
+struct IcmpError {
+  TransportAddress destination;           ///< where the failed request went
+  std::optional<TransportAddress> from;   ///< who sent the ICMP error
+  bool port_unreachable = false;
+};
+
+std::optional<IcmpError> read_icmp_error(const net::UdpSocket& socket) {
+  sockaddr_storage name{};
+  std::array<std::uint8_t, 512> control{};
+  std::array<std::uint8_t, 64> data{};
+  iovec iov{data.data(), data.size()};
+  msghdr msg{};
+  msg.msg_name = &name;
+  msg.msg_namelen = sizeof name;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.data();
+  msg.msg_controllen = control.size();
+  if (::recvmsg(socket.fd(), &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return std::nullopt;
+  IcmpError out;
+  auto destination = net::from_sockaddr(reinterpret_cast<const sockaddr*>(&name));
+  if (!destination) return std::nullopt;
+  out.destination = *destination;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    const bool v4 = c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR;
+    const bool v6 = c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR;
+    if (!v4 && !v6) continue;
+    sock_extended_err ee{};
+    std::memcpy(&ee, CMSG_DATA(c), sizeof ee);
+    // ICMP type 3 code 3 / ICMPv6 type 1 code 4: port unreachable.
+    out.port_unreachable = (ee.ee_origin == SO_EE_ORIGIN_ICMP && ee.ee_type == 3 && ee.ee_code == 3) ||
+                           (ee.ee_origin == SO_EE_ORIGIN_ICMP6 && ee.ee_type == 1 && ee.ee_code == 4);
+    const auto* offender = SO_EE_OFFENDER(reinterpret_cast<sock_extended_err*>(CMSG_DATA(c)));
+    if (offender->sa_family != AF_UNSPEC) out.from = net::from_sockaddr(offender);
+  }
+  return out;
+}
+
 TransportAddress bind_address(const NatOptions& options, const TransportAddress& server) {
   if (options.local_ip) return *options.local_ip;
   if (auto routed = route_source(server)) return *routed;
@@ -83,6 +154,8 @@ void run_rfc5780(const NatOptions& options, const TransportAddress& server, NatR
   auto filtering = net::UdpSocket::bind_in_range(local_ip, options.local_port_first, options.local_port_last);
   report.local_mapping = mapping.local_address();
   report.local_filtering = filtering.local_address();
+  enable_icmp_errors(mapping, server.family);
+  enable_icmp_errors(filtering, server.family);
 
   rfc::Discovery discovery(server, *report.local_mapping, *report.local_filtering, start, deadline,
                            options.timing);
@@ -96,7 +169,7 @@ void run_rfc5780(const NatOptions& options, const TransportAddress& server, NatR
     auto now = Clock::now();
     for (const rfc::Send& send : discovery.poll(now)) {
       const auto t = static_cast<std::size_t>(send.test);
-      if (requests[t].empty()) requests[t] = make_binding_request(ids[t], send.change_ip, send.change_port);
+      if (requests[t].empty()) requests[t] = make_test_request(ids[t], send);
       sockets[send.socket == rfc::Socket::kMapping ? 0 : 1]->send_to(requests[t], send.destination);
     }
     if (discovery.done()) break;
@@ -105,6 +178,21 @@ void run_rfc5780(const NatOptions& options, const TransportAddress& server, NatR
     if (::poll(fds, 2, static_cast<int>(std::clamp<std::int64_t>(wait + 1, 0, 1000))) <= 0) continue;
     now = Clock::now();
     for (int s = 0; s < 2; ++s) {
+      if (fds[s].revents & POLLERR) {
+        for (int budget = 0; budget < 64; ++budget) {  // bounded, like the receive loop
+          const auto icmp = read_icmp_error(*sockets[s]);
+          if (!icmp) break;
+          if (!icmp->port_unreachable) continue;
+          if (icmp->from) report.icmp_from = icmp->from;
+          for (std::size_t t = 0; t < rfc::kTestCount; ++t) {
+            const auto test = static_cast<rfc::Test>(t);
+            const bool on_mapping = rfc::socket_of(test) == rfc::Socket::kMapping;
+            if (on_mapping == (s == 0) && discovery.record(test).destination == icmp->destination) {
+              discovery.on_port_unreachable(test, now);
+            }
+          }
+        }
+      }
       if (!(fds[s].revents & POLLIN)) continue;
       for (int budget = 0; budget < 256; ++budget) {  // bounded: a flood cannot pin the loop
         int error = 0;
@@ -142,6 +230,19 @@ void run_rfc5780(const NatOptions& options, const TransportAddress& server, NatR
   report.port_preservation = v.port_preservation;
   report.public_address = v.public_address;
   report.udp_blocked = v.udp_blocked;
+  report.port_unreachable = v.port_unreachable;
+  report.mapping_candidates = v.mapping_candidates;
+  report.filtering_candidates = v.filtering_candidates;
+  if (!v.server_has_other_address && !v.port_unreachable) report.method = "binding";
+  // The server as used: the first answer's mapped address and RTT (mapping test I, else
+  // filtering test I, which comes from the other socket).
+  for (rfc::Test first : {rfc::Test::kM1, rfc::Test::kF1}) {
+    const rfc::TestRecord& r = discovery.record(first);
+    if (!r.answered || !r.observation.mapped || report.servers.front().mapped) continue;
+    report.servers.front().mapped = r.observation.mapped;
+    report.servers.front().rtt = r.rtt;
+  }
+  if (v.port_unreachable) report.servers.front().error = "ICMP port unreachable: nothing listens on UDP there";
   report.server_change_request_verified = v.server_change_request_verified;
   report.mapping_reason = v.mapping_reason;
   report.filtering_reason = v.filtering_reason;
@@ -151,11 +252,16 @@ void run_rfc5780(const NatOptions& options, const TransportAddress& server, NatR
     TestObservation o;
     o.name = std::string(rfc::test_name(test));
     o.socket = rfc::socket_of(test) == rfc::Socket::kMapping ? "mapping" : "filtering";
-    o.destination = r.destination;
+    if (r.started) o.destination = r.destination;
     o.change_ip = r.change_ip;
     o.change_port = r.change_port;
     o.transmissions = r.transmissions;
-    o.result = !r.started ? "not-run" : r.answered ? "answered" : "silent";
+    o.result = !r.started      ? "not-run"
+               : r.answered    ? "answered"
+               : r.unreachable ? "port-unreachable"
+               : r.cut_short   ? "cut-short"
+                               : "silent";
+    o.response_port = r.response_port;
     if (r.answered) {
       o.mapped = r.observation.mapped;
       o.source = r.observation.source;
@@ -167,7 +273,8 @@ void run_rfc5780(const NatOptions& options, const TransportAddress& server, NatR
 }
 
 // Several servers, one socket: the same mapping towards different server IPs means the NAT
-// maps independently of the destination.
+// maps independently of the destination. Two servers that differ in IP only cannot tell
+// address-dependent from address-and-port-dependent mapping; that takes two ports of one IP.
 void decide_multi_server(NatReport& report, const TransportAddress& local) {
   struct Seen {
     TransportAddress server;
@@ -179,7 +286,11 @@ void decide_multi_server(NatReport& report, const TransportAddress& local) {
   }
   if (seen.empty()) {
     report.mapping_reason = "no server answered over UDP";
-    report.udp_blocked = true;
+    // "Blocked" is a claim about silence: only after several tries to every server.
+    report.udp_blocked = !report.servers.empty() &&
+                         std::all_of(report.servers.begin(), report.servers.end(),
+                                     [](const ServerUsed& s) { return s.transmissions >= 3; });
+    if (!report.udp_blocked) report.mapping_reason += " in the time given: too short to tell";
     return;
   }
   report.public_address = seen.front().mapped;
@@ -187,41 +298,51 @@ void decide_multi_server(NatReport& report, const TransportAddress& local) {
   if (seen.front().mapped == local) {
     report.mapping = Behaviour::kDirect;
     report.filtering = Behaviour::kDirect;
+    report.mapping_candidates = {Behaviour::kDirect};
+    report.filtering_candidates = {Behaviour::kDirect};
     report.mapping_reason = "the mapped address is this host's own address: no NAT";
     report.filtering_reason = "no NAT";
     return;
   }
   report.filtering_reason = "the multi-server method cannot test filtering: it needs one RFC 5780 server "
                             "(natdiag serve) that can answer from another address";
-  std::optional<bool> ip_pair_same, port_pair_same;
+  // Pairs of servers: those on different IPs (and whether their ports differ too), and those
+  // on one IP with different ports. A pair whose mappings differ shows what the mapping
+  // depends on; a pair whose mappings agree shows what it does not depend on.
+  bool ip_same = false, ip_differs = false, port_same = false, port_differs = false;
   for (std::size_t i = 0; i < seen.size(); ++i) {
     for (std::size_t j = i + 1; j < seen.size(); ++j) {
       if (seen[i].server == seen[j].server) continue;  // the same server twice says nothing
-      auto& slot = seen[i].server.same_ip(seen[j].server) ? port_pair_same : ip_pair_same;
-      slot = slot.value_or(true) && seen[i].mapped == seen[j].mapped;
+      const bool same_mapping = seen[i].mapped == seen[j].mapped;
+      if (seen[i].server.same_ip(seen[j].server)) {
+        (same_mapping ? port_same : port_differs) = true;
+      } else {
+        (same_mapping ? ip_same : ip_differs) = true;
+      }
     }
   }
+  auto decided = [&](Behaviour b, std::string why) {
+    report.mapping = b;
+    report.mapping_candidates = {b};
+    report.mapping_reason = std::move(why);
+  };
   if (seen.size() < 2) {
     report.mapping_reason = "only one server answered; the multi-server method needs two";
-  } else if (ip_pair_same == true) {
-    report.mapping = Behaviour::kEndpointIndependent;
-    report.mapping_reason = "the same mapping towards servers on different IPs";
-  } else if (ip_pair_same == false) {
-    if (port_pair_same == true) {
-      report.mapping = Behaviour::kAddressDependent;
-      report.mapping_reason = "a new mapping per server IP, the same across ports of one IP";
-    } else {
-      report.mapping = Behaviour::kAddressAndPortDependent;
-      report.mapping_reason = port_pair_same == false
-                                  ? "a new mapping for every server IP and port"
-                                  : "a new mapping for every server IP (port dependence not measured: "
-                                    "add a server on another port of the same IP to tell)";
-    }
-  } else if (port_pair_same == false) {
-    report.mapping = Behaviour::kAddressAndPortDependent;
-    report.mapping_reason = "a new mapping for another port of the same server IP";
+  } else if (ip_same && !ip_differs && !port_differs) {
+    decided(Behaviour::kEndpointIndependent, "the same mapping towards servers on different IPs");
+  } else if (port_differs) {
+    decided(Behaviour::kAddressAndPortDependent, "a new mapping for another port of the same server IP");
+  } else if (ip_differs && port_same) {
+    decided(Behaviour::kAddressDependent, "a new mapping per server IP, the same across ports of one IP");
+  } else if (ip_differs) {
+    report.mapping_candidates = {Behaviour::kAddressDependent, Behaviour::kAddressAndPortDependent};
+    report.mapping_reason = "not endpoint-independent (address-dependent or address-and-port-dependent; "
+                            "these servers cannot tell which): the mapping changed with the server IP. "
+                            "A server on a second port of one of these IPs would tell";
   } else {
-    report.mapping_reason = "the servers share one IP: give servers on different IPs";
+    report.mapping_candidates = {Behaviour::kEndpointIndependent, Behaviour::kAddressDependent};
+    report.mapping_reason = "the servers share one IP, so endpoint-independent and address-dependent "
+                            "mapping look the same: give servers on different IPs";
   }
 }
 
@@ -244,6 +365,7 @@ void run_multi_server(const NatOptions& options, const std::vector<TransportAddr
   for (std::size_t i = 0; i < servers.size(); ++i) {
     const auto& outcome = tx.outcome(handles[i]);
     ServerUsed& used = report.servers[i];
+    used.transmissions = outcome.transmissions;
     if (outcome.status != net::UdpOutcome::Status::kResponse) {
       used.error = "no answer over UDP";
       continue;
@@ -333,8 +455,8 @@ void run_tcp(const NatOptions& options, std::vector<TransportAddress> servers, N
     a2p1.port = servers.front().port;
     servers.push_back(a2p1);
     servers.push_back(*first->other_address);
-    report.servers.push_back(ServerUsed{a2p1.ip_string(), a2p1, {}, {}, {}});
-    report.servers.push_back(ServerUsed{first->other_address->ip_string(), *first->other_address, {}, {}, {}});
+    report.servers.push_back(ServerUsed{a2p1.ip_string(), a2p1, {}, {}, 0, {}});
+    report.servers.push_back(ServerUsed{first->other_address->ip_string(), *first->other_address, {}, {}, 0, {}});
   }
   for (std::size_t i = 1; i < servers.size(); ++i) (void)ask(i, servers[i]);
   decide_multi_server(report, *local);
@@ -359,6 +481,8 @@ NatReport run_nat_discovery(const NatOptions& options) {
     const auto resolved = net::resolve(target.host, target.port, options.family, deadline);
     if (resolved.addresses.empty()) {
       report.error = resolved.error;
+      used.error = resolved.error;
+      report.servers.push_back(used);  // every server named is listed, also the one that failed
       return report;
     }
     // Every server in the same family as the first, so one socket can reach them all.
@@ -370,6 +494,8 @@ NatReport run_nat_discovery(const NatOptions& options) {
     }
     if (!used.address) {
       report.error = "server " + target.host + " has no address in the family of the first server";
+      used.error = report.error;
+      report.servers.push_back(used);
       return report;
     }
     addresses.push_back(*used.address);
@@ -389,6 +515,8 @@ NatReport run_nat_discovery(const NatOptions& options) {
       run_multi_server(options, addresses, report, deadline);
     }
     if (report.udp_blocked) report.tcp_works = tcp.result(deadline + std::chrono::seconds(1));
+    // A closed UDP port ends the run at once; TCP gets a moment, not the whole timeout.
+    if (report.port_unreachable) report.tcp_works = tcp.result(Clock::now() + std::chrono::milliseconds(300));
   }
   report.elapsed = std::chrono::duration_cast<Duration>(Clock::now() - start);
   return report;
