@@ -114,8 +114,9 @@ std::vector<Send> Discovery::poll(TimePoint now) {
     s.record.rtt = Duration{};  // measured from the latest transmission
     s.next_send = now + s.rto;
     // A test that must be answered backs off (RFC 8489 §6.2.1, capped at 1 s so a lossy
-    // path still gets several tries within a few seconds); a silence window keeps its pace.
-    if (!s.expects_silence) s.rto = std::min<Duration>(s.rto * 2, std::chrono::seconds(1));
+    // path still gets several tries within a few seconds; once the server has answered, at
+    // four RTOs of the measured RTT, at least 200 ms); a silence window keeps its pace.
+    if (!s.expects_silence) s.rto = std::min<Duration>(s.rto * 2, rto_cap_);
     last_sent_[static_cast<std::size_t>(s.send.test)] = now;
   }
   return out;
@@ -152,6 +153,7 @@ void Discovery::repace(Duration rtt, TimePoint now) {
   // The first answer proves the server is there and how far: a test still waiting on its
   // initial guess (200 ms, doubling) is retried at the pace that RTT allows instead.
   const Duration rto = RetransmitSchedule::rto_from_rtt(rtt, timing_.rto_floor);
+  rto_cap_ = std::clamp<Duration>(4 * rto, std::chrono::milliseconds(200), std::chrono::seconds(1));
   for (Test t : {Test::kM1, Test::kF1}) {
     State& s = state(t);
     if (!s.record.started || s.record.answered || s.record.silent || s.rto <= rto) continue;
@@ -222,24 +224,17 @@ void Discovery::on_response(Test test, const Observation& obs, TimePoint now) {
 
 void Discovery::after_m3(TimePoint now) {
   const TestRecord& m1 = record(Test::kM1);
-  const TestRecord& m2 = record(Test::kM2);
   const TestRecord& m3 = record(Test::kM3);
-  if (record(Test::kC1).started || !m1.observation.mapped) return;
-  const TransportAddress x1 = *m1.observation.mapped;
-  const bool m2_mapped = m2.answered && m2.observation.mapped;
-  const bool m3_mapped = m3.answered && m3.observation.mapped;
-  // Endpoint-independent mapping: M3 opened a pinhole for A2:P2 on the one mapping every
-  // request uses. Otherwise M3 opened it on its own mapping, and the answers are asked to go
-  // to that mapping's port with RESPONSE-PORT.
-  const bool independent = (m2_mapped && *m2.observation.mapped == x1) || (m3_mapped && *m3.observation.mapped == x1);
+  if (record(Test::kC1).started || !m1.observation.mapped || !m3.answered || !m3.observation.mapped) return;
+  // Only an answered M3 shows that its mapping, and the pinhole for A2:P2 on it, exists at the
+  // NAT. (An answer from A2:P2 that reached the NAT first would be a new inbound flow there,
+  // and a Linux NAT then gives M3 another public port.) With endpoint-independent mapping that
+  // is the mapping every request uses; otherwise RESPONSE-PORT asks for the answers on it.
   std::optional<std::uint16_t> response_port;
-  if (!independent) {
-    if (!m3_mapped || !m2_mapped) return;  // the mapping is not known yet
-    response_port = m3.observation.mapped->port;
-  }
+  if (*m3.observation.mapped != *m1.observation.mapped) response_port = m3.observation.mapped->port;
   // These should be answered; a long window costs nothing when they are, and keeps a lossy
   // path from failing an honest server.
-  const Duration rtt = std::max(m2.rtt, m3.rtt);
+  const Duration rtt = m3.rtt;
   const Duration window = 2 * std::max<Duration>(timing_.silence_floor, rtt * timing_.silence_rtt_factor);
   const Duration rto = RetransmitSchedule::rto_from_rtt(rtt, timing_.rto_floor);
   start(Test::kC1, server_, true, true, now, rto, true, window, response_port);

@@ -194,6 +194,7 @@ class Discovery {
   std::array<State, kTestCount> tests_{};
   std::optional<TransportAddress> other_;  ///< A2:P2, from M1 or F1
   std::array<TimePoint, kTestCount> last_sent_{};
+  Duration rto_cap_ = std::chrono::seconds(1);  ///< backoff cap; lower once the server answered
   int disbelieved_ = 0;
 };
 
