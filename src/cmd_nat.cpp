@@ -151,10 +151,20 @@ std::string summary(const NatCommand& cmd, const client::NatReport& r) {
   if (r.port_unreachable) {
     const auto& a = r.servers.front().address;
     std::string from;
-    if (r.icmp_from && a && !r.icmp_from->same_ip(*a)) {
+    const bool from_a_server = std::any_of(r.servers.begin(), r.servers.end(), [&](const client::ServerUsed& u) {
+      return r.icmp_from && u.address && r.icmp_from->same_ip(*u.address);
+    });
+    if (r.icmp_from && !from_a_server) {
       from = " (the ICMP error came from " + r.icmp_from->ip_string() + ", not from the server: a firewall on the way rejects it)";
     }
-    return "Nothing listens on UDP " + (a ? std::to_string(a->port) + " at " + a->ip_string() : server) +
+    std::string where = a ? std::to_string(a->port) + " at " + a->ip_string() : server;
+    if (r.servers.size() > 1) {
+      where = "at ";
+      for (std::size_t i = 0; i < r.servers.size(); ++i) {
+        where += (i ? ", " : "") + (r.servers[i].address ? r.servers[i].address->to_string() : r.servers[i].host);
+      }
+    }
+    return "Nothing listens on UDP " + where +
            " (ICMP port unreachable)" + from + ": check the server's address and port, and that its STUN service runs." +
            (r.tcp_works == true ? " TCP on that port answers." : "");
   }

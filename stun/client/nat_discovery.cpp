@@ -1,9 +1,6 @@
 #include "stun/client/nat_discovery.hpp"
 
-#include <linux/errqueue.h>
-#include <netinet/in.h>
 #include <poll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <array>
@@ -13,6 +10,8 @@
 #include <mutex>
 #include <thread>
 
+#include "stun/client/nat_methods.hpp"
+#include "stun/client/udp_icmp.hpp"
 #include "stun/net/interfaces.hpp"
 #include "stun/proto/attributes.hpp"
 #include "stun/proto/integrity.hpp"
@@ -91,61 +90,6 @@ std::vector<std::uint8_t> make_test_request(const stun::TransactionId& id, const
   return {bytes.begin(), bytes.end()};
 }
 
-// ICMP errors for an unconnected UDP socket: with IP_RECVERR the kernel queues them, naming
-// the destination of the request that failed, so one socket can talk to several addresses
-// and still learn that nothing listens at one of them.
-void enable_icmp_errors(const net::UdpSocket& socket, stun::Family family) {
-  const int on = 1;
-  if (family == stun::Family::kIPv4) {
-    setsockopt(socket.fd(), IPPROTO_IP, IP_RECVERR, &on, sizeof on);
-  } else {
-    setsockopt(socket.fd(), IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof on);
-  }
-}
-
-struct IcmpError {
-  TransportAddress destination;           ///< where the failed request went
-  std::optional<TransportAddress> from;   ///< who sent the ICMP error
-  bool port_unreachable = false;
-};
-
-std::optional<IcmpError> read_icmp_error(const net::UdpSocket& socket) {
-  sockaddr_storage name{};
-  std::array<std::uint8_t, 512> control{};
-  std::array<std::uint8_t, 64> data{};
-  iovec iov{data.data(), data.size()};
-  msghdr msg{};
-  msg.msg_name = &name;
-  msg.msg_namelen = sizeof name;
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control.data();
-  msg.msg_controllen = control.size();
-  if (::recvmsg(socket.fd(), &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return std::nullopt;
-  IcmpError out;
-  auto destination = net::from_sockaddr(reinterpret_cast<const sockaddr*>(&name));
-  if (!destination) return std::nullopt;
-  out.destination = *destination;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    const bool v4 = c->cmsg_level == SOL_IP && c->cmsg_type == IP_RECVERR;
-    const bool v6 = c->cmsg_level == SOL_IPV6 && c->cmsg_type == IPV6_RECVERR;
-    if (!v4 && !v6) continue;
-    sock_extended_err ee{};
-    std::memcpy(&ee, CMSG_DATA(c), sizeof ee);
-    // ICMP type 3 code 3 / ICMPv6 type 1 code 4: port unreachable.
-    out.port_unreachable = (ee.ee_origin == SO_EE_ORIGIN_ICMP && ee.ee_type == 3 && ee.ee_code == 3) ||
-                           (ee.ee_origin == SO_EE_ORIGIN_ICMP6 && ee.ee_type == 1 && ee.ee_code == 4);
-    const auto* offender = SO_EE_OFFENDER(reinterpret_cast<sock_extended_err*>(CMSG_DATA(c)));
-    if (offender->sa_family != AF_UNSPEC) out.from = net::from_sockaddr(offender);
-  }
-  return out;
-}
-
-TransportAddress bind_address(const NatOptions& options, const TransportAddress& server) {
-  if (options.local_ip) return *options.local_ip;
-  if (auto routed = route_source(server)) return *routed;
-  return net::any_address(server.family);
-}
 
 void run_rfc5780(const NatOptions& options, const TransportAddress& server, NatReport& report,
                  stun::TimePoint start, stun::TimePoint deadline) {
@@ -170,7 +114,7 @@ void run_rfc5780(const NatOptions& options, const TransportAddress& server, NatR
     for (const rfc::Send& send : discovery.poll(now)) {
       const auto t = static_cast<std::size_t>(send.test);
       if (requests[t].empty()) requests[t] = make_test_request(ids[t], send);
-      sockets[send.socket == rfc::Socket::kMapping ? 0 : 1]->send_to(requests[t], send.destination);
+      send_past_icmp(*sockets[send.socket == rfc::Socket::kMapping ? 0 : 1], requests[t], send.destination);
     }
     if (discovery.done()) break;
     const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(discovery.next_event() - now).count();
@@ -272,199 +216,13 @@ void run_rfc5780(const NatOptions& options, const TransportAddress& server, NatR
   }
 }
 
-// Several servers, one socket: the same mapping towards different server IPs means the NAT
-// maps independently of the destination. Two servers that differ in IP only cannot tell
-// address-dependent from address-and-port-dependent mapping; that takes two ports of one IP.
-void decide_multi_server(NatReport& report, const TransportAddress& local) {
-  struct Seen {
-    TransportAddress server;
-    TransportAddress mapped;
-  };
-  std::vector<Seen> seen;
-  for (const auto& s : report.servers) {
-    if (s.address && s.mapped) seen.push_back({*s.address, *s.mapped});
-  }
-  if (seen.empty()) {
-    report.mapping_reason = "no server answered over UDP";
-    // "Blocked" is a claim about silence: only after several tries to every server.
-    report.udp_blocked = !report.servers.empty() &&
-                         std::all_of(report.servers.begin(), report.servers.end(),
-                                     [](const ServerUsed& s) { return s.transmissions >= 3; });
-    if (!report.udp_blocked) report.mapping_reason += " in the time given: too short to tell";
-    return;
-  }
-  report.public_address = seen.front().mapped;
-  report.port_preservation = seen.front().mapped.port == local.port;
-  if (seen.front().mapped == local) {
-    report.mapping = Behaviour::kDirect;
-    report.filtering = Behaviour::kDirect;
-    report.mapping_candidates = {Behaviour::kDirect};
-    report.filtering_candidates = {Behaviour::kDirect};
-    report.mapping_reason = "the mapped address is this host's own address: no NAT";
-    report.filtering_reason = "no NAT";
-    return;
-  }
-  report.filtering_reason = "the multi-server method cannot test filtering: it needs one RFC 5780 server "
-                            "(natdiag serve) that can answer from another address";
-  // Pairs of servers: those on different IPs (and whether their ports differ too), and those
-  // on one IP with different ports. A pair whose mappings differ shows what the mapping
-  // depends on; a pair whose mappings agree shows what it does not depend on.
-  bool ip_same = false, ip_differs = false, port_same = false, port_differs = false;
-  for (std::size_t i = 0; i < seen.size(); ++i) {
-    for (std::size_t j = i + 1; j < seen.size(); ++j) {
-      if (seen[i].server == seen[j].server) continue;  // the same server twice says nothing
-      const bool same_mapping = seen[i].mapped == seen[j].mapped;
-      if (seen[i].server.same_ip(seen[j].server)) {
-        (same_mapping ? port_same : port_differs) = true;
-      } else {
-        (same_mapping ? ip_same : ip_differs) = true;
-      }
-    }
-  }
-  auto decided = [&](Behaviour b, std::string why) {
-    report.mapping = b;
-    report.mapping_candidates = {b};
-    report.mapping_reason = std::move(why);
-  };
-  if (seen.size() < 2) {
-    report.mapping_reason = "only one server answered; the multi-server method needs two";
-  } else if (ip_same && !ip_differs && !port_differs) {
-    decided(Behaviour::kEndpointIndependent, "the same mapping towards servers on different IPs");
-  } else if (port_differs) {
-    decided(Behaviour::kAddressAndPortDependent, "a new mapping for another port of the same server IP");
-  } else if (ip_differs && port_same) {
-    decided(Behaviour::kAddressDependent, "a new mapping per server IP, the same across ports of one IP");
-  } else if (ip_differs) {
-    report.mapping_candidates = {Behaviour::kAddressDependent, Behaviour::kAddressAndPortDependent};
-    report.mapping_reason = "not endpoint-independent (address-dependent or address-and-port-dependent; "
-                            "these servers cannot tell which): the mapping changed with the server IP. "
-                            "A server on a second port of one of these IPs would tell";
-  } else {
-    report.mapping_candidates = {Behaviour::kEndpointIndependent, Behaviour::kAddressDependent};
-    report.mapping_reason = "the servers share one IP, so endpoint-independent and address-dependent "
-                            "mapping look the same: give servers on different IPs";
-  }
-}
-
-void run_multi_server(const NatOptions& options, const std::vector<TransportAddress>& servers,
-                      NatReport& report, stun::TimePoint deadline) {
-  const TransportAddress local_ip = bind_address(options, servers.front());
-  auto socket = net::UdpSocket::bind_in_range(local_ip, options.local_port_first, options.local_port_last);
-  report.local_mapping = socket.local_address();
-  net::UdpTransactions tx;
-  std::vector<net::UdpTransactions::Handle> handles;
-  stun::RetransmitPolicy policy;
-  policy.initial_rto = options.timing.initial_rto;
-  policy.max_rto = std::chrono::seconds(1);
-  policy.max_transmissions = 10;
-  for (const auto& server : servers) {
-    handles.push_back(tx.start(net::UdpRequest{&socket, server, make_binding_request(net::random_transaction_id()),
-                                               policy, deadline, net::SourceMatch::kDestination}));
-  }
-  tx.run(deadline);
-  for (std::size_t i = 0; i < servers.size(); ++i) {
-    const auto& outcome = tx.outcome(handles[i]);
-    ServerUsed& used = report.servers[i];
-    used.transmissions = outcome.transmissions;
-    if (outcome.status != net::UdpOutcome::Status::kResponse) {
-      used.error = "no answer over UDP";
-      continue;
-    }
-    auto view = stun::MessageView::parse(outcome.response);
-    if (!view) continue;
-    const BindingFacts facts = interpret_binding_response(view.value());
-    used.mapped = facts.mapped;
-    used.rtt = outcome.rtt;
-    if (!facts.mapped) used.error = facts.problem;
-  }
-  const auto& c = tx.counters();
-  report.ignored = c;
-  decide_multi_server(report, *report.local_mapping);
-}
-
-// RFC 5780 §4.3 over TCP: connections from one local port to A1:P1, A2:P1, A2:P2 (or to each
-// server), comparing the mapped addresses. Filtering does not apply to TCP here.
-void run_tcp(const NatOptions& options, std::vector<TransportAddress> servers, NatReport& report,
-             stun::TimePoint deadline) {
-  const TransportAddress local_ip = bind_address(options, servers.front());
-  std::optional<TransportAddress> local;
-  auto bind_connect = [&](const TransportAddress& to) -> std::optional<net::StreamConnection> {
-    if (local) return net::StreamConnection::connect(to, local, {}, deadline);
-    const std::uint32_t span = options.local_port_last - options.local_port_first + 1u;
-    for (std::uint32_t i = 0; i < std::min<std::uint32_t>(span, 64); ++i) {
-      TransportAddress candidate = local_ip;
-      candidate.port = static_cast<std::uint16_t>(options.local_port_first +
-                                                  (static_cast<std::uint32_t>(::getpid()) * 31 + i * 97) % span);
-      try {
-        auto conn = net::StreamConnection::connect(to, candidate, {}, deadline);
-        local = candidate;
-        return conn;
-      } catch (const net::SocketError& e) {
-        if (e.error_number() != EADDRINUSE && e.error_number() != EADDRNOTAVAIL) throw;
-      }
-    }
-    return std::nullopt;
-  };
-  auto ask = [&](std::size_t index, const TransportAddress& to) {
-    ServerUsed& used = report.servers[index];
-    used.address = to;
-    try {
-      auto conn = bind_connect(to);
-      if (!conn) {
-        used.error = "no free local port";
-        return std::optional<BindingFacts>();
-      }
-      const auto id = net::random_transaction_id();
-      std::string error;
-      const auto sent = Clock::now();
-      if (!conn->send_all(make_binding_request(id), deadline, error)) {
-        used.error = error;
-        return std::optional<BindingFacts>();
-      }
-      auto bytes = conn->receive_message(deadline, error);
-      auto view = bytes ? stun::MessageView::parse(*bytes) : stun::Result<stun::MessageView>(stun::DecodeError{});
-      if (!bytes || !view || view->transaction_id() != id) {
-        used.error = bytes ? "no valid answer" : error;
-        return std::optional<BindingFacts>();
-      }
-      used.rtt = std::chrono::duration_cast<Duration>(Clock::now() - sent);
-      auto facts = interpret_binding_response(view.value());
-      used.mapped = facts.mapped;
-      return std::optional<BindingFacts>(facts);
-    } catch (const net::SocketError& e) {
-      used.error = e.what();
-      return std::optional<BindingFacts>();
-    } catch (const std::runtime_error& e) {
-      used.error = e.what();
-      return std::optional<BindingFacts>();
-    }
-  };
-  auto first = ask(0, servers.front());
-  report.local_mapping = local;
-  if (!first || !first->mapped) {
-    report.mapping_reason = "no answer from the server over TCP";
-    return;
-  }
-  if (servers.size() == 1) {
-    if (!first->other_address || first->other_address->same_ip(servers.front())) {
-      report.mapping_reason = "the server sent no usable OTHER-ADDRESS; give two --server for TCP";
-      report.public_address = first->mapped;
-      return;
-    }
-    TransportAddress a2p1 = *first->other_address;
-    a2p1.port = servers.front().port;
-    servers.push_back(a2p1);
-    servers.push_back(*first->other_address);
-    report.servers.push_back(ServerUsed{a2p1.ip_string(), a2p1, {}, {}, 0, {}});
-    report.servers.push_back(ServerUsed{first->other_address->ip_string(), *first->other_address, {}, {}, 0, {}});
-  }
-  for (std::size_t i = 1; i < servers.size(); ++i) (void)ask(i, servers[i]);
-  decide_multi_server(report, *local);
-  report.filtering = Behaviour::kUnknown;
-  report.filtering_reason = "filtering is a UDP test; TCP connections are always answers";
-}
-
 }  // namespace
+
+TransportAddress bind_address(const NatOptions& options, const TransportAddress& server) {
+  if (options.local_ip) return *options.local_ip;
+  if (auto routed = route_source(server)) return *routed;
+  return net::any_address(server.family);
+}
 
 NatReport run_nat_discovery(const NatOptions& options) {
   NatReport report;

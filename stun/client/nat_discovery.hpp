@@ -41,6 +41,7 @@ struct ServerUsed {
   std::optional<TransportAddress> mapped;  ///< multi-server and TCP methods
   std::optional<Duration> rtt;
   int transmissions = 0;  ///< multi-server method: requests sent to this server
+  bool port_unreachable = false;  ///< multi-server method: ICMP port unreachable came back
   std::string error;
 };
 

@@ -21,6 +21,11 @@ check_eq "the server is listed, with its error (issue 12)" "127.0.0.1:$CLOSED" "
 out=$("$NATDIAG" nat "127.0.0.1:$CLOSED")
 check_contains "closed port, text: the verdict first" "Nothing listens on UDP $CLOSED at 127.0.0.1 (ICMP port unreachable)" "$(head -1 <<<"$out")"
 
+json=$("$NATDIAG" nat --server "127.0.0.1:$CLOSED" --server "127.0.0.2:$CLOSED" --timeout 3 --json); rc=$?
+check_eq "multi-server, closed ports: exit 1" 1 "$rc"
+check_eq "multi-server, closed ports: port_unreachable, not UDP blocked" "true false" "$(jqv "$json" '"\(.port_unreachable) \(.udp_blocked)"')"
+check_eq "multi-server, closed ports: one request each, then the ICMP error" "1 1" "$(jqv "$json" '[.servers[].error | test("ICMP port unreachable")] | map(if . then 1 else 0 end) | join(" ")')"
+
 echo "# RFC 5780 against natdiag serve on loopback"
 spawn "$TMP/serve.log" "$NATDIAG" serve --primary 127.0.0.1 --alternate 127.0.0.2 --port "$P" --alt-port "$ALT" --transport udp
 wait_for_text "$TMP/serve.log" "natdiag serve: ready"
@@ -49,6 +54,8 @@ if spawn "$TMP/plain6.log" "$NATDIAG" serve --primary ::1 --port "$P6" --transpo
 fi
 
 echo "# timeouts too short for a verdict (issue 10, defect 7)"
+json=$("$NATDIAG" stun 127.0.0.1 "$P" --timeout 1e-7 --json)
+check_eq "stun --timeout 1e-7: at least one request goes out" 1 "$(jqv "$json" '.attempts[0].transmissions')"
 for t in 0.001 0.01 0.5; do
   err=$("$NATDIAG" nat "127.0.0.1:$P" --timeout "$t" 2>&1 >/dev/null); rc=$?
   check_eq "nat --timeout $t: exit 2" 2 "$rc"
