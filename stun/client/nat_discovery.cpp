@@ -233,16 +233,11 @@ NatReport run_nat_discovery(const NatOptions& options) {
     return report;
   }
   std::vector<TransportAddress> addresses;
+  // Every server named is listed, also those that could not be resolved.
   for (const auto& target : options.servers) {
     ServerUsed used;
     used.host = target.host;
     const auto resolved = net::resolve(target.host, target.port, options.family, deadline);
-    if (resolved.addresses.empty()) {
-      report.error = resolved.error;
-      used.error = resolved.error;
-      report.servers.push_back(used);  // every server named is listed, also the one that failed
-      return report;
-    }
     // Every server in the same family as the first, so one socket can reach them all.
     for (const auto& a : resolved.addresses) {
       if (addresses.empty() || a.family == addresses.front().family) {
@@ -250,15 +245,17 @@ NatReport run_nat_discovery(const NatOptions& options) {
         break;
       }
     }
-    if (!used.address) {
-      report.error = "server " + target.host + " has no address in the family of the first server";
-      used.error = report.error;
-      report.servers.push_back(used);
-      return report;
+    if (resolved.addresses.empty()) {
+      used.error = resolved.error;
+    } else if (!used.address) {
+      used.error = "server " + target.host + " has no address in the family of the first server";
+    } else {
+      addresses.push_back(*used.address);
     }
-    addresses.push_back(*used.address);
+    if (report.error.empty()) report.error = used.error;
     report.servers.push_back(used);
   }
+  if (!report.error.empty()) return report;
 
   if (options.transport == Transport::kTcp) {
     report.method = "tcp";

@@ -26,6 +26,9 @@ check_eq "multi-server, closed ports: exit 1" 1 "$rc"
 check_eq "multi-server, closed ports: port_unreachable, not UDP blocked" "true false" "$(jqv "$json" '"\(.port_unreachable) \(.udp_blocked)"')"
 check_eq "multi-server, closed ports: one request each, then the ICMP error" "1 1" "$(jqv "$json" '[.servers[].error | test("ICMP port unreachable")] | map(if . then 1 else 0 end) | join(" ")')"
 
+json=$("$NATDIAG" nat --server no-such-host.invalid --server "127.0.0.1:$CLOSED" --json)
+check_eq "a server that cannot be resolved is still listed, with every other (issue 12)" "2 true" "$(jqv "$json" '"\(.servers|length) \(.servers[0].error != null)"')"
+
 echo "# RFC 5780 against natdiag serve on loopback"
 spawn "$TMP/serve.log" "$NATDIAG" serve --primary 127.0.0.1 --alternate 127.0.0.2 --port "$P" --alt-port "$ALT" --transport udp
 wait_for_text "$TMP/serve.log" "natdiag serve: ready"
