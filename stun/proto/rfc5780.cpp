@@ -259,7 +259,8 @@ void Discovery::after_f1(TimePoint now) {
   // Silence is the answer these tests may get: the window scales with the RTT just measured
   // on this path, so a slow path is not mistaken for a filtering NAT.
   const Duration window = std::max<Duration>(timing_.silence_floor, f1.rtt * timing_.silence_rtt_factor);
-  const Duration rto = RetransmitSchedule::rto_from_rtt(f1.rtt, timing_.silence_rto_floor);
+  const Duration rto = std::clamp<Duration>(window / timing_.min_silence_transmissions, timing_.silence_rto_floor,
+                                            RetransmitSchedule::rto_from_rtt(f1.rtt, timing_.silence_rto_floor));
   start(Test::kF2, server_, true, true, now, rto, true, window);
   start(Test::kF3, server_, false, true, now, rto, true, window);
 }

@@ -78,13 +78,15 @@ struct Observation {
 struct Timing {
   Duration initial_rto = std::chrono::milliseconds(200);  ///< first contact, RTT unknown
   Duration rto_floor = std::chrono::milliseconds(50);     ///< never retransmit faster
-  /// Silence windows retransmit at 2*RTT but not faster than this: many tries, bounded count.
-  Duration silence_rto_floor = std::chrono::milliseconds(25);
+  /// Silence windows spread their tries over the window (at most one per 2*RTT, never
+  /// faster than this): many tries, a bounded count.
+  Duration silence_rto_floor = std::chrono::milliseconds(20);
   Duration silence_floor = std::chrono::milliseconds(250);  ///< shortest silence window
   int silence_rtt_factor = 6;                           ///< window = max(floor, factor*RTT)
-  /// A silence window holds at least this many transmissions, more when the loss seen so far
-  /// makes that many too likely to all be lost (at most the max).
-  int min_silence_transmissions = 5;
+  /// A silence window holds at least this many transmissions (14: an answer lost on all of
+  /// them below 1/10,000 up to 30 % loss each way), more when the loss seen so far makes that
+  /// many too likely to all be lost (at most the max).
+  int min_silence_transmissions = 14;
   int max_silence_transmissions = 20;
   /// "UDP blocked" needs M1 and F1 each unanswered after at least this many transmissions.
   int min_blocked_transmissions = 3;
