@@ -12,6 +12,8 @@ PACKAGES=(
   libnice-dev libglib2.0-dev libssl-dev libcxxopts-dev doctest-dev nlohmann-json3-dev libbenchmark-dev
   # tests: real peers, the namespace lab, the fuzzer, JSON checks
   coturn iproute2 iptables clang libclang-rt-14-dev jq openssl procps psmisc python3
+  # packaging: man pages, the .deb and its checks, the systemd unit, the JSON Schemas
+  help2man dpkg-dev file binutils lintian man-db bsdextrautils systemd strace zsh python3-jsonschema
 )
 
 missing=()

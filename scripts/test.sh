@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# The whole suite: set-up and build, unit tests (also under ASan+UBSan), integration tests
-# against coturn, lab tests in network namespaces (need root), and a short fuzzing run.
+# The whole suite: set-up and build, the .deb, unit tests (also under ASan+UBSan), integration
+# tests against coturn, lab tests in network namespaces (need root), the package installed into
+# a scratch root, and a short fuzzing run.
 #   FUZZ_SECONDS=60 (default) sets the fuzzing budget; 0 skips it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
+
+# A Release build of its own, configured for /usr: built here, outside ctest's timeouts; the
+# `package` test then installs the .deb into a scratch root.
+echo "== the Debian package (scripts/package.sh)"
+scripts/package.sh | tail -n 3
 
 # Lab tests killed by a timeout cannot clean up after themselves: start from a clean slate.
 if [ "$(id -u)" -eq 0 ]; then scripts/natlab.sh down --all || true; fi

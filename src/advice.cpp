@@ -149,6 +149,18 @@ std::vector<Finding> evaluate(const ProfileFacts& f, const std::vector<std::stri
                    *f.hostname + " does not resolve to " + pub + " on this host.",
                    "Add '" + pub + " " + *f.hostname + "' to /etc/hosts (see the etc_hosts advice)."});
   }
+  if (f.udp == true && f.stun_rfc3489 == false) {
+    const bool libnice_target = wants(targets, "kurento") || wants(targets, "janus");
+    out.push_back({"stun-no-classic", libnice_target ? "warning" : "info",
+                   "The STUN server " + f.stun_server_ip.value_or("asked") +
+                       " refuses classic STUN: it answers RFC 5389 Binding requests but not the RFC 3489 form without "
+                       "the magic cookie (coturn: no-stun-backward-compatibility, which Debian's stock "
+                       "/etc/turnserver.conf sets). libnice before 0.1.23 sends its srflx discovery in that form "
+                       "(Kurento and Janus on Debian 12 use libnice 0.1.21), so they get no srflx candidate from it.",
+                   "Remove the line no-stun-backward-compatibility from that server's turnserver.conf; or give the media "
+                   "server a TURN server (libnice then takes the srflx from the Allocate answer); or use libnice 0.1.23 "
+                   "or newer."});
+  }
   if (f.udp == true && f.mapping == "unknown") {
     out.push_back({"nat-unknown", "info",
                    "The NAT's mapping behaviour could not be measured (the server lacks RFC 5780 OTHER-ADDRESS).",
@@ -177,11 +189,18 @@ std::map<std::string, Advice> advise(const ProfileFacts& f, const std::vector<st
   const std::string local = f.local_ipv4.value_or("<this host's private IPv4 address>");
   const std::string stun_ip = f.stun_server_ip.value_or("<STUN server IP>");
   const std::string stun_port = std::to_string(f.stun_server_port);
+  // libnice before 0.1.23 (Kurento, Janus on Debian 12) asks in RFC 3489 form only.
+  const std::string no_classic =
+      f.udp == true && f.stun_rfc3489 == false
+          ? " The STUN server " + stun_ip + " refuses classic STUN (RFC 3489), which libnice before 0.1.23 needs: "
+                "it gives no srflx candidate (finding stun-no-classic)."
+          : "";
 
   if (wants(targets, "kurento")) {
     out["kurento"] = {"/etc/kurento/modules/kurento/WebRtcEndpoint.conf.ini",
                       {"stunServerAddress=" + stun_ip, "stunServerPort=" + stun_port, "externalIPv4=" + pub},
-                      "stunServerAddress must be an IP address, not a name (the file says so). Restart kurento-media-server."};
+                      "stunServerAddress must be an IP address, not a name (the file says so). Restart kurento-media-server." +
+                          no_classic + (no_classic.empty() ? "" : " Give Kurento a TURN server (turnURL) or a STUN server that answers RFC 3489.")};
   }
   for (const char* name : {"livekit", "plugnmeet"}) {
     if (!wants(targets, name)) continue;
@@ -218,12 +237,17 @@ std::map<std::string, Advice> advise(const ProfileFacts& f, const std::vector<st
     out["janus"] = {"/etc/janus/janus.jcfg",
                     {"media: {", "  rtp_port_range = \"20000-40000\"", "}", "nat: {", "  stun_server = \"" + stun_ip + "\"",
                      "  stun_port = " + stun_port, "  nat_1_1_mapping = \"" + pub + "\"", "}"},
-                    "Then restart janus."};
+                    "Then restart janus." + no_classic +
+                        (no_classic.empty() ? "" : " Give Janus a TURN server (turn_server in nat: {}) or a STUN server that answers RFC 3489.")};
   }
   if (wants(targets, "coturn")) {
     out["coturn"] = {"/etc/turnserver.conf",
                      {"external-ip=" + pub + "/" + local, "min-port=49152", "max-port=65535"},
-                     "Then: systemctl restart coturn."};
+                     "Then: systemctl restart coturn." +
+                         (no_classic.empty() ? std::string()
+                                             : " If the STUN server " + stun_ip + " is this coturn: delete the line "
+                                               "no-stun-backward-compatibility (Debian's stock file has it), or Kurento and "
+                                               "Janus (libnice before 0.1.23) get no srflx candidate from it.")};
   }
   const Ports ports = ports_for(targets);
   if (!ports.tcp.empty() || !ports.udp.empty()) {
@@ -342,6 +366,7 @@ void facts_to_json(const ProfileFacts& f, nlohmann::ordered_json& out) {
                   {"default_servers", f.default_servers},
                   {"stun_server_ip", opt(f.stun_server_ip)},
                   {"stun_server_port", f.stun_server_port},
+                  {"stun_rfc3489", opt(f.stun_rfc3489)},
                   {"hostname", opt(f.hostname)},
                   {"hostname_resolves_to_public", opt(f.hostname_resolves_to_public)},
                   {"turn_configured", f.turn_configured},
@@ -374,6 +399,7 @@ ProfileFacts facts_from_json(const nlohmann::json& profile) {
   f.default_servers = get_opt<bool>(j, "default_servers").value_or(false);
   f.stun_server_ip = get_opt<std::string>(j, "stun_server_ip");
   f.stun_server_port = get_opt<std::uint16_t>(j, "stun_server_port").value_or(3478);
+  f.stun_rfc3489 = get_opt<bool>(j, "stun_rfc3489");
   f.hostname = get_opt<std::string>(j, "hostname");
   f.hostname_resolves_to_public = get_opt<bool>(j, "hostname_resolves_to_public");
   f.turn_configured = get_opt<bool>(j, "turn_configured").value_or(false);

@@ -32,6 +32,9 @@ struct ProfileFacts {
   bool default_servers = false;                 ///< no --server: the built-in public list
   std::optional<std::string> stun_server_ip;    ///< an IP (Kurento wants an IP, not a name)
   std::uint16_t stun_server_port = 3478;
+  /// The STUN server answered the RFC 3489 (cookie-less) Binding that libnice before 0.1.23
+  /// sends for srflx discovery; false: it answers only RFC 5389 ones. Null when not asked.
+  std::optional<bool> stun_rfc3489;
   std::optional<std::string> hostname;
   std::optional<bool> hostname_resolves_to_public;
   bool turn_configured = false;

@@ -248,6 +248,10 @@ ProfileFacts facts_of(const ProfileCommand& cmd, const Measured& m) {
     }
     if (h.hostname) f.hostname_resolves_to_public = h.hostname->ok;
   }
+  if (m.ice && !m.ice->stun.empty() && m.ice->stun.front().probed && m.ice->stun.front().udp_mapped) {
+    // libnice 0.1.21's own srflx came from an RFC 3489 request: that counts as answered too.
+    f.stun_rfc3489 = !ice::refuses_classic_stun(m.ice->stun.front());
+  }
   if (cmd.turn) {
     f.turn_configured = true;
     if (m.ice) {
@@ -356,7 +360,11 @@ int run_profile(int argc, char** argv) {
   const ProfileFacts facts = facts_of(cmd, m);
   std::vector<Finding> findings = evaluate(facts, cmd.targets);
   if (m.ice) {
-    for (const auto& w : m.ice->warnings) findings.push_back({"ice", "info", "ICE: " + w, ""});
+    for (const auto& w : m.ice->warnings) {
+      // The finding stun-no-classic (from the facts, so advise --from has it too) says it.
+      if (facts.stun_rfc3489 == false && w.find("refuses classic STUN") != std::string::npos) continue;
+      findings.push_back({"ice", "info", "ICE: " + w, ""});
+    }
   }
   const auto advice = advise(facts, cmd.targets);
   if (cmd.json) {

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <string_view>
 
+#include "src/build_info.hpp"
 #include "src/cli_common.hpp"
 #include "src/commands.hpp"
 #include "stun/net/socket.hpp"
@@ -56,7 +57,7 @@ int main(int argc, char** argv) {
     return kHealthy;
   }
   if (first == "--version" || first == "-V") {
-    std::cout << "natdiag " NATDIAG_VERSION "\n";
+    std::cout << "natdiag " NATDIAG_VERSION " (git " << natdiag::build_commit() << ")\n";
     return kHealthy;
   }
   for (const Command& command : kCommands) {
