@@ -39,7 +39,7 @@ NatCommand parse(int argc, char** argv) {
       ("local", "bind the test sockets to this IP", cxxopts::value<std::string>())
       ("local-ports", "bind the test sockets in this port range, away from forwarded media ports (default 40000-49151)", cxxopts::value<std::string>())
       ("timeout", "seconds for the whole discovery (default 3, at least 1)", cxxopts::value<std::string>())
-      ("for", "media servers whose UDP media ranges the test ports must avoid (default: all)", cxxopts::value<std::string>())
+      ("for", "media servers whose UDP media ranges the test ports must avoid: kurento,livekit,plugnmeet,freeswitch,bigbluebutton,jitsi,janus,coturn (default all)", cxxopts::value<std::string>())
       ("json", "print one JSON object (schema natdiag/1)")
       ("v,verbose", "print every test and ignored packet")
       ("h,help", "show this help")
