@@ -77,6 +77,15 @@ ServerPorts firewall_ports_of(std::string_view name, const std::vector<std::stri
   return out;
 }
 
+std::vector<MediaPortRange> udp_media_ranges(const std::vector<std::string>& targets) {
+  std::vector<MediaPortRange> out;
+  const auto plan = ranges_for(targets);
+  for (const auto& target : targets) {
+    for (const auto& r : ports_for({target}, plan).udp) out.push_back({target, r.first, r.last});
+  }
+  return out;
+}
+
 std::vector<Finding> evaluate(const ProfileFacts& f, const std::vector<std::string>& targets) {
   std::vector<Finding> out;
   if (f.hairpin_target_not_public()) {

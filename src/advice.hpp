@@ -3,6 +3,7 @@
 // read back from a saved profile). No I/O here.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <ostream>
@@ -106,6 +107,16 @@ struct Advice {
 /// then per target the file and the exact lines.
 void print_findings_and_advice(std::ostream& out, const std::vector<Finding>& findings,
                                const std::map<std::string, Advice>& advice);
+/// A UDP port range a media server's guide has the router forward to it (its documented
+/// default, the same table the firewall advice uses).
+struct MediaPortRange {
+  std::string target;  ///< a kMediaServers name
+  std::uint16_t first = 0;
+  std::uint16_t last = 0;
+};
+/// The UDP media port ranges of `targets`.
+[[nodiscard]] std::vector<MediaPortRange> udp_media_ranges(const std::vector<std::string>& targets);
+
 /// Parses --for: a comma-separated list of kMediaServers names ("all" or empty: every one).
 /// Throws UsageError naming an unknown name.
 [[nodiscard]] std::vector<std::string> parse_targets(std::string_view text);

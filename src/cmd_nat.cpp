@@ -1,7 +1,9 @@
 // `natdiag nat [HOST[:PORT]]`: NAT behaviour discovery (RFC 5780, or multi-server).
+#include <algorithm>
 #include <iomanip>
 #include <iostream>
 
+#include "src/advice.hpp"
 #include "src/cli_common.hpp"
 #include "src/commands.hpp"
 #include "src/server_spec.hpp"
@@ -19,6 +21,7 @@ struct NatCommand {
   bool json = false;
   bool verbose = false;
   bool default_servers = false;
+  std::vector<std::string> targets;  ///< --for: whose media ranges the test ports must avoid
 };
 
 NatCommand parse(int argc, char** argv) {
@@ -35,7 +38,8 @@ NatCommand parse(int argc, char** argv) {
       ("6,ipv6", "use IPv6 only")
       ("local", "bind the test sockets to this IP", cxxopts::value<std::string>())
       ("local-ports", "bind the test sockets in this port range, away from forwarded media ports (default 40000-49151)", cxxopts::value<std::string>())
-      ("timeout", "seconds for the whole discovery (default 3)", cxxopts::value<std::string>())
+      ("timeout", "seconds for the whole discovery (default 3, at least 1)", cxxopts::value<std::string>())
+      ("for", "media servers whose UDP media ranges the test ports must avoid: kurento,livekit,plugnmeet,freeswitch,bigbluebutton,jitsi,janus,coturn (default all)", cxxopts::value<std::string>())
       ("json", "print one JSON object (schema natdiag/1)")
       ("v,verbose", "print every test and ignored packet")
       ("h,help", "show this help")
@@ -107,25 +111,101 @@ NatCommand parse(int argc, char** argv) {
     n.local_port_first = first;
     n.local_port_last = last;
   }
-  if (args.count("timeout")) n.timeout = parse_seconds(args["timeout"].as<std::string>(), "--timeout");
+  if (args.count("timeout")) {
+    const auto text = args["timeout"].as<std::string>();
+    n.timeout = parse_seconds(text, "--timeout");
+    if (n.timeout < client::kMinNatTimeout) {
+      throw UsageError("--timeout must be at least 1 s for nat (two round trips, a 250 ms silence window "
+                       "and the server check), got '" + text + "'");
+    }
+  }
+  cmd.targets = parse_targets(args.count("for") ? args["for"].as<std::string>() : "");
   cmd.json = args.count("json") > 0;
   cmd.verbose = args.count("verbose") > 0;
   return cmd;
 }
 
+std::string candidates_text(const std::vector<Behaviour>& candidates) {
+  std::string out;
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    out += (i == 0 ? "" : i + 1 == candidates.size() ? " or " : ", ") + std::string(behaviour_name(candidates[i]));
+  }
+  return out;
+}
+
+bool not_endpoint_independent(const client::NatReport& r) {
+  return !r.mapping_candidates.empty() &&
+         std::none_of(r.mapping_candidates.begin(), r.mapping_candidates.end(), [](Behaviour b) {
+           return b == Behaviour::kEndpointIndependent || b == Behaviour::kDirect;
+         });
+}
+
+/// Test ports inside a media range the router may forward to this host: there, a forward makes
+/// any NAT look full-cone (issue 10: the forwarded-port trap).
+std::vector<std::string> port_warnings(const NatCommand& cmd, const client::NatReport& r) {
+  std::vector<std::uint16_t> ports;
+  for (const auto& local : {r.local_mapping, r.local_filtering}) {
+    if (local) ports.push_back(local->port);
+  }
+  if (ports.empty()) return {};
+  std::string inside;
+  std::string range;
+  for (const auto& m : udp_media_ranges(cmd.targets)) {
+    if (m.first == m.last) continue;  // a signalling port, not a media range
+    const bool overlaps = std::any_of(ports.begin(), ports.end(), [&](std::uint16_t p) { return p >= m.first && p <= m.last; });
+    if (!overlaps) continue;
+    inside += (inside.empty() ? "" : ", ") + m.target;
+    if (range.empty()) range = std::to_string(m.first) + "-" + std::to_string(m.last);
+  }
+  if (inside.empty()) return {};
+  std::string used;
+  for (auto p : ports) used += (used.empty() ? "" : " and ") + std::to_string(p);
+  return {"the test sockets used UDP " + used + ", inside the media range " + range + " (" + inside +
+          "): if the router forwards that range to this host, any NAT looks full-cone there, so these "
+          "results describe the forward, not the NAT. Run again with --local-ports outside the media "
+          "ranges (the default 40000-49151)"};
+}
+
 /// The verdict in the words a media-server admin needs.
-std::string summary(const client::NatReport& r) {
+std::string summary(const NatCommand& cmd, const client::NatReport& r) {
   if (!r.error.empty()) return "NAT discovery could not start: " + r.error;
+  const std::string server = r.servers.empty() || !r.servers.front().address ? "the STUN server"
+                                                                             : r.servers.front().address->to_string();
+  if (r.port_unreachable) {
+    const auto& a = r.servers.front().address;
+    std::string from;
+    const bool from_a_server = std::any_of(r.servers.begin(), r.servers.end(), [&](const client::ServerUsed& u) {
+      return r.icmp_from && u.address && r.icmp_from->same_ip(*u.address);
+    });
+    if (r.icmp_from && !from_a_server) {
+      from = " (the ICMP error came from " + r.icmp_from->ip_string() + ", not from the server: a firewall on the way rejects it)";
+    }
+    std::string where = a ? std::to_string(a->port) + " at " + a->ip_string() : server;
+    if (r.servers.size() > 1) {
+      where = "at ";
+      for (std::size_t i = 0; i < r.servers.size(); ++i) {
+        where += (i ? ", " : "") + (r.servers[i].address ? r.servers[i].address->to_string() : r.servers[i].host);
+      }
+    }
+    return "Nothing listens on UDP " + where +
+           " (ICMP port unreachable)" + from + ": check the server's address and port, and that its STUN service runs." +
+           (r.tcp_works == true ? " TCP on that port answers." : "");
+  }
   if (r.udp_blocked) {
     if (r.tcp_works == true) return "UDP is blocked on the way to the STUN server, TCP works: WebRTC media will need TURN over TCP/TLS, or open UDP in the firewall.";
     return "No answer from the STUN server over UDP (nor TCP): the server is down or unreachable, or both are blocked.";
   }
   const bool known_filtering = r.filtering != Behaviour::kUnknown;
+  const bool trap = !port_warnings(cmd, r).empty();
   switch (r.mapping) {
     case Behaviour::kDirect:
       return "No NAT: this host's own address is public. Direct media works if the firewall lets the media ports in.";
     case Behaviour::kEndpointIndependent:
       if (r.filtering == Behaviour::kEndpointIndependent) {
+        if (trap) {
+          return "Endpoint-independent mapping and filtering as seen from test ports inside a media range: a router "
+                 "forward of that range looks like this on any NAT, so this does not show the NAT's own filtering (see the warning).";
+        }
         return "Full-cone NAT (endpoint-independent mapping and filtering): direct media works; advertise the public address.";
       }
       return std::string("Cone NAT (endpoint-independent mapping") +
@@ -138,20 +218,36 @@ std::string summary(const client::NatReport& r) {
     case Behaviour::kUnknown:
       break;
   }
+  if (not_endpoint_independent(r)) {
+    return "Symmetric NAT (mapping not endpoint-independent: " + candidates_text(r.mapping_candidates) +
+           "; these tests cannot tell which): the public port changes per destination, so the address STUN shows is "
+           "wrong for peers. Forward the media ports 1:1 (port-preserving) or peers will need TURN.";
+  }
   return "NAT behaviour not determined: " + r.mapping_reason + ".";
+}
+
+nlohmann::json behaviours_json(const std::vector<Behaviour>& candidates) {
+  if (candidates.empty()) return nullptr;
+  nlohmann::json out = nlohmann::json::array();
+  for (auto b : candidates) out.push_back(behaviour_name(b));
+  return out;
 }
 
 OutputJson to_json(const NatCommand& cmd, const client::NatReport& r) {
   auto j = json_header("nat");
-  j["summary"] = summary(r);
+  j["summary"] = summary(cmd, r);
   j["public_address"] = json_address(r.public_address);
   j["mapping"] = behaviour_name(r.mapping);
   j["filtering"] = behaviour_name(r.filtering);
+  j["mapping_candidates"] = behaviours_json(r.mapping_candidates);
+  j["filtering_candidates"] = behaviours_json(r.filtering_candidates);
   j["port_preservation"] = r.port_preservation ? nlohmann::json(*r.port_preservation) : nullptr;
   j["method"] = r.method.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.method);
   j["transport"] = client::transport_name(cmd.nat.transport);
   j["elapsed_ms"] = json_ms(r.elapsed);
   j["udp_blocked"] = r.udp_blocked;
+  j["port_unreachable"] = r.port_unreachable;
+  j["icmp_from"] = r.icmp_from ? nlohmann::json(r.icmp_from->ip_string()) : nlohmann::json(nullptr);
   j["server_change_request_verified"] =
       r.server_change_request_verified ? nlohmann::json(*r.server_change_request_verified) : nullptr;
   j["tcp_works"] = r.tcp_works ? nlohmann::json(*r.tcp_works) : nullptr;
@@ -160,6 +256,7 @@ OutputJson to_json(const NatCommand& cmd, const client::NatReport& r) {
   j["filtering_reason"] = r.filtering_reason;
   j["local_addresses"] = {{"mapping", json_address(r.local_mapping)}, {"filtering", json_address(r.local_filtering)}};
   j["default_servers"] = cmd.default_servers;
+  j["warnings"] = port_warnings(cmd, r);
   nlohmann::json servers = nlohmann::json::array();
   for (const auto& s : r.servers) {
     servers.push_back({{"host", s.host}, {"address", json_address(s.address)}, {"mapped_address", json_address(s.mapped)},
@@ -168,8 +265,9 @@ OutputJson to_json(const NatCommand& cmd, const client::NatReport& r) {
   j["servers"] = servers;
   nlohmann::json tests = nlohmann::json::array();
   for (const auto& t : r.tests) {
-    tests.push_back({{"test", t.name}, {"socket", t.socket}, {"destination", t.destination.to_string()},
-                     {"change_ip", t.change_ip}, {"change_port", t.change_port}, {"transmissions", t.transmissions},
+    tests.push_back({{"test", t.name}, {"socket", t.socket}, {"destination", json_address(t.destination)},
+                     {"change_ip", t.change_ip}, {"change_port", t.change_port},
+                     {"response_port", t.response_port ? nlohmann::json(*t.response_port) : nlohmann::json(nullptr)}, {"transmissions", t.transmissions},
                      {"result", t.result}, {"mapped_address", json_address(t.mapped)}, {"source", json_address(t.source)},
                      {"rtt_ms", json_ms(t.rtt)}, {"note", t.note.empty() ? nlohmann::json(nullptr) : nlohmann::json(t.note)}});
   }
@@ -180,17 +278,22 @@ OutputJson to_json(const NatCommand& cmd, const client::NatReport& r) {
 }
 
 void print_text(const NatCommand& cmd, const client::NatReport& r) {
-  std::cout << summary(r) << "\n\n";
+  std::cout << summary(cmd, r) << "\n\n";
   if (!r.error.empty()) return;
   auto row = [](const char* label, const std::string& value) {
     std::cout << "  " << std::left << std::setw(19) << label << value << "\n";
   };
   row("Public address:", r.public_address ? r.public_address->to_string() : "unknown");
-  row("Mapping:", std::string(behaviour_name(r.mapping)) + (r.mapping_reason.empty() ? "" : " (" + r.mapping_reason + ")"));
+  row("Mapping:", (r.mapping == Behaviour::kUnknown && r.mapping_candidates.size() > 1
+                       ? candidates_text(r.mapping_candidates)
+                       : std::string(behaviour_name(r.mapping))) +
+                      (r.mapping_reason.empty() ? "" : " (" + r.mapping_reason + ")"));
   row("Filtering:", std::string(behaviour_name(r.filtering)) + (r.filtering_reason.empty() ? "" : " (" + r.filtering_reason + ")"));
   row("Port preservation:", r.port_preservation ? (*r.port_preservation ? "yes" : "no") : "unknown");
   if (r.udp_blocked) row("TCP to the server:", r.tcp_works == true ? "works" : r.tcp_works == false ? "fails too" : "no answer yet");
-  std::string method = r.method == "rfc5780" ? "RFC 5780" : r.method;
+  std::string method = r.method == "rfc5780"   ? "RFC 5780"
+                       : r.method == "binding" ? "one Binding (the server sent no OTHER-ADDRESS: not RFC 5780)"
+                                               : r.method;
   if (!r.servers.empty()) {
     method += " against ";
     for (std::size_t i = 0; i < r.servers.size(); ++i) {
@@ -205,12 +308,13 @@ void print_text(const NatCommand& cmd, const client::NatReport& r) {
   char elapsed[32];
   std::snprintf(elapsed, sizeof elapsed, "%.2f s", static_cast<double>(r.elapsed.count()) / 1e6);
   row("Time:", elapsed);
+  for (const auto& w : port_warnings(cmd, r)) std::cout << "\n  Warning: " << w << ".\n";
   if (r.ignored.total() > 0) row("Ignored packets:", std::to_string(r.ignored.total()) + " (not believed: wrong ID, source or format)");
   if (cmd.verbose) {
     std::cout << "\n";
     for (const auto& t : r.tests) {
       if (t.result == "not-run") continue;
-      std::cout << "  " << t.name << " -> " << t.destination.to_string() << ": " << t.result << " after "
+      std::cout << "  " << t.name << " -> " << (t.destination ? t.destination->to_string() : "?") << ": " << t.result << " after "
                 << t.transmissions << " sent" << (t.mapped ? ", mapped " + t.mapped->to_string() : "")
                 << (t.source ? ", from " + t.source->to_string() : "") << (t.note.empty() ? "" : " (" + t.note + ")") << "\n";
     }
@@ -234,8 +338,8 @@ int run_nat(int argc, char** argv) {
   } else {
     print_text(cmd, report);
   }
-  const bool measured = report.error.empty() && !report.udp_blocked &&
-                        (report.mapping != Behaviour::kUnknown || report.filtering != Behaviour::kUnknown);
+  const bool measured = report.error.empty() && !report.udp_blocked && !report.port_unreachable &&
+                        (!report.mapping_candidates.empty() || report.filtering != Behaviour::kUnknown);
   return measured ? kHealthy : kProblem;
 }
 

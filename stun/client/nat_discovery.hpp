@@ -43,6 +43,8 @@ struct ServerUsed {
   std::optional<TransportAddress> address;
   std::optional<TransportAddress> mapped;  ///< multi-server and TCP methods
   std::optional<Duration> rtt;
+  int transmissions = 0;  ///< multi-server method: requests sent to this server
+  bool port_unreachable = false;  ///< multi-server method: ICMP port unreachable came back
   std::string error;
 };
 
@@ -50,11 +52,14 @@ struct ServerUsed {
 struct TestObservation {
   std::string name;
   std::string socket;  ///< "mapping" or "filtering"
-  TransportAddress destination;
+  std::optional<TransportAddress> destination;  ///< nullopt when the test did not run
   bool change_ip = false;
   bool change_port = false;
+  std::optional<std::uint16_t> response_port;  ///< RESPONSE-PORT sent (server checks)
   int transmissions = 0;
-  std::string result;  ///< "answered", "silent", "not-run"
+  /// "answered", "silent", "cut-short" (the time given ended the window), "port-unreachable",
+  /// "not-run"
+  std::string result;
   std::optional<TransportAddress> mapped;
   std::optional<TransportAddress> source;
   std::optional<Duration> rtt;
@@ -63,15 +68,23 @@ struct TestObservation {
 
 /// The whole report.
 struct NatReport {
-  std::string method;  ///< "rfc5780", "multi-server" or "tcp"
+  /// "rfc5780", "binding" (one server without OTHER-ADDRESS), "multi-server" or "tcp"
+  std::string method;
   Behaviour mapping = Behaviour::kUnknown;
   Behaviour filtering = Behaviour::kUnknown;
+  /// The behaviours the evidence leaves open (one when decided, e.g. two when the servers
+  /// could not tell address-dependent from address-and-port-dependent; empty: nothing known).
+  std::vector<Behaviour> mapping_candidates;
+  std::vector<Behaviour> filtering_candidates;
   Behaviour firewall_filtering = Behaviour::kUnknown;  ///< with no NAT
   std::optional<bool> port_preservation;
   std::optional<TransportAddress> public_address;
   std::optional<TransportAddress> local_mapping;
   std::optional<TransportAddress> local_filtering;
   bool udp_blocked = false;
+  /// ICMP port unreachable came back and no answer: nothing listens on UDP at the server.
+  bool port_unreachable = false;
+  std::optional<TransportAddress> icmp_from;  ///< who sent the ICMP error
   /// The server proved it answers CHANGE-REQUEST from its other address (RFC 5780 method,
   /// endpoint-independent mapping only); nullopt when that could not be checked.
   std::optional<bool> server_change_request_verified;
@@ -84,6 +97,10 @@ struct NatReport {
   Duration elapsed{};
   std::string error;  ///< the discovery could not start (resolution, no server)
 };
+
+/// The shortest --timeout a verdict can come from: two round trips, a silence window of at
+/// least 250 ms and the server check's 500 ms (a longer path or loss needs more).
+inline constexpr Duration kMinNatTimeout = std::chrono::seconds(1);
 
 /// Runs the discovery. Throws net::SocketError when no test socket can be bound.
 [[nodiscard]] NatReport run_nat_discovery(const NatOptions& options);

@@ -131,7 +131,7 @@ void UdpTransactions::run(TimePoint deadline) {
     bool pending = false;
     for (Handle h = 0; h < entries_.size(); ++h) {
       if (entries_[h].outcome.status != UdpOutcome::Status::kPending) continue;
-      if (now >= deadline) {
+      if (now >= deadline && entries_[h].schedule.transmissions() > 0) {
         finish(h, UdpOutcome::Status::kTimeout);
         continue;
       }

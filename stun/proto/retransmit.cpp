@@ -13,7 +13,8 @@ RetransmitSchedule::RetransmitSchedule(const RetransmitPolicy& policy, TimePoint
       rto_(policy.initial_rto) {}
 
 RetransmitSchedule::Action RetransmitSchedule::poll(TimePoint now) noexcept {
-  if (now >= give_up_ || now >= deadline_) return Action::kGiveUp;
+  // The first request always goes out: "no response" after sending nothing is no evidence.
+  if (sent_ > 0 && (now >= give_up_ || now >= deadline_)) return Action::kGiveUp;
   if (sent_ >= (policy_.reliable ? 1 : policy_.max_transmissions) || now < next_send_) {
     return Action::kWait;
   }

@@ -33,6 +33,8 @@ class RetransmitSchedule {
   RetransmitSchedule(const RetransmitPolicy& policy, TimePoint start, TimePoint deadline) noexcept;
 
   /// What to do at `now`. Call again after a kSend: more than one step may be due at once.
+  /// The first call always says kSend, even past the deadline: a request is never given up
+  /// before it was sent once.
   Action poll(TimePoint now) noexcept;
   /// The next time poll() may return something other than kWait.
   [[nodiscard]] TimePoint next_event() const noexcept;

@@ -1,6 +1,7 @@
 #include "stun/proto/rfc5780.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace natdiag::stun::rfc5780 {
 
@@ -55,26 +56,57 @@ Discovery::Discovery(const TransportAddress& server, const TransportAddress& loc
 }
 
 void Discovery::start(Test t, const TransportAddress& to, bool change_ip, bool change_port,
-                      TimePoint now, Duration rto, bool expects_silence, Duration window) {
+                      TimePoint now, Duration rto, bool expects_silence, Duration window,
+                      std::optional<std::uint16_t> response_port) {
   State& s = state(t);
   s.record.started = true;
   s.record.destination = to;
   s.record.change_ip = change_ip;
   s.record.change_port = change_port;
-  s.send = Send{t, socket_of(t), to, change_ip, change_port};
+  s.record.response_port = response_port;
+  s.send = Send{t, socket_of(t), to, change_ip, change_port, response_port};
   s.expects_silence = expects_silence;
   s.next_send = now;
   s.rto = rto;
   s.closes = expects_silence ? std::min(deadline_, now + window) : deadline_;
+  s.window_cut = expects_silence && now + window > deadline_;
+}
+
+int Discovery::required_silence_transmissions() const noexcept {
+  // The round-trip loss seen on this path so far, from the tests that must be answered:
+  // every transmission but the one answered (or, still waiting, the latest) counts as lost.
+  // Laplace's rule keeps a short, lucky history from claiming a clean path.
+  int sent = 0;
+  int lost = 0;
+  for (Test t : {Test::kM1, Test::kM2, Test::kM3, Test::kF1, Test::kC1, Test::kC2}) {
+    const TestRecord& r = record(t);
+    if (!r.started || r.transmissions == 0 || r.unreachable) continue;
+    sent += r.transmissions;
+    lost += r.transmissions - 1;
+  }
+  const double p = (lost + 1.0) / (sent + 2.0);
+  // Enough transmissions that a positive answer is lost on all of them with probability
+  // below 1/10000.
+  const double needed = std::ceil(std::log(1e-4) / std::log(std::clamp(p, 0.01, 0.95)));
+  return std::clamp(static_cast<int>(needed), timing_.min_silence_transmissions,
+                    timing_.max_silence_transmissions);
 }
 
 std::vector<Send> Discovery::poll(TimePoint now) {
   std::vector<Send> out;
+  const int needed = required_silence_transmissions();
   for (State& s : tests_) {
     if (!s.record.started || s.record.answered || s.record.silent) continue;
     if (now >= s.closes) {
-      s.record.silent = true;
-      continue;
+      if (s.expects_silence && !s.window_cut && s.record.transmissions < needed) {
+        // Loss seen on this path: more tries before silence may count.
+        s.closes = std::min(deadline_, now + s.rto);
+        s.window_cut = now + s.rto > deadline_;
+      } else {
+        s.record.silent = true;
+        s.record.cut_short = s.expects_silence && s.window_cut;
+        continue;
+      }
     }
     if (now < s.next_send) continue;
     out.push_back(s.send);
@@ -82,8 +114,9 @@ std::vector<Send> Discovery::poll(TimePoint now) {
     s.record.rtt = Duration{};  // measured from the latest transmission
     s.next_send = now + s.rto;
     // A test that must be answered backs off (RFC 8489 §6.2.1, capped at 1 s so a lossy
-    // path still gets several tries within a few seconds); a silence window keeps its pace.
-    if (!s.expects_silence) s.rto = std::min<Duration>(s.rto * 2, std::chrono::seconds(1));
+    // path still gets several tries within a few seconds; once the server has answered, at
+    // four RTOs of the measured RTT, at least 200 ms); a silence window keeps its pace.
+    if (!s.expects_silence) s.rto = std::min<Duration>(s.rto * 2, rto_cap_);
     last_sent_[static_cast<std::size_t>(s.send.test)] = now;
   }
   return out;
@@ -108,9 +141,32 @@ bool Discovery::is_local(Socket s, const TransportAddress& mapped) const noexcep
   return mapped == (s == Socket::kMapping ? local_mapping_ : local_filtering_);
 }
 
+void Discovery::on_port_unreachable(Test test, TimePoint /*now*/) {
+  State& s = state(test);
+  if (!s.record.started || s.record.answered || s.record.silent) return;
+  s.record.unreachable = true;
+  s.record.silent = true;
+  s.record.note = "ICMP port unreachable: nothing listens on UDP " + s.record.destination.to_string();
+}
+
+void Discovery::repace(Duration rtt, TimePoint now) {
+  // The first answer proves the server is there and how far: a test still waiting on its
+  // initial guess (200 ms, doubling) is retried at the pace that RTT allows instead.
+  const Duration rto = RetransmitSchedule::rto_from_rtt(rtt, timing_.rto_floor);
+  rto_cap_ = std::clamp<Duration>(4 * rto, std::chrono::milliseconds(200), std::chrono::seconds(1));
+  for (Test t : {Test::kM1, Test::kF1}) {
+    State& s = state(t);
+    if (!s.record.started || s.record.answered || s.record.silent || s.rto <= rto) continue;
+    s.rto = rto;
+    s.next_send = std::min(s.next_send, now + rto);
+  }
+}
+
 void Discovery::on_response(Test test, const Observation& obs, TimePoint now) {
   State& s = state(test);
-  if (!s.record.started || s.record.answered || s.record.silent) {
+  // An ICMP error does not outweigh a real answer that arrives after it.
+  const bool reopened = s.record.unreachable && !s.record.answered;
+  if (!s.record.started || s.record.answered || (s.record.silent && !reopened)) {
     ++disbelieved_;  // late, duplicate, or for a test never sent
     return;
   }
@@ -129,15 +185,20 @@ void Discovery::on_response(Test test, const Observation& obs, TimePoint now) {
   if (obs.error_code && obs.source == s.record.destination) {
     // Error responses come from where the request went, whatever CHANGE-REQUEST asked.
     s.record.answered = true;
+    s.record.silent = false;
+    s.record.unreachable = false;
     s.record.observation = obs;
     s.record.note = "the server answered error " + std::to_string(*obs.error_code) +
-                    (s.record.change_ip || s.record.change_port ? " to CHANGE-REQUEST" : "");
+                    (s.record.response_port ? " to RESPONSE-PORT/CHANGE-REQUEST"
+                     : s.record.change_ip || s.record.change_port ? " to CHANGE-REQUEST" : "");
     return;
   }
   if (obs.source != expected) {
     const bool change_request = test == Test::kF2 || test == Test::kF3 || test == Test::kC1 || test == Test::kC2;
     if (change_request && obs.source == s.record.destination) {
       s.record.answered = true;
+      s.record.silent = false;
+      s.record.unreachable = false;
       s.record.observation = obs;
       s.record.note = "answered from the address asked: the server ignored CHANGE-REQUEST";
       return;
@@ -150,8 +211,12 @@ void Discovery::on_response(Test test, const Observation& obs, TimePoint now) {
     return;
   }
   s.record.answered = true;
+  s.record.silent = false;
+  if (s.record.unreachable) s.record.note.clear();
+  s.record.unreachable = false;
   s.record.observation = obs;
   s.record.rtt = std::chrono::duration_cast<Duration>(now - last_sent_[static_cast<std::size_t>(test)]);
+  if (test == Test::kM1 || test == Test::kF1) repace(s.record.rtt, now);
   if (test == Test::kM1) after_m1(now);
   if (test == Test::kF1) after_f1(now);
   if (test == Test::kM2 || test == Test::kM3) after_m3(now);
@@ -159,19 +224,21 @@ void Discovery::on_response(Test test, const Observation& obs, TimePoint now) {
 
 void Discovery::after_m3(TimePoint now) {
   const TestRecord& m1 = record(Test::kM1);
-  const TestRecord& m2 = record(Test::kM2);
   const TestRecord& m3 = record(Test::kM3);
-  if (!m2.answered || !m3.answered || !m1.observation.mapped || m1.observation.mapped != m2.observation.mapped ||
-      m2.observation.mapped != m3.observation.mapped) {
-    return;  // only endpoint-independent mapping guarantees the pinhole the checks rely on
-  }
+  if (record(Test::kC1).started || !m1.observation.mapped || !m3.answered || !m3.observation.mapped) return;
+  // Only an answered M3 shows that its mapping, and the pinhole for A2:P2 on it, exists at the
+  // NAT. (An answer from A2:P2 that reached the NAT first would be a new inbound flow there,
+  // and a Linux NAT then gives M3 another public port.) With endpoint-independent mapping that
+  // is the mapping every request uses; otherwise RESPONSE-PORT asks for the answers on it.
+  std::optional<std::uint16_t> response_port;
+  if (*m3.observation.mapped != *m1.observation.mapped) response_port = m3.observation.mapped->port;
   // These should be answered; a long window costs nothing when they are, and keeps a lossy
   // path from failing an honest server.
-  const Duration rtt = std::max(m2.rtt, m3.rtt);
+  const Duration rtt = m3.rtt;
   const Duration window = 2 * std::max<Duration>(timing_.silence_floor, rtt * timing_.silence_rtt_factor);
   const Duration rto = RetransmitSchedule::rto_from_rtt(rtt, timing_.rto_floor);
-  start(Test::kC1, server_, true, true, now, rto, true, window);
-  start(Test::kC2, with_port(*other_, server_.port), false, true, now, rto, true, window);
+  start(Test::kC1, server_, true, true, now, rto, true, window, response_port);
+  start(Test::kC2, with_port(*other_, server_.port), false, true, now, rto, true, window, response_port);
 }
 
 void Discovery::after_m1(TimePoint now) {
@@ -192,108 +259,10 @@ void Discovery::after_f1(TimePoint now) {
   // Silence is the answer these tests may get: the window scales with the RTT just measured
   // on this path, so a slow path is not mistaken for a filtering NAT.
   const Duration window = std::max<Duration>(timing_.silence_floor, f1.rtt * timing_.silence_rtt_factor);
-  const Duration rto = RetransmitSchedule::rto_from_rtt(f1.rtt, timing_.rto_floor);
+  const Duration rto = std::clamp<Duration>(window / timing_.min_silence_transmissions, timing_.silence_rto_floor,
+                                            RetransmitSchedule::rto_from_rtt(f1.rtt, timing_.silence_rto_floor));
   start(Test::kF2, server_, true, true, now, rto, true, window);
   start(Test::kF3, server_, false, true, now, rto, true, window);
-}
-
-Verdict Discovery::verdict() const {
-  Verdict v;
-  const TestRecord& m1 = record(Test::kM1);
-  const TestRecord& m2 = record(Test::kM2);
-  const TestRecord& m3 = record(Test::kM3);
-  const TestRecord& f1 = record(Test::kF1);
-  const TestRecord& f2 = record(Test::kF2);
-  const TestRecord& f3 = record(Test::kF3);
-  const TestRecord& c1 = record(Test::kC1);
-  const TestRecord& c2 = record(Test::kC2);
-  v.server_has_other_address = other_.has_value();
-  v.udp_blocked = m1.silent && f1.silent;
-
-  // Mapping, RFC 5780 §4.3.
-  if (!m1.answered) {
-    v.mapping_reason = "no answer from the server over UDP";
-  } else if (m1.observation.error_code || !m1.observation.mapped) {
-    v.mapping_reason = "the server's answer carried no mapped address";
-  } else {
-    const TransportAddress x1 = *m1.observation.mapped;
-    v.public_address = x1;
-    v.port_preservation = x1.port == local_mapping_.port;
-    if (is_local(Socket::kMapping, x1)) {
-      v.mapping = Behaviour::kDirect;
-      v.mapping_reason = "the mapped address is this host's own address: no NAT";
-    } else if (!other_) {
-      v.mapping_reason = "the server sent no OTHER-ADDRESS (not an RFC 5780 server)";
-    } else if (!m2.started) {
-      v.mapping_reason = "OTHER-ADDRESS " + other_->to_string() + " does not differ in IP and port";
-    } else if (!m2.answered || !m2.observation.mapped) {
-      v.mapping_reason = "no answer from the alternate address " + m2.destination.to_string();
-    } else if (*m2.observation.mapped == x1) {
-      v.mapping = Behaviour::kEndpointIndependent;
-      v.mapping_reason = "the same mapping towards both server addresses";
-    } else if (!m3.answered || !m3.observation.mapped) {
-      v.mapping_reason = "the mapping changed with the address, and " + m3.destination.to_string() +
-                         " did not answer";
-    } else if (*m3.observation.mapped == *m2.observation.mapped) {
-      v.mapping = Behaviour::kAddressDependent;
-      v.mapping_reason = "a new mapping per destination IP, the same across its ports";
-    } else {
-      v.mapping = Behaviour::kAddressAndPortDependent;
-      v.mapping_reason = "a new mapping for every destination IP and port";
-    }
-  }
-
-  // Filtering, RFC 5780 §4.4.
-  Behaviour seen = Behaviour::kUnknown;
-  std::string why;
-  auto valid = [](const TestRecord& t) {
-    return t.answered && !t.observation.error_code && t.note.empty();
-  };
-  if (!f1.answered || !f1.observation.mapped) {
-    why = "no answer from the server over UDP";
-  } else if (!other_) {
-    why = "the server sent no OTHER-ADDRESS, so it cannot answer from another address";
-  } else if (!f2.started) {
-    why = "OTHER-ADDRESS " + other_->to_string() + " does not differ in IP and port";
-  } else if (f2.answered && !valid(f2)) {
-    why = "filtering test II: " + (f2.note.empty() ? std::string("no valid answer") : f2.note);
-  } else if (valid(f2)) {
-    seen = Behaviour::kEndpointIndependent;
-    why = "packets from another IP and port were let in";
-  } else if (f3.answered && !valid(f3)) {
-    why = "filtering test III: " + (f3.note.empty() ? std::string("no valid answer") : f3.note);
-  } else if (c1.started && !valid(c1)) {
-    why = "the server did not answer CHANGE-REQUEST from its other address even where this NAT "
-          "lets it in, so silence proves nothing (" + (c1.note.empty() ? std::string("check C1 silent") : c1.note) + ")";
-  } else if (valid(f3)) {
-    seen = Behaviour::kAddressDependent;
-    why = "packets from another port of the same IP were let in, from another IP not";
-  } else if (c2.started && !valid(c2)) {
-    why = "the server did not answer a change-port request where this NAT lets it in, so silence "
-          "proves nothing (" + (c2.note.empty() ? std::string("check C2 silent") : c2.note) + ")";
-  } else if (f2.silent && f3.silent) {
-    seen = Behaviour::kAddressAndPortDependent;
-    why = "only the exact address and port contacted could answer";
-  }
-  if (c1.started) {
-    v.server_change_request_verified = valid(c1) && valid(c2);
-  } else if (seen == Behaviour::kAddressDependent || seen == Behaviour::kAddressAndPortDependent) {
-    why += " (the server's CHANGE-REQUEST support could not be cross-checked: that needs "
-           "endpoint-independent mapping)";
-  }
-  if (f1.answered && f1.observation.mapped && is_local(Socket::kFiltering, *f1.observation.mapped)) {
-    v.filtering = Behaviour::kDirect;
-    v.firewall_filtering = seen;
-    v.filtering_reason = "no NAT" + (seen == Behaviour::kUnknown ? std::string()
-                                     : "; a firewall here lets in " +
-                                           std::string(seen == Behaviour::kEndpointIndependent
-                                                           ? "unsolicited packets from anywhere"
-                                                           : "answers only (" + std::string(behaviour_name(seen)) + ")"));
-  } else {
-    v.filtering = seen;
-    v.filtering_reason = why;
-  }
-  return v;
 }
 
 }  // namespace natdiag::stun::rfc5780

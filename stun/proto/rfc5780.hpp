@@ -7,14 +7,19 @@
 //   filtering socket: F1 -> A1:P1 ; then F2 (change IP and port) and F3 (change port) at once
 //
 // Silence from F2/F3 only means "filtered" if the server can answer from its other address.
-// Once M1-M3 show endpoint-independent mapping, M3 has opened a pinhole for A2:P2 on the
-// mapping socket, so two capability checks from that socket must be answered by any honest
-// server whatever the NAT filters: C1 (to A1:P1, change IP and port) and C2 (to A2:P1, change
-// port), both answered from A2:P2. A server that fails them cannot support a filtering verdict.
+// M3 has opened a pinhole for A2:P2 on the mapping socket, so two capability checks from that
+// socket must be answered by any honest server whatever the NAT filters: C1 (to A1:P1, change
+// IP and port) and C2 (to A2:P1, change port), both answered from A2:P2. With endpoint-
+// independent mapping that pinhole is on the mapping every request uses; otherwise the checks
+// carry RESPONSE-PORT (RFC 5780 §7.5) naming M3's public port, so the answer lands on M3's
+// own mapping. A server that fails them (or cannot do RESPONSE-PORT) leaves silence
+// unexplained: filtering is `unknown`, never a verdict.
 //
-// Tests that must be answered are retransmitted until the overall deadline. Tests whose
-// silence is an answer (F2, F3) are retransmitted inside a window derived from the RTT that
-// F1 measured on the same path, never shorter than a floor.
+// Tests that must be answered are retransmitted until the overall deadline (re-paced from the
+// first RTT measured). Tests whose silence is an answer (F2, F3) are retransmitted inside a
+// window derived from the RTT that F1 measured on the same path, never shorter than a floor,
+// and never with fewer transmissions than the loss seen so far requires; a window the deadline
+// cuts short is no evidence. An ICMP port unreachable ends a test at once: nothing listens.
 #pragma once
 
 #include <array>
@@ -58,6 +63,7 @@ struct Send {
   TransportAddress destination;
   bool change_ip = false;
   bool change_port = false;
+  std::optional<std::uint16_t> response_port;  ///< RFC 5780 §7.5 RESPONSE-PORT to ask for
 };
 
 /// What a response said, already matched to its test by transaction ID.
@@ -72,8 +78,18 @@ struct Observation {
 struct Timing {
   Duration initial_rto = std::chrono::milliseconds(200);  ///< first contact, RTT unknown
   Duration rto_floor = std::chrono::milliseconds(50);     ///< never retransmit faster
+  /// Silence windows spread their tries over the window (at most one per 2*RTT, never
+  /// faster than this): many tries, a bounded count.
+  Duration silence_rto_floor = std::chrono::milliseconds(20);
   Duration silence_floor = std::chrono::milliseconds(250);  ///< shortest silence window
   int silence_rtt_factor = 6;                           ///< window = max(floor, factor*RTT)
+  /// A silence window holds at least this many transmissions (14: an answer lost on all of
+  /// them below 1/10,000 up to 30 % loss each way), more when the loss seen so far makes that
+  /// many too likely to all be lost (at most the max).
+  int min_silence_transmissions = 14;
+  int max_silence_transmissions = 20;
+  /// "UDP blocked" needs M1 and F1 each unanswered after at least this many transmissions.
+  int min_blocked_transmissions = 3;
 };
 
 /// What happened to one test.
@@ -84,6 +100,9 @@ struct TestRecord {
   bool started = false;
   bool answered = false;
   bool silent = false;       ///< closed without an answer
+  bool cut_short = false;    ///< silent, but the deadline ended it before its window was full
+  bool unreachable = false;  ///< ICMP port unreachable: nothing listens at the destination
+  std::optional<std::uint16_t> response_port;  ///< RESPONSE-PORT sent
   int transmissions = 0;
   Duration rtt{};            ///< from the transmission just before the answer
   Observation observation;   ///< valid when answered
@@ -96,11 +115,19 @@ struct Verdict {
   Behaviour filtering = Behaviour::kUnknown;
   std::optional<bool> port_preservation;
   std::optional<TransportAddress> public_address;  ///< M1's mapped address
-  bool udp_blocked = false;           ///< neither M1 nor F1 got any answer
+  /// Neither M1 nor F1 got any answer after enough tries (and no ICMP error came back).
+  bool udp_blocked = false;
+  /// ICMP port unreachable for A1:P1 and no answer: nothing listens on UDP there.
+  bool port_unreachable = false;
   bool server_has_other_address = false;
   /// C1 and C2 answered: the server can answer CHANGE-REQUEST from its other address.
-  /// nullopt when they could not run (mapping not endpoint-independent).
+  /// nullopt when they could not run.
   std::optional<bool> server_change_request_verified;
+  /// The behaviours the evidence leaves open: one when decided, two when it could not
+  /// separate them (e.g. address-dependent or address-and-port-dependent), empty when
+  /// nothing narrowed the answer.
+  std::vector<Behaviour> mapping_candidates;
+  std::vector<Behaviour> filtering_candidates;
   /// With no NAT, what a firewall does to unsolicited packets from other addresses, in the
   /// filtering names (the verdict itself stays `direct`).
   Behaviour firewall_filtering = Behaviour::kUnknown;
@@ -122,6 +149,9 @@ class Discovery {
   /// A response to `test`. Late, duplicate and out-of-place answers are recorded, never
   /// allowed to change a decided test.
   void on_response(Test test, const Observation& observation, TimePoint now);
+  /// An ICMP port unreachable for a request of `test` (the kernel matched it to the socket
+  /// and destination). Ends the test; a real answer arriving later still counts.
+  void on_port_unreachable(Test test, TimePoint now);
   /// When poll() next has something to do.
   [[nodiscard]] TimePoint next_event() const noexcept;
   [[nodiscard]] bool done() const noexcept;
@@ -139,13 +169,19 @@ class Discovery {
     bool expects_silence = false;
     TimePoint next_send{};
     TimePoint closes{};  ///< answer window end (silence tests) or the overall deadline
+    bool window_cut = false;  ///< `closes` is the deadline, earlier than the window wanted
     Duration rto{};
   };
   void start(Test t, const TransportAddress& to, bool change_ip, bool change_port, TimePoint now,
-             Duration rto, bool expects_silence, Duration window = {});
+             Duration rto, bool expects_silence, Duration window = {},
+             std::optional<std::uint16_t> response_port = std::nullopt);
   void after_m1(TimePoint now);
   void after_f1(TimePoint now);
   void after_m3(TimePoint now);
+  void repace(Duration rtt, TimePoint now);
+  [[nodiscard]] int required_silence_transmissions() const noexcept;
+  void decide_mapping(Verdict& v) const;
+  void decide_filtering(Verdict& v) const;
   [[nodiscard]] bool is_local(Socket s, const TransportAddress& mapped) const noexcept;
   State& state(Test t) noexcept { return tests_[static_cast<std::size_t>(t)]; }
   [[nodiscard]] const State& state(Test t) const noexcept {
@@ -160,6 +196,7 @@ class Discovery {
   std::array<State, kTestCount> tests_{};
   std::optional<TransportAddress> other_;  ///< A2:P2, from M1 or F1
   std::array<TimePoint, kTestCount> last_sent_{};
+  Duration rto_cap_ = std::chrono::seconds(1);  ///< backoff cap; lower once the server answered
   int disbelieved_ = 0;
 };
 

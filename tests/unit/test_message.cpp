@@ -324,4 +324,11 @@ TEST_CASE("retransmission schedule follows RFC 8489 §6.2.1 with a fake clock") 
   }
   CHECK(count == 3);
   CHECK(duration_cast<milliseconds>(now - t0).count() == 2000);
+
+  // A deadline already past (`stun --timeout 1e-7`, issue 10 defect 7): one request still
+  // goes out, then the schedule gives up; never "no response" after sending nothing.
+  RetransmitSchedule past(RetransmitPolicy{}, t0 + milliseconds(5), t0 + milliseconds(1));
+  CHECK(past.poll(t0 + milliseconds(5)) == RetransmitSchedule::Action::kSend);
+  CHECK(past.transmissions() == 1);
+  CHECK(past.poll(t0 + milliseconds(5)) == RetransmitSchedule::Action::kGiveUp);
 }

@@ -2,150 +2,7 @@
 // mapping x filtering matrix, no NAT, loss, duplicates, late and spoofed answers, bad servers.
 #include <doctest/doctest.h>
 
-#include <functional>
-#include <map>
-#include <queue>
-#include <random>
-#include <set>
-#include <tuple>
-
-#include "stun/proto/rfc5780.hpp"
-
-using namespace natdiag::stun;
-using namespace natdiag::stun::rfc5780;
-using namespace std::chrono_literals;
-
-namespace {
-
-TransportAddress addr(const char* text) { return *TransportAddress::parse(text); }
-
-const TransportAddress kA1P1 = addr("192.0.2.1:3478");
-const TransportAddress kA2P2 = addr("192.0.2.2:3479");
-const TransportAddress kLocalMapping = addr("10.0.0.2:40001");
-const TransportAddress kLocalFiltering = addr("10.0.0.2:40002");
-
-enum class ServerFault {
-  kNone,
-  kNoOtherAddress,
-  kIgnoresChangeRequest,   // answers from the address asked
-  kRefusesChangeRequest,   // answers 420
-  kSilentOnChangeRequest,  // advertises OTHER-ADDRESS but cannot send from it (behind 1:1 NAT)
-};
-
-// A NAT table with RFC 4787 mapping and filtering behaviour, and an RFC 5780 server.
-struct Network {
-  Behaviour mapping = Behaviour::kEndpointIndependent;
-  Behaviour filtering = Behaviour::kAddressAndPortDependent;  // kDirect: no NAT at all
-  ServerFault fault = ServerFault::kNone;
-  Duration rtt = 20ms;
-  double loss = 0;          // per packet, each direction
-  bool duplicate = false;   // every delivered answer arrives twice
-  std::mt19937 rng{1};
-
-  std::map<std::tuple<Socket, std::string>, std::uint16_t> mappings;  // (socket, dest key) -> port
-  std::set<std::tuple<std::uint16_t, std::string>> pinholes;          // (public port, remote key)
-  std::uint16_t next_port = 50000;
-
-  static std::string key(Behaviour b, const TransportAddress& a) {
-    if (b == Behaviour::kEndpointIndependent) return "*";
-    if (b == Behaviour::kAddressDependent) return a.ip_string();
-    return a.to_string();
-  }
-  bool lost() { return loss > 0 && std::uniform_real_distribution<>(0, 1)(rng) < loss; }
-
-  // Outbound through the NAT: the public address the server sees.
-  TransportAddress outbound(Socket s, const TransportAddress& to) {
-    const TransportAddress local = s == Socket::kMapping ? kLocalMapping : kLocalFiltering;
-    if (filtering == Behaviour::kDirect) return local;
-    auto [it, fresh] = mappings.try_emplace({s, key(mapping, to)}, 0);
-    if (fresh) it->second = next_port++;
-    pinholes.insert({it->second, key(filtering, to)});
-    TransportAddress pub = addr("203.0.113.1");
-    pub.port = it->second;
-    return pub;
-  }
-  bool inbound_allowed(const TransportAddress& pub, const TransportAddress& from) const {
-    if (filtering == Behaviour::kDirect) return true;
-    for (Behaviour level : {Behaviour::kEndpointIndependent, Behaviour::kAddressDependent,
-                            Behaviour::kAddressAndPortDependent}) {
-      if (level == filtering) return pinholes.count({pub.port, key(level, from)}) > 0;
-    }
-    return false;
-  }
-  // The server's answer: which address it comes from and what it says.
-  Observation answer(const Send& send, const TransportAddress& seen_as) {
-    Observation o;
-    o.mapped = seen_as;
-    if (fault != ServerFault::kNoOtherAddress) o.other_address = kA2P2;
-    TransportAddress from = send.destination;
-    if (send.change_ip || send.change_port) {
-      if (fault == ServerFault::kRefusesChangeRequest || fault == ServerFault::kNoOtherAddress) {
-        o.error_code = 420;
-        o.mapped.reset();
-      } else if (fault != ServerFault::kIgnoresChangeRequest) {
-        if (send.change_ip) from = addr(from.ip[3] == 1 ? "192.0.2.2" : "192.0.2.1"), from.port = send.destination.port;
-        if (send.change_port) from.port = from.port == 3478 ? 3479 : 3478;
-      }
-    }
-    o.source = from;
-    return o;
-  }
-};
-
-struct Delivery {
-  TimePoint at;
-  Test test;
-  Observation observation;
-  bool operator>(const Delivery& o) const { return at > o.at; }
-};
-
-struct Run {
-  Verdict verdict;
-  Duration elapsed{};
-  int disbelieved = 0;
-  int transmissions = 0;
-};
-
-// Drives a Discovery through the network until it is done. `inject` may add stray packets.
-Run run(Network& net, Duration budget = 3s,
-        const std::function<void(TimePoint, std::priority_queue<Delivery, std::vector<Delivery>, std::greater<>>&)>& inject = {}) {
-  const TimePoint t0{};
-  TimePoint now = t0;
-  Discovery d(kA1P1, kLocalMapping, kLocalFiltering, now, now + budget);
-  std::priority_queue<Delivery, std::vector<Delivery>, std::greater<>> queue;
-  if (inject) inject(t0, queue);
-  Run r;
-  for (int guard = 0; guard < 100000 && !d.done(); ++guard) {
-    for (const Send& s : d.poll(now)) {
-      ++r.transmissions;
-      if (net.lost()) continue;
-      if (net.fault == ServerFault::kSilentOnChangeRequest && (s.change_ip || s.change_port)) continue;
-      const TransportAddress pub = net.outbound(s.socket, s.destination);
-      const Observation o = net.answer(s, pub);
-      if (!net.inbound_allowed(pub, o.source) || net.lost()) continue;
-      queue.push({now + net.rtt, s.test, o});
-      if (net.duplicate) queue.push({now + net.rtt + 1ms, s.test, o});
-    }
-    TimePoint next = d.next_event();
-    if (!queue.empty()) next = std::min(next, queue.top().at);
-    if (d.done()) break;
-    now = std::max(now, next);
-    while (!queue.empty() && queue.top().at <= now) {
-      d.on_response(queue.top().test, queue.top().observation, now);
-      queue.pop();
-    }
-  }
-  REQUIRE(d.done());
-  r.verdict = d.verdict();
-  r.elapsed = std::chrono::duration_cast<Duration>(now - t0);
-  r.disbelieved = d.disbelieved();
-  return r;
-}
-
-const Behaviour kTypes[] = {Behaviour::kEndpointIndependent, Behaviour::kAddressDependent,
-                            Behaviour::kAddressAndPortDependent};
-
-}  // namespace
+#include "tests/unit/rfc5780_sim.hpp"
 
 TEST_CASE("rfc5780: every mapping x filtering combination is classified right") {
   for (Behaviour m : kTypes) {
@@ -192,8 +49,9 @@ TEST_CASE("rfc5780: UDP blocked ends at the deadline with udp_blocked") {
   CHECK(r.elapsed == 2s);
 }
 
-TEST_CASE("rfc5780: 20% loss each way still gives the right verdicts") {
+TEST_CASE("rfc5780: 20% loss each way: the right verdicts, `unknown` rarely, never a wrong one") {
   int wrong = 0;
+  int unknown = 0;
   int runs = 0;
   for (unsigned seed = 1; seed <= 30; ++seed) {
     for (Behaviour m : kTypes) {
@@ -205,14 +63,24 @@ TEST_CASE("rfc5780: 20% loss each way still gives the right verdicts") {
         net.rng.seed(seed);
         const Run r = run(net);
         ++runs;
-        if (r.verdict.mapping != m || r.verdict.filtering != f) ++wrong;
+        const bool mapping_ok = r.verdict.mapping == m || r.verdict.mapping == Behaviour::kUnknown;
+        const bool filtering_ok = r.verdict.filtering == f || r.verdict.filtering == Behaviour::kUnknown;
+        if (!mapping_ok || !filtering_ok) {
+          ++wrong;
+          MESSAGE("wrong: seed " << seed << " " << behaviour_name(m) << "/" << behaviour_name(f) << " -> "
+                  << behaviour_name(r.verdict.mapping) << "/" << behaviour_name(r.verdict.filtering) << ": "
+                  << r.verdict.mapping_reason << " | " << r.verdict.filtering_reason << " F2 tx "
+                  << rec(r, Test::kF2).transmissions << " F3 tx " << rec(r, Test::kF3).transmissions);
+        }
+        if (r.verdict.mapping != m || r.verdict.filtering != f) ++unknown;
       }
     }
   }
-  // A positive filtering answer can be lost on every try inside the window: at 20 % loss each
-  // way and five tries that is 0.36^5 = 0.6 % per positive test. Allow about twice that.
+  // A positive filtering answer lost on every try of its window would be a wrong verdict:
+  // the window holds enough tries for the loss seen that this stays below 1/1000 per test.
   CAPTURE(runs);
-  CHECK(wrong <= 3);
+  CHECK(wrong == 0);
+  CHECK(unknown <= runs / 20);
 }
 
 TEST_CASE("rfc5780: a slow path widens the silence window instead of faking filtering") {
@@ -291,17 +159,18 @@ TEST_CASE("rfc5780: a server silent on CHANGE-REQUEST cannot make silence a filt
   CHECK(r.verdict.mapping == Behaviour::kEndpointIndependent);
   CHECK(r.verdict.filtering == Behaviour::kUnknown);
   CHECK(r.verdict.server_change_request_verified == false);
-  CHECK(r.verdict.filtering_reason.find("did not answer CHANGE-REQUEST") != std::string::npos);
+  CHECK(r.verdict.filtering_reason.find("proves nothing") != std::string::npos);
 
   Network honest;
   const Run ok = run(honest);
   CHECK(ok.verdict.filtering == Behaviour::kAddressAndPortDependent);
   CHECK(ok.verdict.server_change_request_verified == true);
 
-  Network symmetric;  // no endpoint-independent mapping: the check cannot run, and says so
+  Network symmetric;  // no endpoint-independent mapping: the checks go through M3's mapping
   symmetric.mapping = Behaviour::kAddressAndPortDependent;
   const Run sym = run(symmetric);
   CHECK(sym.verdict.filtering == Behaviour::kAddressAndPortDependent);
-  CHECK_FALSE(sym.verdict.server_change_request_verified.has_value());
-  CHECK(sym.verdict.filtering_reason.find("could not be cross-checked") != std::string::npos);
+  CHECK(sym.verdict.server_change_request_verified == true);
+  const auto& m3 = sym.records[static_cast<std::size_t>(Test::kM3)];
+  CHECK(sym.records[static_cast<std::size_t>(Test::kC1)].response_port == m3.observation.mapped->port);
 }
