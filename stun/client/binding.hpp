@@ -34,6 +34,8 @@ struct BindingOptions {
   stun::RetransmitPolicy policy;     ///< UDP retransmission (RFC 8489 §6.2.1)
   bool tls_verify = true;
   std::string ca_file;
+  /// TCP/TLS: fails the test at once when cancelled from another thread (must outlive it).
+  const net::Canceller* cancel = nullptr;
 };
 
 /// What a Binding response said, decoded.

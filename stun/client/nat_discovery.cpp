@@ -33,7 +33,8 @@ namespace {
 using Clock = stun::Clock;
 
 // A TCP binding on a helper thread: when UDP gets no answer it tells "UDP is blocked" from
-// "the server is down", without making a healthy run wait for it.
+// "the server is down", without making a healthy run wait for it. The thread is cancelled and
+// joined before the object goes (no detached thread may outlive main).
 class BackgroundTcpCheck {
  public:
   BackgroundTcpCheck(const NatOptions& options, const ServerTarget& server) : state_(std::make_shared<State>()) {
@@ -43,7 +44,8 @@ class BackgroundTcpCheck {
     b.transport = Transport::kTcp;
     b.family = options.family;
     b.timeout = options.timeout;
-    std::thread([state = state_, b] {
+    b.cancel = &cancel_;
+    thread_ = std::thread([state = state_, b] {
       bool ok = false;
       try {
         ok = run_binding_test(b).success();
@@ -53,7 +55,13 @@ class BackgroundTcpCheck {
       std::lock_guard lock(state->mutex);
       state->result = ok;
       state->cv.notify_all();
-    }).detach();
+    });
+  }
+  BackgroundTcpCheck(const BackgroundTcpCheck&) = delete;
+  BackgroundTcpCheck& operator=(const BackgroundTcpCheck&) = delete;
+  ~BackgroundTcpCheck() {
+    cancel_.cancel();
+    thread_.join();
   }
   std::optional<bool> result(stun::TimePoint deadline) {
     std::unique_lock lock(state_->mutex);
@@ -68,6 +76,8 @@ class BackgroundTcpCheck {
     std::optional<bool> result;
   };
   std::shared_ptr<State> state_;
+  net::Canceller cancel_;
+  std::thread thread_;
 };
 
 TransportAddress bind_address(const NatOptions& options, const TransportAddress& server) {
