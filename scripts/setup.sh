@@ -11,7 +11,7 @@ PACKAGES=(
   # libraries (design.md: Debian's packages only)
   libnice-dev libglib2.0-dev libssl-dev libcxxopts-dev doctest-dev nlohmann-json3-dev libbenchmark-dev
   # tests: real peers, the namespace lab, the fuzzer, JSON checks
-  coturn iproute2 iptables clang libclang-rt-14-dev jq openssl procps psmisc python3
+  coturn iproute2 iptables clang libclang-rt-14-dev jq openssl procps psmisc python3 strace
 )
 
 missing=()
