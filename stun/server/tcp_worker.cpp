@@ -56,8 +56,9 @@ bool TcpWorker::serve_connection(Connection& c, Clock::time_point now) {
   const ssize_t n = ::recv(c.fd.get(), in.data(), in.size(), MSG_DONTWAIT);
   if (n == 0) return false;
   if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
-  // The first byte of a request starts its deadline; later bytes of it never extend it.
-  if (c.buffer.empty()) c.deadline = now + limits_.request_deadline;
+  // After an answer, the first byte of the next request starts its deadline; the first
+  // request's deadline runs from the accept. Later bytes of a request never extend it.
+  if (c.buffer.empty() && c.answered) c.deadline = now + limits_.request_deadline;
   c.buffer.insert(c.buffer.end(), in.begin(), in.begin() + n);
   while (c.buffer.size() >= 4) {
     const auto size = stun::stun_message_size(c.buffer);
@@ -88,6 +89,7 @@ bool TcpWorker::serve_connection(Connection& c, Clock::time_point now) {
       return false;  // a peer that does not read its answers is not waited for
     }
     c.since = now;
+    c.answered = true;
     counters_.answered.fetch_add(1, std::memory_order_relaxed);
   }
   return true;
@@ -129,7 +131,7 @@ void TcpWorker::accept_from(const Listener& l, Clock::time_point now) {
     const int on = 1;
     setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
     connections_.push_back(
-        Connection{l.id, std::move(fd), *from, key, {}, now, now + limits_.request_deadline});
+        Connection{l.id, std::move(fd), *from, key, {}, now, now + limits_.request_deadline, false});
   }
 }
 

@@ -21,7 +21,8 @@ struct ServerCounters;
 struct TcpLimits {
   std::size_t max_connections = 256;  ///< in all; when full, the stalest one makes room
   std::size_t max_per_source = 8;     ///< per source key (IPv6: per prefix); its stalest goes
-  std::chrono::milliseconds request_deadline{3000};  ///< to send a whole request, from accept or its first byte
+  /// To send a whole request: the first from the accept, each later one from its first byte.
+  std::chrono::milliseconds request_deadline{3000};
   std::chrono::milliseconds idle_after_answer{5000};  ///< quiet time allowed after an answer
 };
 
@@ -54,6 +55,7 @@ class TcpWorker {
     std::vector<std::uint8_t> buffer;
     Clock::time_point since;     ///< accepted, or last answered: what "stale" compares
     Clock::time_point deadline;  ///< closed at this time unless a request completes
+    bool answered = false;       ///< an answer went out: the next request gets a fresh deadline
   };
 
   bool serve_connection(Connection& c, Clock::time_point now);
