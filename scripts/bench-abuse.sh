@@ -7,7 +7,7 @@
 #   - RSS (peak) and open fds of the server after the floods, with 300 slowloris connections open
 #   - TCP from another source while one source holds 300 slowloris connections
 #   - time to shed idle TCP connections that never send a byte
-# coturn runs twice: with an empty configuration file (-c empty) and with Debian's stock
+# natdiag serve runs with one thread and with --threads 2; coturn runs twice: with an empty configuration file (-c empty) and with Debian's stock
 # /etc/turnserver.conf (what users have); both STUN-only on the same loopback address and port
 # range. Every generator is bounded (build/stun-abuse): FLOOD_SECONDS (default 4) per flood,
 # IDLE_SECONDS (default 15) for the idle connections.
@@ -74,6 +74,12 @@ PIDS+=($!)
 wait_port "$P"
 measure natdiag "${PIDS[-1]}" "$P"
 kill "${PIDS[-1]}"
+P=$(free_port)
+build/natdiag serve --primary 127.0.0.1 --port "$P" --threads 2 >"$TMP/natdiag2.log" 2>&1 &
+PIDS+=($!)
+wait_port "$P"
+measure natdiag2 "${PIDS[-1]}" "$P"
+kill "${PIDS[-1]}"
 
 : >"$TMP/empty.conf"
 for config in empty stock; do
@@ -94,9 +100,9 @@ row() {  # row LABEL then one value per server
   for v in "$@"; do printf ' %16s' "$v"; done; echo
 }
 value() { field "$2" "$(cat "$TMP/$1")"; }
-servers=(natdiag coturn-empty coturn-stock)
+servers=(natdiag natdiag2 coturn-empty coturn-stock)
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -r); coturn $(turnserver --version 2>/dev/null | head -1)"
-row "" "natdiag serve" "coturn -c empty" "coturn stock conf"
+row "" "natdiag serve" "--threads 2" "coturn -c empty" "coturn stock conf"
 vals=(); for s in "${servers[@]}"; do vals+=("$(field percent "$(cat "$TMP/$s.probe")") %"); done
 row "legit client answered during floods" "${vals[@]}"
 vals=(); for s in "${servers[@]}"; do vals+=("$(field sent "$(cat "$TMP/$s.flood1")")"); done
