@@ -173,8 +173,15 @@ DummyNicPlan dummy_nic_plan(const TransportAddress& ip, NetworkStack stack) {
 
 std::optional<std::string> etc_hosts_line(const HostnameFacts& hostname,
                                           const TransportAddress& external_ip) {
-  if (hostname.ok) return std::nullopt;
+  if (hostname.ok || hostname.is_ip) return std::nullopt;
   return external_ip.ip_string() + " " + hostname.name;
+}
+
+std::string not_this_host_headline(const TransportAddress& external_ip,
+                                   const TransportAddress& measured_public) {
+  return "Hairpin NAT: " + external_ip.ip_string() +
+         " is not this host's public address \u2014 a STUN server sees this host as " +
+         measured_public.ip_string();
 }
 
 std::string headline(Verdict verdict, const TransportAddress& external_ip,
@@ -260,8 +267,26 @@ void add_present_dummy_nic(std::vector<Advice>& out, const AdviceInput& in,
 /// The BigBlueButton guide's /etc/hosts line when --hostname does not resolve to EXTERNAL_IP.
 void add_hostname(std::vector<Advice>& out, const HostnameFacts& h,
                   const TransportAddress& external_ip) {
+  if (h.is_ip) {
+    if (!h.ok) {
+      out.push_back({"--hostname " + h.name + " is an IP address, not a name, and not " +
+                         external_ip.ip_string() + ": nothing to put in /etc/hosts.",
+                     {}});
+    }
+    return;
+  }
   const auto line = etc_hosts_line(h, external_ip);
   if (!line) return;
+  if (h.first_entry && !h.first_entry->ip.same_ip(external_ip)) {
+    // The resolver takes the first line that names it: a line added below changes nothing.
+    out.push_back({"Line " + std::to_string(h.first_entry->line) + " of /etc/hosts maps " +
+                       h.name + " to " + h.first_entry->ip.ip_string() +
+                       ", and the first matching line wins: change that line's address to " +
+                       external_ip.ip_string() + " (or take " + h.name +
+                       " off it), so that it reads:",
+                   {*line}});
+    return;
+  }
   if (!h.etc_hosts.empty()) {
     out.push_back({"/etc/hosts gives " + h.name + " " + addresses_text(h.etc_hosts) +
                        "; point it at the public address instead, with the line:",
@@ -278,6 +303,17 @@ void add_hostname(std::vector<Advice>& out, const HostnameFacts& h,
 
 std::vector<Advice> make_advice(const AdviceInput& in) {
   std::vector<Advice> out;
+  if (in.measured_public && !in.measured_public->same_ip(in.external_ip)) {
+    // Someone else's address: adding it here would cut this host off from its real owner.
+    out.push_back({in.external_ip.ip_string() + " is not this host's public address: a STUN "
+                       "server sees this host as " + in.measured_public->ip_string() +
+                       ". natdiag gives no dummy-NIC command for " + in.external_ip.ip_string() +
+                       " (adding it here would cut this host off from the machine that owns "
+                       "it). Check the hairpin of the public address instead:",
+                   {"natdiag hairpin " + in.measured_public->ip_string()}});
+    if (in.hostname) add_hostname(out, *in.hostname, *in.measured_public);
+    return out;
+  }
   const auto plan = dummy_nic_plan(in.external_ip, in.stack.stack);
   if (in.verdict == Verdict::kPartial) {
     out.push_back({"Hairpin works for " + join_labels(in.checks, Result::kSupported) +

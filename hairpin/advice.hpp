@@ -75,6 +75,7 @@ struct AdviceInput {
   StackFacts stack;
   std::optional<bool> persisted;  ///< the address is in the stack's configuration
   std::optional<HostnameFacts> hostname;
+  std::optional<TransportAddress> measured_public;  ///< this host's public address, if measured
 };
 
 /// What to do, most important first.
@@ -84,7 +85,12 @@ struct AdviceInput {
 [[nodiscard]] std::string headline(Verdict verdict, const TransportAddress& external_ip,
                                    const LocalAddressFacts& local);
 
-/// The /etc/hosts line for --hostname when it does not resolve to EXTERNAL_IP: "IP NAME".
+/// The first line when EXTERNAL_IP is not the public address measured for this host.
+[[nodiscard]] std::string not_this_host_headline(const TransportAddress& external_ip,
+                                                 const TransportAddress& measured_public);
+
+/// The /etc/hosts line for --hostname when it does not resolve to EXTERNAL_IP: "IP NAME";
+/// nullopt when it does, or when the "name" is an IP address (nothing to put in /etc/hosts).
 [[nodiscard]] std::optional<std::string> etc_hosts_line(const HostnameFacts& hostname,
                                                         const TransportAddress& external_ip);
 

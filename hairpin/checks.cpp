@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <stdexcept>
@@ -38,6 +39,24 @@ CheckResult check_for(Protocol protocol, std::uint16_t port) {
   r.protocol = protocol;
   r.port = port;
   return r;
+}
+
+void PathRtt::record(Duration rtt) noexcept {
+  const std::int64_t value = std::max<std::int64_t>(rtt.count(), 0);
+  std::int64_t current = micros_.load();
+  while ((current < 0 || value < current) && !micros_.compare_exchange_weak(current, value)) {
+  }
+}
+
+std::optional<Duration> PathRtt::shortest() const noexcept {
+  const std::int64_t value = micros_.load();
+  if (value < 0) return std::nullopt;
+  return std::chrono::duration_cast<Duration>(std::chrono::microseconds(value));
+}
+
+std::optional<Duration> silence_window(std::optional<Duration> rtt) noexcept {
+  if (!rtt) return std::nullopt;
+  return std::max<Duration>(kSilenceFloor, *rtt * kSilenceRttFactor);
 }
 
 std::string random_nonce() {

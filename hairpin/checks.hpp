@@ -2,6 +2,7 @@
 // is supported / not-supported / inconclusive / skipped, with a detail for people).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -53,10 +54,40 @@ struct CheckResult {
   /// port): when every check ends like this the command could not run (exit 3).
   bool setup_failed = false;
   int setup_error = 0;  ///< the errno behind setup_failed (EACCES: a port below 1024 without root)
+  /// The STUN-mapping check: the address the STUN server saw for the mapped socket (this
+  /// host's measured public address).
+  std::optional<TransportAddress> mapped;
   /// False for the STUN-mapping check: it describes how the NAT treats mappings, not whether
   /// this host reaches its forwarded ports, so it does not decide the dummy NIC.
   bool decides_verdict = true;
 };
+
+/// The shortest round trip seen on the path to EXTERNAL_IP (a TCP connect or refusal, an ICMP
+/// error, a hairpinned datagram), shared by the checks that run at once. Thread-safe.
+class PathRtt {
+ public:
+  PathRtt() = default;
+  /// Starts from an RTT measured before (e.g. profile's STUN RTT through the same router).
+  explicit PathRtt(std::optional<Duration> hint) {
+    if (hint) record(*hint);
+  }
+  /// Keeps `rtt` if it is the shortest so far.
+  void record(Duration rtt) noexcept;
+  /// The shortest round trip seen, if any.
+  [[nodiscard]] std::optional<Duration> shortest() const noexcept;
+
+ private:
+  std::atomic<std::int64_t> micros_{-1};
+};
+
+/// Shortest silence a check waits before calling a datagram lost (as nat's RFC 5780 tests).
+inline constexpr Duration kSilenceFloor = std::chrono::milliseconds(250);
+/// Silence window in round trips.
+inline constexpr int kSilenceRttFactor = 6;
+
+/// How long a check that expects an echo waits once the path RTT is known:
+/// max(kSilenceFloor, kSilenceRttFactor x RTT); nullopt (wait for the deadline) when no RTT.
+[[nodiscard]] std::optional<Duration> silence_window(std::optional<Duration> rtt) noexcept;
 
 /// A fresh, still inconclusive result for one protocol and port.
 [[nodiscard]] CheckResult check_for(Protocol protocol, std::uint16_t port);

@@ -58,8 +58,9 @@ HairpinReport run_hairpin(const HairpinOptions& options) {
                                       kMediaPortFirst, kMediaPortLast);
     report.udp_ports_sampled = true;
   }
-  const TcpProbeOptions tcp{report.external_ip, deadline, options.hostname.value_or("")};
-  const UdpProbeOptions udp{report.external_ip, deadline};
+  PathRtt rtt(options.rtt_hint);
+  const TcpProbeOptions tcp{report.external_ip, deadline, options.hostname.value_or(""), &rtt};
+  const UdpProbeOptions udp{report.external_ip, deadline, &rtt};
 
   // One thread per check: each waits on its own sockets, and all share one deadline.
   std::vector<std::function<CheckResult()>> jobs;
@@ -91,14 +92,30 @@ HairpinReport run_hairpin(const HairpinOptions& options) {
   for (auto& t : threads) t.join();
 
   for (auto& c : report.checks) note_local_path(c, report.local, report.external_ip);
+  report.measured_public = options.measured_public;
+  for (const auto& c : report.checks) {
+    if (!report.measured_public && c.mapped && c.mapped->family == report.external_ip.family)
+      report.measured_public = c.mapped;
+  }
+  if (report.measured_public) report.measured_public->port = 0;
   if (report.local.dummy_nic())
     report.persisted = address_persisted(options.root, report.stack.stack, report.external_ip);
   report.verdict = overall_verdict(report.checks, report.local);
   report.dummy_nic_needed = dummy_nic_needed(report.verdict, report.local);
-  report.plan = dummy_nic_plan(report.external_ip, report.stack.stack);
+  // Never a dummy-NIC command for an address that is not this host's: that would hijack
+  // someone else's address on this host (e.g. the STUN server's).
+  if (report.not_this_host()) {
+    report.dummy_nic_needed = std::nullopt;
+  } else {
+    report.plan = dummy_nic_plan(report.external_ip, report.stack.stack);
+  }
   report.advice = make_advice({report.external_ip, report.verdict, report.checks, report.local,
-                               report.stack, report.persisted, report.hostname});
+                               report.stack, report.persisted, report.hostname,
+                               report.measured_public});
   report.headline = headline(report.verdict, report.external_ip, report.local);
+  if (report.not_this_host()) {
+    report.headline = not_this_host_headline(report.external_ip, *report.measured_public);
+  }
   report.health = assess(report.checks, report.verdict, report.local);
   report.elapsed = std::chrono::duration_cast<Duration>(stun::Clock::now() - start);
   return report;

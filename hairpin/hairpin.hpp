@@ -26,6 +26,12 @@ struct HairpinOptions {
   std::optional<StunTarget> stun;              ///< the RFC 5780 §4.5 mapping check
   std::optional<std::string> hostname;         ///< checked against /etc/hosts and the resolver
   Duration timeout = std::chrono::seconds(2);  ///< for everything, checks run concurrently
+  /// This host's public address as measured before (profile: its STUN binding); the mapping
+  /// check measures it too. When EXTERNAL_IP differs, no dummy-NIC command is given for it.
+  std::optional<TransportAddress> measured_public;
+  /// A round trip measured before through the same router (profile: its STUN RTT): the UDP
+  /// checks may derive their silence window from it before a TCP check measures the path.
+  std::optional<Duration> rtt_hint;
   std::filesystem::path root = "/";  ///< where /etc and /run are read (tests: a fake tree)
 };
 
@@ -38,6 +44,9 @@ struct HairpinReport {
   StackFacts stack;
   std::optional<bool> persisted;  ///< EXTERNAL_IP in the stack's configuration (when local)
   std::optional<HostnameFacts> hostname;
+  /// This host's public address of EXTERNAL_IP's family as measured (given, or by the mapping
+  /// check); nullopt when nothing measured it.
+  std::optional<TransportAddress> measured_public;
   Verdict verdict = Verdict::kInconclusive;
   std::optional<bool> dummy_nic_needed;
   DummyNicPlan plan;
@@ -45,6 +54,10 @@ struct HairpinReport {
   std::string headline;
   Health health = Health::kProblem;
   Duration elapsed{};
+  /// EXTERNAL_IP is not the public address measured for this host.
+  [[nodiscard]] bool not_this_host() const noexcept {
+    return measured_public && !measured_public->same_ip(external_ip);
+  }
 };
 
 /// Runs the checks and builds the report. Throws net::SocketError only when nothing at all can

@@ -54,7 +54,9 @@ std::string lowercase(std::string_view text) {
 bool has_ifupdown_stanza(std::string_view text) {
   std::istringstream lines{std::string(text)};
   std::string line;
+  int number = 0;
   while (std::getline(lines, line)) {
+    ++number;
     std::istringstream words(line);
     std::string first;
     words >> first;
@@ -164,7 +166,9 @@ std::vector<HostsEntry> parse_hosts(std::string_view text) {
   std::vector<HostsEntry> entries;
   std::istringstream lines{std::string(text)};
   std::string line;
+  int number = 0;
   while (std::getline(lines, line)) {
+    ++number;
     if (const auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
     std::istringstream words(line);
     std::string address;
@@ -173,7 +177,7 @@ std::vector<HostsEntry> parse_hosts(std::string_view text) {
     if (!ip || address.find(']') != std::string::npos ||
         (ip->family == stun::Family::kIPv4 && address.find(':') != std::string::npos))
       continue;
-    HostsEntry entry{*ip, {}};
+    HostsEntry entry{*ip, {}, number};
     for (std::string name; words >> name;) entry.names.push_back(name);
     if (!entry.names.empty()) entries.push_back(std::move(entry));
   }
@@ -199,8 +203,21 @@ HostnameFacts check_hostname(const std::string& name, const TransportAddress& ex
                              const fs::path& root, stun::TimePoint deadline) {
   HostnameFacts facts;
   facts.name = name;
-  if (auto text = read_file(under(root, "/etc/hosts")))
-    facts.etc_hosts = hosts_addresses(parse_hosts(*text), name);
+  facts.is_ip = TransportAddress::parse(name).has_value();
+  if (auto text = read_file(under(root, "/etc/hosts"))) {
+    const auto entries = parse_hosts(*text);
+    facts.etc_hosts = hosts_addresses(entries, name);
+    const auto wanted = lowercase(name);
+    for (const auto& entry : entries) {
+      if (entry.ip.family != external_ip.family) continue;
+      const bool names_it = std::any_of(entry.names.begin(), entry.names.end(),
+                                        [&](const std::string& n) { return lowercase(n) == wanted; });
+      if (names_it) {
+        facts.first_entry = entry;
+        break;
+      }
+    }
+  }
   const auto resolution = net::resolve(name, 0, net::FamilyPreference::kAny, deadline);
   for (auto a : resolution.addresses) {
     a.port = 0;
@@ -208,8 +225,11 @@ HostnameFacts check_hostname(const std::string& name, const TransportAddress& ex
       facts.resolves_to.push_back(a);
   }
   facts.error = resolution.error;
-  facts.ok = std::any_of(facts.resolves_to.begin(), facts.resolves_to.end(),
-                         [&](const TransportAddress& a) { return a.same_ip(external_ip); });
+  // Clients connect to the first address of the family (the first /etc/hosts line that names
+  // it comes first): a right address further down does not help them.
+  const auto first = std::find_if(facts.resolves_to.begin(), facts.resolves_to.end(),
+                                  [&](const TransportAddress& a) { return a.family == external_ip.family; });
+  facts.ok = first != facts.resolves_to.end() && first->same_ip(external_ip);
   return facts;
 }
 

@@ -61,6 +61,7 @@ struct StackFacts {
 struct HostsEntry {
   TransportAddress ip;
   std::vector<std::string> names;  ///< canonical name first, then aliases
+  int line = 0;                    ///< 1-based line number in the file
 };
 
 /// Parses /etc/hosts text (hosts(5)): comments, blank and malformed lines are skipped.
@@ -74,8 +75,12 @@ struct HostnameFacts {
   std::string name;
   std::vector<TransportAddress> resolves_to;  ///< getaddrinfo's answer (/etc/hosts, then DNS)
   std::vector<TransportAddress> etc_hosts;    ///< what /etc/hosts alone says
+  /// The first /etc/hosts line that names it with an address of EXTERNAL_IP's family: the one
+  /// the resolver uses (the first match wins).
+  std::optional<HostsEntry> first_entry;
   std::string error;                          ///< when it does not resolve at all
-  bool ok = false;                            ///< resolves to EXTERNAL_IP
+  bool ok = false;  ///< its first address of EXTERNAL_IP's family is EXTERNAL_IP
+  bool is_ip = false;                         ///< the "name" is an IP address literal
 };
 
 /// Resolves `name` (getaddrinfo, which reads /etc/hosts first) and reads `root`/etc/hosts.

@@ -120,10 +120,16 @@ struct Connection {
 };
 
 Connection connect_with_nonce(const TransportAddress& target, const std::string& line,
-                              TimePoint deadline) {
+                              TimePoint deadline, PathRtt* rtt) {
   Connection c;
+  const auto start = stun::Clock::now();
+  // The SYN and its SYN-ACK or RST make one round trip on the path to EXTERNAL_IP.
+  const auto record_rtt = [&] {
+    if (rtt) rtt->record(std::chrono::duration_cast<Duration>(stun::Clock::now() - start));
+  };
   try {
     auto conn = net::StreamConnection::connect(target, std::nullopt, net::TlsOptions{}, deadline);
+    record_rtt();
     c.connected = true;
     const auto* bytes = reinterpret_cast<const std::uint8_t*>(line.data());
     if (!conn.send_all({bytes, line.size()}, deadline, c.error)) return c;
@@ -135,6 +141,7 @@ Connection connect_with_nonce(const TransportAddress& target, const std::string&
   } catch (const net::SocketError& e) {
     c.connect_error = e.error_number();
     c.error = std::strerror(e.error_number());
+    if (c.connect_error == ECONNREFUSED) record_rtt();
   }
   return c;
 }
@@ -192,7 +199,7 @@ CheckResult nonce_check(net::FileDescriptor listener, std::uint16_t port,
                       std::ref(state));
   TransportAddress target = options.external_ip;
   target.port = port;
-  const Connection c = connect_with_nonce(target, expected, options.deadline);
+  const Connection c = connect_with_nonce(target, expected, options.deadline, options.rtt);
   state.stop = true;
   serving.join();
 

@@ -20,6 +20,7 @@ struct TcpProbeOptions {
   TransportAddress external_ip;  ///< port ignored
   TimePoint deadline;            ///< every connection gives up by then
   std::string server_name;       ///< TLS SNI for the certificate comparison (--hostname)
+  PathRtt* rtt = nullptr;        ///< records how long a connect (or its refusal) took
 };
 
 /// Runs the TCP check on one port. Never throws for network conditions: failures to set up

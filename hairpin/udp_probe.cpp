@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <random>
 
@@ -36,11 +37,12 @@ struct EchoOutcome {
   bool unreachable = false;  ///< ICMP port unreachable came back from the destination
   int stray = 0;             ///< datagrams on the receiving socket that were not the nonce
   Duration waited{};
+  std::optional<Duration> rtt;  ///< the path RTT the silence window was derived from
 };
 
 /// Sends the nonce from `sender` to `to` until `receiver` gets it, ICMP says no, or time is up.
 EchoOutcome send_nonce(net::UdpSocket& receiver, net::UdpSocket& sender, const TransportAddress& to,
-                       TimePoint deadline) {
+                       TimePoint deadline, PathRtt* rtt) {
   EchoOutcome out;
   const auto start = stun::Clock::now();
   const std::string nonce = "natdiag-hairpin " + random_nonce();
@@ -50,8 +52,13 @@ EchoOutcome send_nonce(net::UdpSocket& receiver, net::UdpSocket& sender, const T
   sender.connect(to);
   stun::RetransmitSchedule schedule(nonce_policy(), start, deadline);
   std::array<std::uint8_t, 512> buffer{};
+  // Until the path's RTT is known, look again this often whether it is.
+  constexpr milliseconds kRecheck{20};
   while (!out.received && !out.unreachable) {
     const auto now = stun::Clock::now();
+    const auto window = silence_window(rtt ? rtt->shortest() : std::nullopt);
+    const auto give_up = window ? std::min(deadline, start + *window) : deadline;
+    if (now >= give_up) break;
     const auto action = schedule.poll(now);
     if (action == stun::RetransmitSchedule::Action::kGiveUp) break;
     if (action == stun::RetransmitSchedule::Action::kSend) {
@@ -60,7 +67,8 @@ EchoOutcome send_nonce(net::UdpSocket& receiver, net::UdpSocket& sender, const T
       if (error == ECONNREFUSED) out.unreachable = true;
       continue;
     }
-    const auto until = std::min(schedule.next_event(), deadline);
+    auto until = std::min(schedule.next_event(), give_up);
+    if (!window) until = std::min(until, now + kRecheck);
     const auto wait_ms =
         std::max<std::int64_t>(0, std::chrono::ceil<milliseconds>(until - now).count());
     pollfd fds[2] = {{receiver.fd(), POLLIN, 0}, {sender.fd(), POLLIN, 0}};
@@ -69,6 +77,7 @@ EchoOutcome send_nonce(net::UdpSocket& receiver, net::UdpSocket& sender, const T
     while (auto got = receiver.receive(buffer, error)) {
       if (got->size == nonce.size() && std::equal(nonce.begin(), nonce.end(), buffer.begin())) {
         out.received = true;
+        if (rtt && out.transmissions == 1) rtt->record(std::chrono::duration_cast<Duration>(stun::Clock::now() - start));
         out.from = got->source;
         break;
       }
@@ -76,10 +85,20 @@ EchoOutcome send_nonce(net::UdpSocket& receiver, net::UdpSocket& sender, const T
     }
     while (sender.receive(buffer, error)) {
     }
-    if (error == ECONNREFUSED) out.unreachable = true;
+    if (error == ECONNREFUSED) {
+      out.unreachable = true;
+      if (rtt && out.transmissions == 1) rtt->record(std::chrono::duration_cast<Duration>(stun::Clock::now() - start));
+    }
   }
   out.waited = std::chrono::duration_cast<Duration>(stun::Clock::now() - start);
+  out.rtt = rtt ? rtt->shortest() : std::nullopt;
   return out;
+}
+
+std::string format_ms(Duration d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f ms", static_cast<double>(d.count()) / 1e3);
+  return buf;
 }
 
 std::string sent_count(const EchoOutcome& e) {
@@ -119,7 +138,7 @@ CheckResult udp_check(std::uint16_t port, const UdpProbeOptions& options) {
   auto sender = net::UdpSocket::bind(net::any_address(options.external_ip.family));
   TransportAddress target = options.external_ip;
   target.port = port;
-  const auto echo = send_nonce(*receiver, sender, target, options.deadline);
+  const auto echo = send_nonce(*receiver, sender, target, options.deadline, options.rtt);
   const std::string pub = target.to_string();
   const std::string how =
       "natdiag bound UDP port " + std::to_string(port) +
@@ -146,9 +165,13 @@ CheckResult udp_check(std::uint16_t port, const UdpProbeOptions& options) {
   } else {
     r.detail = "nothing came back within " + format_seconds(echo.waited) + " (" + sent_count(echo) +
                " sent to " + pub + ")";
-    r.why = how +
-            "None of them arrived on the bound socket before the timeout: the router dropped them "
-            "or delivered them elsewhere.";
+    r.why = how + "None of them arrived on the bound socket " +
+            (echo.rtt ? "within " + format_seconds(echo.waited) + " (" +
+                            std::to_string(kSilenceRttFactor) + " round trips of the path, RTT " +
+                            format_ms(*echo.rtt) + ", at least " +
+                            format_seconds(kSilenceFloor) + ")"
+                      : std::string("before the timeout")) +
+            ": the router dropped them or delivered them elsewhere.";
   }
   if (echo.stray > 0)
     r.why += " (" + std::to_string(echo.stray) + " other datagram(s) arrived and were ignored.)";
@@ -195,6 +218,7 @@ CheckResult stun_mapping_check(const StunTarget& server, const UdpProbeOptions& 
     return r;
   }
   r.port = mapped->port;
+  r.mapped = *mapped;
   const auto local = mapped_socket.local_address();
   if (mapped->port == local.port && net::find_local_address(*mapped)) {
     r.result = Result::kSkipped;
@@ -204,7 +228,7 @@ CheckResult stun_mapping_check(const StunTarget& server, const UdpProbeOptions& 
     return r;
   }
   auto sender = net::UdpSocket::bind(net::any_address(options.external_ip.family));
-  const auto echo = send_nonce(mapped_socket, sender, *mapped, options.deadline);
+  const auto echo = send_nonce(mapped_socket, sender, *mapped, options.deadline, options.rtt);
   const std::string other =
       mapped->same_ip(options.external_ip) ? "" : " (not " + options.external_ip.ip_string() + "!)";
   const std::string how = "The STUN server " + stun_address.to_string() + " saw socket " +

@@ -16,6 +16,10 @@ namespace natdiag::hairpin {
 struct UdpProbeOptions {
   TransportAddress external_ip;  ///< port ignored
   TimePoint deadline;
+  /// The path's round trip as the concurrent checks measure it: once known, a check stops
+  /// waiting after silence_window(RTT) instead of at the deadline (ICMP errors are rate-limited,
+  /// so silence is the common answer). Null: wait for the deadline.
+  PathRtt* rtt = nullptr;
 };
 
 /// The media range BigBlueButton, LiveKit and Kurento forward (and natdiag samples by default).

@@ -22,13 +22,17 @@ AddressFamilies families_of(net::FamilyPreference f) noexcept {
 }
 
 client::BindingReport binding_probe(const TransportAddress& server, client::Transport transport,
-                                    Duration timeout) {
+                                    Duration timeout, bool rfc3489, client::SharedBindings* shared) {
   client::BindingOptions b;
   b.host = server.ip_string();
   b.port = server.port;
   b.transport = transport;
   b.timeout = timeout;
+  b.rfc3489 = rfc3489;
+  // Asked as libnice asks in that form: its first RTO, so as many tries in the same time.
+  if (rfc3489) b.policy.initial_rto = kStunInitialTimeout;
   try {
+    if (shared != nullptr && !rfc3489) return shared->get(b).get();
     return client::run_binding_test(b);
   } catch (const std::exception& e) {
     client::BindingReport failed;
@@ -111,15 +115,24 @@ IceReport run_ice(const IceOptions& options) {
   struct StunProbes {
     std::future<client::BindingReport> udp;
     std::future<client::BindingReport> tcp;
+    std::future<client::BindingReport> rfc3489;
   };
   std::vector<StunProbes> stun_probes(report.stun.size());
   for (std::size_t i = 0; i < report.stun.size(); ++i) {
     const auto& address = report.stun[i].address;
     if (!address || options.relay_only) continue;
     stun_probes[i].udp = std::async(std::launch::async, binding_probe, *address,
-                                    client::Transport::kUdp, options.timeout);
+                                    client::Transport::kUdp, options.timeout, false, options.shared);
     stun_probes[i].tcp = std::async(std::launch::async, binding_probe, *address,
-                                    client::Transport::kTcp, options.timeout);
+                                    client::Transport::kTcp, options.timeout, false, options.shared);
+    // Silence is waited for as long as libnice itself waits: would libnice get an answer?
+    const Duration libnice_wait = std::min<Duration>(
+        options.timeout,
+        libnice_give_up(kStunInitialTimeout, libnice_transmissions_for(options.timeout, 99)) +
+            kGiveUpSlack);
+    // Never shared: no other part of a run asks in RFC 3489 form.
+    stun_probes[i].rfc3489 = std::async(std::launch::async, binding_probe, *address,
+                                        client::Transport::kUdp, libnice_wait, true, nullptr);
   }
   std::vector<std::future<client::TurnProbeReport>> turn_probes(report.turn.size());
   for (std::size_t i = 0; i < report.turn.size(); ++i) {
@@ -152,6 +165,7 @@ IceReport run_ice(const IceOptions& options) {
       sr.udp_error = first_error(udp);
     }
     sr.tcp_answered = stun_probes[i].tcp.get().success();
+    sr.rfc3489_answered = stun_probes[i].rfc3489.get().success();
   }
   for (std::size_t i = 0; i < report.turn.size(); ++i) {
     auto& tr = report.turn[i];

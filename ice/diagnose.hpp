@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ice/gatherer.hpp"
+#include "stun/client/shared_bindings.hpp"
 #include "stun/client/turn.hpp"
 #include "stun/net/resolver.hpp"
 
@@ -31,6 +32,8 @@ struct IceOptions {
   bool check = false;
   net::FamilyPreference family = net::FamilyPreference::kAny;
   Duration timeout = std::chrono::seconds(5);
+  /// Set: the diagnostic Binding probes share the tests the caller already runs.
+  client::SharedBindings* shared = nullptr;
 };
 
 /// One STUN server: what libnice got from it, and what natdiag's own Binding requests saw.
@@ -44,7 +47,14 @@ struct StunServerReport {
   std::optional<TransportAddress> udp_mapped;  ///< Binding over UDP answered with this
   std::string udp_error;
   std::optional<bool> tcp_answered;  ///< Binding over TCP (UDP blocked or server down?)
+  /// A cookie-less RFC 3489 Binding over UDP, the form libnice before 0.1.23 sends for srflx
+  /// discovery, was answered (coturn's no-stun-backward-compatibility drops it).
+  std::optional<bool> rfc3489_answered;
 };
+
+/// The STUN server answers RFC 5389 Bindings but drops RFC 3489 (classic STUN) ones: libnice
+/// before 0.1.23 gets no srflx from it.
+[[nodiscard]] bool refuses_classic_stun(const StunServerReport& stun) noexcept;
 
 /// One TURN server: what libnice got from it, and natdiag's own Allocate probe.
 struct TurnServerReport {
@@ -77,9 +87,25 @@ struct IceReport {
 [[nodiscard]] std::vector<std::string> ice_warnings(const IceReport& report,
                                                     const IceOptions& options);
 /// True when every configured server produced what it is for: srflx from STUN (or proof of
-/// no NAT), relay from TURN, and the check (if asked) selected a pair.
+/// no NAT), relay from TURN, the check (if asked) selected a pair through the NAT, gathering
+/// did not time out, and, with no server at all, some host candidate of each family is public.
 [[nodiscard]] bool ice_healthy(const IceReport& report, const IceOptions& options);
-/// True when a STUN server's mapped address is one of the host candidates' IPs: no NAT.
+/// What an in-process connectivity check showed about the NAT.
+enum class CheckVerdict : std::uint8_t {
+  kSuccess,       ///< a pair through a relay or the NAT's public side worked
+  kInconclusive,  ///< a pair worked, but it does not go through the NAT (host to host)
+  kFail,          ///< no pair worked
+};
+/// The selected pair uses a relay, a srflx, or a prflx that is none of this host's addresses.
+[[nodiscard]] bool pair_crosses_nat(const SelectedPair& pair,
+                                    const std::vector<Candidate>& candidates);
+[[nodiscard]] CheckVerdict check_verdict(const CheckOutcome& check,
+                                         const std::vector<Candidate>& candidates);
+/// "success", "inconclusive", "fail".
+[[nodiscard]] std::string_view check_verdict_name(CheckVerdict v) noexcept;
+
+/// True when a STUN server sees this host at one of its own addresses (its Binding's mapped
+/// address or a srflx equals a host candidate's IP): that path has no NAT.
 [[nodiscard]] bool no_nat_towards(const StunServerReport& stun,
                                   const std::vector<Candidate>& candidates);
 

@@ -112,6 +112,7 @@ class Session {
   Clock::time_point check_start_{};
   bool gather_deadline_passed_ = false;
   bool check_started_ = false;
+  bool check_relays_only_ = false;
   std::string check_state_ = "none";
   std::optional<CheckOutcome> check_;
   bool stopped_ = false;
@@ -221,6 +222,7 @@ Slot& Session::add_agent(Role role, const std::string& server, const StunServerC
   settings.relay_only = options_.relay_only;
   settings.controlling = role != Role::kCheckControlled;
   settings.families = options_.families;
+  settings.local_addresses = &options_.local_addresses;
   settings.timeout = options_.timeout;
   settings.stun = stun;
   settings.turn = turn;
@@ -284,9 +286,23 @@ void Session::gathering_done(Slot& slot) {
 void Session::start_check() {
   check_started_ = true;
   check_start_ = Clock::now();
+  glib::CandidateListPtr controlling_list(nice_agent_get_local_candidates(
+      controlling_->agent.get(), controlling_->stream_id, kComponent));
+  glib::CandidateListPtr controlled_list(nice_agent_get_local_candidates(
+      controlled_->agent.get(), controlled_->stream_id, kComponent));
+  auto has_relay = [](GSList* list) {
+    for (GSList* item = list; item != nullptr; item = item->next) {
+      if (static_cast<NiceCandidate*>(item->data)->type == NICE_CANDIDATE_TYPE_RELAYED) return true;
+    }
+    return false;
+  };
+  // Inside one process, host-to-host pairs always win and prove nothing about the NAT. With a
+  // relay on both sides, each agent learns only the other's relays, so the pair ICE selects
+  // goes out through the NAT to the TURN server and back.
+  const bool relays_only = has_relay(controlling_list.get()) && has_relay(controlled_list.get());
   // RFC 8445 §5.3: each side learns the other's ufrag/pwd and candidates (the signalling a
   // browser and a media server would do), here within one process.
-  auto exchange = [](Slot& from, Slot& to) {
+  auto exchange = [relays_only](Slot& from, GSList* candidates, Slot& to) {
     gchar* ufrag = nullptr;
     gchar* pwd = nullptr;
     const gboolean ok =
@@ -296,14 +312,21 @@ void Session::start_check() {
     if (!ok || !nice_agent_set_remote_credentials(to.agent.get(), to.stream_id, ufrag, pwd)) {
       throw std::runtime_error("libnice could not exchange ICE credentials");
     }
-    glib::CandidateListPtr list(
-        nice_agent_get_local_candidates(from.agent.get(), from.stream_id, kComponent));
-    if (list)
-      nice_agent_set_remote_candidates(to.agent.get(), to.stream_id, kComponent, list.get());
-    return g_slist_length(list.get());
+    GSList* chosen = nullptr;  // borrows the candidates, owns only the list cells
+    for (GSList* item = candidates; item != nullptr; item = item->next) {
+      const auto* c = static_cast<NiceCandidate*>(item->data);
+      if (!relays_only || c->type == NICE_CANDIDATE_TYPE_RELAYED)
+        chosen = g_slist_append(chosen, item->data);
+    }
+    const guint n = g_slist_length(chosen);
+    if (chosen != nullptr)
+      nice_agent_set_remote_candidates(to.agent.get(), to.stream_id, kComponent, chosen);
+    g_slist_free(chosen);
+    return n;
   };
-  const guint to_controlled = exchange(*controlling_, *controlled_);
-  const guint to_controlling = exchange(*controlled_, *controlling_);
+  const guint to_controlled = exchange(*controlling_, controlling_list.get(), *controlled_);
+  const guint to_controlling = exchange(*controlled_, controlled_list.get(), *controlling_);
+  check_relays_only_ = relays_only;
   if (to_controlled == 0 || to_controlling == 0) {
     finish_check(false, "nothing to check: an agent has no candidates");
   }
@@ -341,6 +364,7 @@ void Session::finish_check(bool success, std::string error) {
   check_->success = success;
   check_->error = std::move(error);
   check_->state = check_state_;
+  check_->relays_only = check_relays_only_;
   if (check_started_) {
     check_->elapsed = std::chrono::duration_cast<Duration>(Clock::now() - check_start_);
   }

@@ -32,6 +32,26 @@ struct TurnServerConfig {
 /// Which local addresses the agents may use.
 enum class AddressFamilies : std::uint8_t { kAny, kIPv4Only, kIPv6Only };
 
+/// libnice's first STUN retransmission timeout for discovery, as natdiag sets it.
+inline constexpr Duration kStunInitialTimeout = std::chrono::milliseconds(200);
+/// What libnice adds to its STUN timer before an agent says it is done: its discovery tick
+/// (20 ms) once per local address, and scheduling.
+inline constexpr Duration kGiveUpSlack = std::chrono::milliseconds(150);
+
+/// When libnice 0.1.21 gives up on a STUN (or TURN) server that never answers, counted from
+/// its first request, after `transmissions` requests (libnice's stun-max-retransmissions)
+/// starting at `initial_rto`: its timer (stun/usages/timer.c) doubles the wait after each
+/// request but halves it before the last one, so 3..7 take 0.8, 1.8, 3.8, 7.8, 15.8 s at 200 ms.
+[[nodiscard]] Duration libnice_give_up(Duration initial_rto, unsigned transmissions) noexcept;
+/// The most transmissions (at least 1, at most `max`) whose give-up time plus kGiveUpSlack
+/// fits into `timeout`, so an agent whose server never answers is done within it.
+[[nodiscard]] unsigned libnice_transmissions_for(Duration timeout, unsigned max) noexcept;
+/// The libnice natdiag runs on sends its srflx discovery Binding in RFC 3489 form, without the
+/// magic cookie (before 0.1.23: "Do STUN discovery in RFC5389 mode when doing modern ICE").
+[[nodiscard]] bool libnice_discovers_in_rfc3489() noexcept;
+/// The shortest gathering timeout libnice can keep: one request and its wait, plus the slack.
+[[nodiscard]] Duration min_gather_timeout() noexcept;
+
 /// What to gather, and how long to wait.
 struct GatherOptions {
   std::vector<StunServerConfig> stun;
@@ -40,6 +60,8 @@ struct GatherOptions {
   bool ice_tcp = false;     ///< RFC 6544 TCP host candidates
   bool relay_only = false;  ///< libnice force-relay: only relayed candidates
   AddressFamilies families = AddressFamilies::kAny;
+  /// Gather on these local addresses only (libnice's own interface list when empty).
+  std::vector<TransportAddress> local_addresses;
   Duration timeout = std::chrono::seconds(5);  ///< bounds gathering
   bool check = false;  ///< also run a connectivity check against an in-process peer
   Duration check_timeout = std::chrono::seconds(5);  ///< bounds the check after gathering
@@ -66,6 +88,7 @@ struct CheckOutcome {
   std::string state;  ///< the controlling agent's last component state ("ready", "failed", ...)
   std::string error;  ///< why it failed, for people
   std::optional<Duration> elapsed;  ///< from the start of the checks to READY
+  bool relays_only = false;         ///< each agent was given only the other's relay candidates
 };
 
 /// Everything the agents gathered.

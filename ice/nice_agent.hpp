@@ -20,6 +20,7 @@ struct AgentSettings {
   bool relay_only = false;
   bool controlling = true;
   AddressFamilies families = AddressFamilies::kAny;
+  const std::vector<TransportAddress>* local_addresses = nullptr;  ///< only these, if set
   Duration timeout{};                      ///< fits libnice's STUN retransmissions into it
   const StunServerConfig* stun = nullptr;  ///< libnice takes at most one
   std::vector<const TurnServerConfig*> turn;

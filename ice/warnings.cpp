@@ -2,6 +2,7 @@
 // administrator can act on. Pure: no I/O, so every case is unit-tested.
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 
 #include "ice/diagnose.hpp"
 #include "stun/net/endpoint.hpp"
@@ -68,6 +69,13 @@ std::string turn_warning(const TurnServerReport& t, bool udp_is_blocked) {
          "), but libnice gathered none in time; try a longer --timeout.";
 }
 
+/// The fixes for a STUN server that drops RFC 3489 Bindings, as the sentence's end.
+constexpr const char* kClassicStunFixes =
+    "Fix one of: remove the line no-stun-backward-compatibility from the STUN server's "
+    "configuration (Debian's stock /etc/turnserver.conf sets it); or give the media server a "
+    "TURN server (libnice then takes the srflx from the Allocate answer); or use libnice 0.1.23 "
+    "or newer.";
+
 std::string stun_warning(const StunServerReport& s) {
   const std::string head = "no srflx from " + s.uri + ": ";
   if (!s.resolve_error.empty()) return head + s.resolve_error + ".";
@@ -81,17 +89,110 @@ std::string stun_warning(const StunServerReport& s) {
     return head + "the STUN server is unreachable or UDP is blocked (" + s.udp_error +
            "; no answer over TCP either).";
   }
+  if (refuses_classic_stun(s)) {
+    return head +
+           "the server refuses classic STUN: it answered natdiag's RFC 5389 Binding (mapped " +
+           s.udp_mapped->to_string() +
+           ") but not the same request in RFC 3489 form, without the magic cookie (coturn: "
+           "no-stun-backward-compatibility). libnice before 0.1.23 sends its srflx discovery in "
+           "that form (Kurento and Janus on Debian 12 use libnice 0.1.21), so it gets no srflx "
+           "from this server. " +
+           kClassicStunFixes;
+  }
   return head + "the server answered natdiag's own Binding request (mapped " +
          s.udp_mapped->to_string() +
          "), but libnice gathered nothing in time; try a longer --timeout.";
 }
 
+/// A STUN server's view of this host at one of its own addresses: that path has no NAT.
+std::optional<TransportAddress> direct_address(const StunServerReport& stun,
+                                               const std::vector<Candidate>& candidates) {
+  if (stun.udp_mapped && is_host_ip(*stun.udp_mapped, candidates)) return stun.udp_mapped;
+  for (const auto& a : stun.srflx) {
+    if (is_host_ip(a, candidates)) return a;
+  }
+  return std::nullopt;
+}
+
+std::string no_nat_warning(const StunServerReport& s, const TransportAddress& direct,
+                           const std::vector<Candidate>& candidates) {
+  std::string w = "no NAT: " + s.uri + " sees this host at " + direct.ip_string() +
+                  ", a host address (srflx equals host). The host candidate " + direct.ip_string() +
+                  " is public.";
+  // A multi-homed host may reach the server through a NAT from its other addresses.
+  for (const auto& c : candidates) {
+    if (c.type != CandidateType::kServerReflexive || c.server != s.uri ||
+        is_host_ip(c.address, candidates)) {
+      continue;
+    }
+    w += " From " + (c.base ? c.base->ip_string() : std::string("another local address")) +
+         " the server sees " + c.address.ip_string() + ": that path goes through a NAT.";
+  }
+  return w;
+}
+
+/// Families whose host candidates are all private or link-local: with no server to learn a
+/// public address from, peers on the Internet cannot reach this host over that family.
+std::vector<std::string> private_only_families(const std::vector<Candidate>& candidates) {
+  std::vector<std::string> out;
+  for (const auto family : {stun::Family::kIPv4, stun::Family::kIPv6}) {
+    std::string addresses;
+    bool any = false;
+    bool public_one = false;
+    for (const auto& c : candidates) {
+      if (c.type != CandidateType::kHost || c.address.family != family) continue;
+      any = true;
+      public_one = public_one || !net::is_private_or_local(c.address);
+      if (addresses.find(c.address.ip_string()) == std::string::npos)
+        addresses += (addresses.empty() ? "" : ", ") + c.address.ip_string();
+    }
+    if (any && !public_one) {
+      out.push_back(std::string(family == stun::Family::kIPv4 ? "IPv4" : "IPv6") + " (" +
+                    addresses + ")");
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
+bool refuses_classic_stun(const StunServerReport& stun) noexcept {
+  // A libnice that asks in RFC 3489 form (0.1.21) and got a srflx shows the server answers that.
+  return stun.udp_mapped && stun.rfc3489_answered == false &&
+         (stun.srflx.empty() || !libnice_discovers_in_rfc3489());
+}
+
 bool no_nat_towards(const StunServerReport& stun, const std::vector<Candidate>& candidates) {
-  if (stun.udp_mapped && is_host_ip(*stun.udp_mapped, candidates)) return true;
-  return std::any_of(stun.srflx.begin(), stun.srflx.end(),
-                     [&](const TransportAddress& a) { return is_host_ip(a, candidates); });
+  return direct_address(stun, candidates).has_value();
+}
+
+bool pair_crosses_nat(const SelectedPair& pair, const std::vector<Candidate>& candidates) {
+  auto crosses = [&](const Candidate& c) {
+    switch (c.type) {
+      case CandidateType::kServerReflexive:
+      case CandidateType::kRelayed: return true;
+      // Learnt from a check: through a NAT only if it is none of this host's addresses.
+      case CandidateType::kPeerReflexive: return !is_host_ip(c.address, candidates);
+      case CandidateType::kHost: break;
+    }
+    return false;
+  };
+  return crosses(pair.local) || crosses(pair.remote);
+}
+
+std::string_view check_verdict_name(CheckVerdict v) noexcept {
+  switch (v) {
+    case CheckVerdict::kSuccess: return "success";
+    case CheckVerdict::kInconclusive: return "inconclusive";
+    case CheckVerdict::kFail: break;
+  }
+  return "fail";
+}
+
+CheckVerdict check_verdict(const CheckOutcome& check, const std::vector<Candidate>& candidates) {
+  if (!check.success || !check.pair) return CheckVerdict::kFail;
+  return pair_crosses_nat(*check.pair, candidates) ? CheckVerdict::kSuccess
+                                                   : CheckVerdict::kInconclusive;
 }
 
 std::vector<std::string> ice_warnings(const IceReport& r, const IceOptions& options) {
@@ -100,18 +201,34 @@ std::vector<std::string> ice_warnings(const IceReport& r, const IceOptions& opti
   const bool blocked = udp_blocked(r);
 
   if (options.stun.empty() && options.turn.empty()) {
-    w.push_back(
-        "no --stun or --turn server given: only host candidates. Behind NAT, peers need a "
-        "srflx candidate (add --stun) or a relay (add --turn).");
+    const auto hidden = private_only_families(candidates);
+    if (hidden.empty()) {
+      w.push_back(
+          "no --stun or --turn server given: only host candidates, all of them public addresses "
+          "(natdiag did not test that peers can reach them).");
+    }
+    for (const auto& family : hidden) {
+      w.push_back("no --stun or --turn server given, and every " + family +
+                  " host candidate is private: this host is behind NAT (or has no public " +
+                  family.substr(0, 4) +
+                  " address), so peers on the Internet cannot reach these. Add --stun for a "
+                  "srflx candidate or --turn for a relay.");
+    }
   }
   if (!options.relay_only) {
     for (const auto& s : r.stun) {
-      if (no_nat_towards(s, candidates)) {
-        const auto seen = !s.srflx.empty() ? s.srflx.front() : *s.udp_mapped;
-        w.push_back("no NAT: " + s.uri + " sees this host at " + seen.ip_string() +
-                    ", a host address (srflx equals host). The host candidate is public.");
+      if (const auto direct = direct_address(s, candidates)) {
+        w.push_back(no_nat_warning(s, *direct, candidates));
       } else if (s.srflx.empty()) {
         w.push_back(stun_warning(s));
+      } else if (refuses_classic_stun(s)) {
+        // This libnice asks in RFC 5389 form; media servers on older ones do not.
+        w.push_back(
+            s.uri +
+            " refuses classic STUN: an RFC 3489 Binding, without the magic cookie, got no "
+            "answer (coturn: no-stun-backward-compatibility). This libnice got a srflx, but "
+            "libnice before 0.1.23 (Kurento and Janus on Debian 12) gets none from it. " +
+            kClassicStunFixes);
       }
     }
   }
@@ -159,8 +276,20 @@ std::vector<std::string> ice_warnings(const IceReport& r, const IceOptions& opti
                   " did not finish within " + seconds(options.timeout) + ".");
     }
   }
-  if (options.check && r.gather.check && !r.gather.check->success) {
-    w.push_back("connectivity check failed: " + r.gather.check->error + ".");
+  if (options.check && r.gather.check) {
+    const auto& c = *r.gather.check;
+    switch (check_verdict(c, candidates)) {
+      case CheckVerdict::kFail: w.push_back("connectivity check failed: " + c.error + "."); break;
+      case CheckVerdict::kInconclusive:
+        w.push_back(
+            "the connectivity check proves nothing about the NAT: both agents run in this "
+            "process, and the pair ICE selected (" +
+            describe(c.pair->local) + " to " + describe(c.pair->remote) +
+            ") does not go through it. Give --turn, and the check runs relay to relay through "
+            "the NAT.");
+        break;
+      case CheckVerdict::kSuccess: break;
+    }
   }
   return w;
 }
@@ -174,7 +303,16 @@ bool ice_healthy(const IceReport& r, const IceOptions& options) {
   for (const auto& t : r.turn) {
     if (t.relays.empty()) return false;
   }
-  if (options.check && !(r.gather.check && r.gather.check->success)) return false;
+  if (options.check && !(r.gather.check && check_verdict(*r.gather.check, r.gather.candidates) ==
+                                               CheckVerdict::kSuccess)) {
+    return false;
+  }
+  // Candidates may be missing when gathering ran out of time.
+  if (r.gather.timed_out) return false;
+  if (options.stun.empty() && options.turn.empty() &&
+      !private_only_families(r.gather.candidates).empty()) {
+    return false;
+  }
   return true;
 }
 

@@ -66,6 +66,9 @@
 #              forwards      DNAT wan0 PUBLIC_IP tcp 80,443,7881 + udp 50000:60000 -> server
 #              hairpin       forwards also from the LAN side + MASQUERADE LAN->LAN (implies forwards)
 #              lossy[=P]     FORWARD udp random drop with probability P (default 0.2; IPv4 and IPv6)
+#              forwards-partial  DNAT tcp 80,443,7881 + udp 50000:54999 only -> server; the router
+#                            drops WAN input to udp 55000:60000 (as home routers drop unsolicited input)
+#              forwards-bbb  DNAT udp 16384:32768 (BigBlueButton's media range) -> server
 #   aliases:   hairpin-on = forwards,hairpin   hairpin-off = forwards (and forbids hairpin)
 #              media = forwards
 #   e.g. cone | symmetric,lossy=0.1 | hairpin-on | udp-blocked | nonat,forwards
@@ -85,6 +88,7 @@ readonly CLIENT_IP=10.77.0.20 CLIENT_IP6=2001:db8:2::20
 readonly NONAT_NET=198.51.100.0/24 NONAT_GW=198.51.100.1 SERVER_PUBLIC_IP_NONAT=198.51.100.10
 readonly MEDIA_PORTS=50000-60000 MEDIA_LO=50000 MEDIA_HI=60000
 readonly TCP_FORWARDS="80 443 7881"
+readonly PARTIAL_HI=54999 BBB_LO=16384 BBB_HI=32768
 readonly HOST_PORT_RANGE="32768 49999"
 
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
@@ -196,7 +200,7 @@ rtr_ip6t() { x ip netns exec "$NS_RTR" ip6tables -w 5 "$@"; }
 # SPEC parsing: sets BASE FORWARDS HAIRPIN UDP_BLOCKED LOSSY
 
 parse_spec() {
-  local spec=$1 tok base="" hp_forbid=0 hp=0 fwd=0 udpb=0 loss=""
+  local spec=$1 tok base="" hp_forbid=0 hp=0 fwd=0 udpb=0 loss="" part=0 bbb=0
   [[ -n $spec && $spec =~ ^[a-z0-9.,=-]+$ ]] || die 2 "bad spec '$spec' (comma-separated flavour and modifiers, e.g. cone,forwards)"
   local IFS=,
   for tok in $spec; do
@@ -205,6 +209,8 @@ parse_spec() {
         [[ -z $base || $base == "$tok" ]] || die 2 "bad spec '$spec': two base flavours '$base' and '$tok'"
         base=$tok ;;
       udp-blocked) udpb=1 ;;
+      forwards-partial) part=1 ;;
+      forwards-bbb) bbb=1 ;;
       forwards | media) fwd=1 ;;
       hairpin | hairpin-on) fwd=1 hp=1 ;;
       hairpin-off) fwd=1 hp_forbid=1 ;;
@@ -218,8 +224,10 @@ parse_spec() {
     esac
   done
   ((hp && hp_forbid)) && die 2 "bad spec '$spec': hairpin-off together with hairpin"
+  ((part && fwd)) && die 2 "bad spec '$spec': forwards-partial together with forwards"
   BASE=${base:-cone}
   FORWARDS=$fwd HAIRPIN=$hp UDP_BLOCKED=$udpb LOSSY=$loss
+  FORWARDS_PARTIAL=$part FORWARDS_BBB=$bbb
 }
 
 onoff() { if (($1)); then echo on; else echo off; fi; }
@@ -260,6 +268,8 @@ UDP_BLOCKED=$(onoff "$UDP_BLOCKED")
 LOSSY=${LOSSY:-off}
 EOF
   if ((FORWARDS)); then echo "MEDIA_PORTS=$MEDIA_PORTS"; fi
+  if ((FORWARDS_PARTIAL)); then echo "MEDIA_PORTS_FORWARDED=$MEDIA_LO-$PARTIAL_HI"; fi
+  if ((FORWARDS_BBB)); then echo "BBB_PORTS=$BBB_LO-$BBB_HI"; fi
   if [[ $BASE == nonat ]]; then echo "SERVER_PUBLIC_IP=$SERVER_PUBLIC_IP_NONAT"; fi
 }
 
@@ -401,6 +411,21 @@ mod_hairpin() {
   rtr_ipt -t nat -A POSTROUTING -s "$LAN_PREFIX" -d "$LAN_PREFIX" -j MASQUERADE
 }
 
+mod_forwards_partial() {
+  local p
+  for p in $TCP_FORWARDS; do
+    rtr_ipt -t nat -A PREROUTING -i wan0 -d "$PUBLIC_IP" -p tcp --dport "$p" -j DNAT --to-destination "$SERVER_IP"
+  done
+  rtr_ipt -t nat -A PREROUTING -i wan0 -d "$PUBLIC_IP" -p udp --dport "$MEDIA_LO:$PARTIAL_HI" \
+    -j DNAT --to-destination "$SERVER_IP"
+  rtr_ipt -A INPUT -i wan0 -d "$PUBLIC_IP" -p udp --dport "$((PARTIAL_HI + 1)):$MEDIA_HI" -j DROP
+}
+
+mod_forwards_bbb() {
+  rtr_ipt -t nat -A PREROUTING -i wan0 -d "$PUBLIC_IP" -p udp --dport "$BBB_LO:$BBB_HI" \
+    -j DNAT --to-destination "$SERVER_IP"
+}
+
 mod_udp_blocked() {
   rtr_ipt -A FORWARD -p udp -j DROP
   rtr_ip6t -A FORWARD -p udp -j DROP
@@ -437,6 +462,8 @@ build_lab() { # everything after make_namespaces; runs under set -e
   "nat_$BASE"
   if ((FORWARDS)); then mod_forwards; fi
   if ((HAIRPIN)); then mod_hairpin; fi
+  if ((FORWARDS_PARTIAL)); then mod_forwards_partial; fi
+  if ((FORWARDS_BBB)); then mod_forwards_bbb; fi
   if ((UDP_BLOCKED)); then mod_udp_blocked; fi
   if [[ -n $LOSSY ]]; then mod_lossy "$LOSSY"; fi
   wait_ready

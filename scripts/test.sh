@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# The whole suite: set-up and build, unit tests, integration tests against coturn, the abuse
-# tests, lab tests in network namespaces (need root); then natdiag built with ASan+UBSan running
-# the unit, integration, abuse and lab_serve tests, `serve --threads 2` under load with TSan,
-# and a short fuzzing run. Any sanitizer report fails the suite.
+# The whole suite: set-up and build, the .deb, unit tests, integration tests against coturn, the
+# abuse tests, lab tests in network namespaces (need root), the package installed into a scratch
+# root; then natdiag built with ASan+UBSan running the unit, integration, abuse and lab_serve
+# tests, `serve --threads 2` under load with TSan, and a short fuzzing run. Any sanitizer report
+# fails the suite.
 #   FUZZ_SECONDS=60 (default) sets the fuzzing budget; 0 skips it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
+
+# A Release build of its own, configured for /usr: built here, outside ctest's timeouts; the
+# `package` test then installs the .deb into a scratch root.
+echo "== the Debian package (scripts/package.sh)"
+scripts/package.sh | tail -n 3
 
 # Lab tests killed by a timeout cannot clean up after themselves: start from a clean slate.
 if [ "$(id -u)" -eq 0 ]; then scripts/natlab.sh down --all || true; fi

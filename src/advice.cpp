@@ -1,9 +1,10 @@
 #include "src/advice.hpp"
 
 #include <algorithm>
-#include <set>
 
 #include "src/cli_common.hpp"
+#include "src/advice_rules.hpp"
+#include "src/media_ports.hpp"
 
 namespace natdiag::cli {
 namespace {
@@ -16,68 +17,89 @@ bool symmetric(const ProfileFacts& f) {
   return f.mapping == "address-dependent" || f.mapping == "address-and-port-dependent";
 }
 
-std::string public_or_placeholder(const ProfileFacts& f) {
-  return f.public_ipv4.value_or("<public IPv4 address>");
+/// The UDP ranges for `targets`. Servers named with --for share this host, so their ranges must
+/// not overlap; without --for (every server) the advice is a set of alternatives, each server
+/// with its own default.
+std::vector<RangeChoice> ranges_for(const std::vector<std::string>& targets) {
+  const bool every_server = std::all_of(std::begin(kMediaServers), std::end(kMediaServers),
+                                        [&](std::string_view name) { return wants(targets, name); });
+  if (!every_server) return plan_media_ranges(targets);
+  std::vector<RangeChoice> alone;
+  for (const auto& name : targets) {
+    for (const auto& c : plan_media_ranges({name})) alone.push_back(c);
+  }
+  return alone;
 }
 
-// Orders "80" before "443" and "5060" before "16384-32768": by the first port, numerically.
-struct PortOrder {
-  bool operator()(const std::string& a, const std::string& b) const {
-    const long pa = std::stol(a);
-    const long pb = std::stol(b);
-    return pa != pb ? pa < pb : a < b;
-  }
-};
-using PortSet = std::set<std::string, PortOrder>;
+std::string join(const std::vector<std::string>& items, std::string_view sep) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : std::string(sep)) + item;
+  return out;
+}
 
-// The ports each media server needs open from the Internet (their documented defaults).
+// The ports to open for the chosen servers: their fixed ports and their planned media ranges.
 struct Ports {
-  PortSet tcp;  // "443", "5060"
-  PortSet udp;  // "10000", "50000-60000"
+  std::vector<PortRange> tcp;
+  std::vector<PortRange> udp;
 };
 
-Ports ports_for(const std::vector<std::string>& targets) {
+void add_unique(std::vector<PortRange>& list, PortRange r) {
+  if (std::find(list.begin(), list.end(), r) == list.end()) list.push_back(r);
+}
+
+Ports ports_for(const std::vector<std::string>& targets, const std::vector<RangeChoice>& plan) {
   Ports p;
-  auto add = [&](std::string_view name, std::initializer_list<const char*> tcp,
-                 std::initializer_list<const char*> udp) {
-    if (!wants(targets, name)) return;
-    p.tcp.insert(tcp.begin(), tcp.end());
-    p.udp.insert(udp.begin(), udp.end());
-  };
-  add("livekit", {"80", "443", "7881"}, {"50000-60000"});
-  add("plugnmeet", {"80", "443", "7881"}, {"50000-60000"});
-  add("bigbluebutton", {"80", "443"}, {"16384-32768"});
-  add("freeswitch", {"5060", "5080"}, {"5060", "5080", "16384-32768"});
-  add("jitsi", {"443"}, {"10000"});
-  add("janus", {"443"}, {"20000-40000"});
-  add("coturn", {"3478", "5349"}, {"3478", "5349", "49152-65535"});
+  for (const auto& m : media_server_ports()) {
+    if (!wants(targets, m.name)) continue;
+    for (auto port : m.tcp) add_unique(p.tcp, {port, port});
+    for (auto port : m.udp) add_unique(p.udp, {port, port});
+    if (auto r = range_of(plan, m.name)) add_unique(p.udp, *r);
+  }
+  const auto by_first = [](const PortRange& a, const PortRange& b) { return a.first != b.first ? a.first < b.first : a.last < b.last; };
+  std::sort(p.tcp.begin(), p.tcp.end(), by_first);
+  std::sort(p.udp.begin(), p.udp.end(), by_first);
   return p;
 }
 
-std::string join(const PortSet& items, std::string_view sep, char range_sep) {
-  std::string out;
-  for (const auto& item : items) {
-    std::string i = item;
-    std::replace(i.begin(), i.end(), '-', range_sep);
-    out += (out.empty() ? "" : std::string(sep)) + i;
-  }
-  return out;
+std::string join_ranges(const std::vector<PortRange>& ranges, std::string_view sep, char range_sep) {
+  std::vector<std::string> parts;
+  for (const auto& r : ranges) parts.push_back(r.text(range_sep));
+  return join(parts, sep);
 }
 
 }  // namespace
 
+ServerPorts firewall_ports_of(std::string_view name, const std::vector<std::string>& targets) {
+  const Ports p = ports_for({std::string(name)}, ranges_for(targets));
+  ServerPorts out;
+  for (const auto& r : p.tcp) out.tcp.push_back(r.text());
+  for (const auto& r : p.udp) out.udp.push_back(r.text());
+  return out;
+}
+
 std::vector<Finding> evaluate(const ProfileFacts& f, const std::vector<std::string>& targets) {
   std::vector<Finding> out;
-  const std::string pub = public_or_placeholder(f);
-  if (f.udp == false && f.tcp != true) {
+  if (f.hairpin_target_not_public()) {
+    out.push_back({"external-ip-not-public", "warning",
+                   "--external-ip " + *f.hairpin_target + " is not this host's public address: STUN measured " +
+                       *f.public_ipv4 + ". The hairpin result is about " + *f.hairpin_target +
+                       ", and natdiag gives no dummy-NIC command for it (adding it here would cut this host off from "
+                       "the machine that owns it).",
+                   "Run natdiag profile without --external-ip, or with --external-ip " + *f.public_ipv4 + "."});
+  }
+  if (!f.measured()) {
     out.push_back({"stun-unreachable", "critical",
-                   "No STUN server answered, over UDP or TCP: nothing about this network could be measured." +
-                       (f.stun_error ? " (" + *f.stun_error + ")" : std::string()),
+                   "Nothing could be measured: no STUN server answered, over UDP or TCP" +
+                       (f.stun_error ? " (" + *f.stun_error + ")" : std::string()) +
+                       ". natdiag gives no configuration advice without a measured public address.",
                    f.default_servers
                        ? "No --server was given and the default public STUN servers cannot be reached from here: run "
                          "natdiag serve on a host outside this network (two addresses for RFC 5780) and pass --server."
                        : "Check the --server address and that outbound UDP/TCP 3478 is allowed."});
-  } else if (f.udp == false) {
+    return out;
+  }
+  const std::string pub = f.public_ipv4.value_or("(not measured)");
+  if (f.udp == false) {
     out.push_back({"udp-blocked", "critical",
                    std::string("UDP to the STUN server is blocked while TCP works: WebRTC media is UDP first, so every call "
                                "falls back to TURN over TCP/TLS") +
@@ -85,10 +107,10 @@ std::vector<Finding> evaluate(const ProfileFacts& f, const std::vector<std::stri
                    "Allow UDP out and in for the media ports (see the firewall advice) and 3478."});
   }
   if (f.turn_configured && f.turn_relay == false) {
-    const std::string why = f.turn_problem == std::optional<std::string>("auth-failed") ? "the credentials were refused"
-                            : f.turn_problem == std::optional<std::string>("unreachable") ? "the TURN server did not answer"
-                            : f.turn_problem == std::optional<std::string>("refused") ? "the allocation was refused"
-                                                                                      : "no relay candidate was gathered";
+    const std::string why = is(f.turn_problem, "auth-failed")   ? "the credentials were refused"
+                            : is(f.turn_problem, "unreachable") ? "the TURN server did not answer"
+                            : is(f.turn_problem, "refused")     ? "the allocation was refused"
+                                                                : "no relay candidate was gathered";
     out.push_back({"turn-no-relay", "warning", "The TURN server gave no relay: " + why + ".",
                    "Check the TURN URI, user and password (or static-auth-secret) and that the server listens."});
   }
@@ -103,9 +125,10 @@ std::vector<Finding> evaluate(const ProfileFacts& f, const std::vector<std::stri
                        " mapping): its public port changes per destination, so peers behind NAT will need TURN to reach it.",
                    "Forward the media ports 1:1 to this host (port-preserving), or run a TURN server (coturn) and give it to the clients."});
   }
-  if (f.hairpin == std::optional<std::string>("not-supported") && f.dummy_nic_present != true) {
+  if (is(f.hairpin, "not-supported") && dummy_nic_wanted(f)) {
+    const auto lines = dummy_nic_lines(f);
     std::string fix = "Add the public IP to this host (a dummy NIC)";
-    if (!f.dummy_nic_commands.empty()) fix += ": " + f.dummy_nic_commands.front();
+    if (!lines.empty()) fix += ": " + lines.front();
     fix += ", and make it permanent (see the dummy_nic advice).";
     out.push_back({"hairpin-missing", "warning",
                    "This host cannot reach its own public address " + pub +
@@ -113,36 +136,93 @@ std::vector<Finding> evaluate(const ProfileFacts& f, const std::vector<std::stri
                        "(BigBlueButton: WebRTC error 1002).",
                    fix});
   }
-  if (f.hairpin == std::optional<std::string>("partial") && f.dummy_nic_present != true) {
+  if (is(f.hairpin, "partial") && dummy_nic_wanted(f)) {
     out.push_back({"hairpin-partial", "warning",
                    "Only some ports of the public address " + pub + " come back to this host (see the hairpin checks).",
                    "Add the hairpin rules for the other ports on the router, or a dummy NIC (see the dummy_nic advice)."});
   }
+  if (!f.hairpin_untested.empty()) {
+    out.push_back({"hairpin-untested", "info",
+                   "Hairpin of " + join(f.hairpin_untested, ", ") +
+                       " could not be tested: natdiag cannot listen on ports below 1024 without root, and no local "
+                       "service answers there to compare with" +
+                       (f.hairpin ? " (the hairpin verdict comes from the other ports)." : "."),
+                   "Run natdiag profile as root, or test ports above 1023: natdiag hairpin " + pub + " --tcp PORT."});
+  }
   if (f.behind_nat == true) {
+    std::string fix = "Set the public address in the media server's configuration (see the advice for " +
+                      (targets.empty() ? std::string("your server") : targets.front()) + " and the others).";
+    if (wants(targets, "bigbluebutton")) {
+      fix = "For BigBlueButton follow the bigbluebutton advice: FreeSWITCH external_rtp_ip/external_sip_ip, sip.nginx, "
+            "bbb-webrtc-sfu's announced IPs, /etc/hosts, the dummy NIC and the UDP range; for the others, their advice.";
+    }
     out.push_back({"behind-nat", "warning",
                    "This host is behind NAT (local " + f.local_ipv4.value_or("?") + ", public " + pub +
                        "): a media server must announce the public address, or peers are told the private one.",
-                   "Set the public address in the media server's configuration (see the advice for " +
-                       (targets.empty() ? std::string("your server") : targets.front()) + " and the others)."});
-    if (f.filtering != "endpoint-independent" && f.filtering != "direct") {
+                   fix});
+    // Only a measured filtering behaviour says anything about what the NAT lets in.
+    if (f.filtering == "address-dependent" || f.filtering == "address-and-port-dependent") {
       out.push_back({"filtering", "info",
                      "The NAT lets in only answers (" + f.filtering +
                          " filtering): peers reach the media ports only if the router forwards them to this host.",
                      "Forward the UDP media ports to this host (see the firewall advice for the ranges)."});
     }
   }
-  if (f.hostname && f.hostname_resolves_to_public == false) {
-    out.push_back({"hostname-not-public", f.hairpin == std::optional<std::string>("not-supported") ? "warning" : "info",
-                   *f.hostname + " does not resolve to " + pub + " on this host.",
-                   "Add '" + pub + " " + *f.hostname + "' to /etc/hosts (see the etc_hosts advice)."});
+  if (f.hostname && hostname_is_ip(f) && f.public_ipv4 && *f.hostname != *f.public_ipv4) {
+    out.push_back({"hostname-is-ip", "info",
+                   "--hostname " + *f.hostname + " is an IP address, not a name, and not the public address " + pub + ".",
+                   "Give the media server's public host name with --hostname."});
+  } else if (etc_hosts_needed(f)) {
+    const std::string where =
+        etc_hosts_maps_elsewhere(f)
+            ? "Line " + std::to_string(*f.etc_hosts_line) + " of /etc/hosts maps " + *f.hostname + " to " + *f.etc_hosts_ip +
+                  " (the first matching line wins)."
+            : *f.hostname + " does not resolve to " + pub + " on this host.";
+    out.push_back({"hostname-not-public", is(f.hairpin, "not-supported") ? "warning" : "info", where,
+                   etc_hosts_maps_elsewhere(f)
+                       ? "Change line " + std::to_string(*f.etc_hosts_line) + " of /etc/hosts to '" + pub + " " + *f.hostname +
+                             "' (see the etc_hosts advice)."
+                       : "Add '" + pub + " " + *f.hostname + "' to /etc/hosts (see the etc_hosts advice)."});
+  }
+  if (f.udp == true && f.stun_rfc3489 == false) {
+    const bool libnice_target = wants(targets, "kurento") || wants(targets, "janus");
+    out.push_back({"stun-no-classic", libnice_target ? "warning" : "info",
+                   "The STUN server " + f.stun_server_ip.value_or("asked") +
+                       " refuses classic STUN: it answers RFC 5389 Binding requests but not the RFC 3489 form without "
+                       "the magic cookie (coturn: no-stun-backward-compatibility, which Debian's stock "
+                       "/etc/turnserver.conf sets). libnice before 0.1.23 sends its srflx discovery in that form "
+                       "(Kurento and Janus on Debian 12 use libnice 0.1.21), so they get no srflx candidate from it.",
+                   "Remove the line no-stun-backward-compatibility from that server's turnserver.conf; or give the media "
+                   "server a TURN server (libnice then takes the srflx from the Allocate answer); or use libnice 0.1.23 "
+                   "or newer."});
   }
   if (f.udp == true && f.mapping == "unknown") {
     out.push_back({"nat-unknown", "info",
                    "The NAT's mapping behaviour could not be measured (the server lacks RFC 5780 OTHER-ADDRESS).",
                    "Run natdiag serve with two addresses on a VPS and pass it with --server."});
   }
-  if (!f.public_ipv6 && f.udp == true) {
-    out.push_back({"no-ipv6", "info", "No public IPv6 address was seen: peers on IPv6-only networks need TURN.", ""});
+  for (const auto& c : ranges_for(targets)) {
+    if (!c.moved) continue;
+    out.push_back({"port-ranges", "info", moved_text(c), "Use the ranges in the advice below."});
+  }
+  if (f.ipv6_udp == false) {
+    out.push_back({"ipv6-unreachable", "warning",
+                   "The IPv6 STUN server did not answer over UDP" +
+                       (f.host_ipv6 ? " although this host has the global IPv6 address " + *f.host_ipv6 : std::string()) +
+                       ": IPv6 is blocked on the way (or the server does not listen on IPv6).",
+                   "Allow UDP over IPv6 in the firewalls on the way, or check the server's IPv6 address."});
+  } else if (f.ipv6_udp == true && f.ipv6_behind_nat == true) {
+    out.push_back({"ipv6-nat", "info",
+                   "IPv6 goes through a NAT too: the server saw " + f.public_ipv6.value_or("?") +
+                       ", which is not on this host.",
+                   "Announce that address for IPv6, as for IPv4."});
+  } else if (!f.ipv6_udp && f.host_ipv6) {
+    out.push_back({"ipv6-untested", "info",
+                   "This host has the global IPv6 address " + *f.host_ipv6 +
+                       ": public and routed, unless a firewall on the way blocks it (not tested).",
+                   "Give an IPv6 --server (e.g. natdiag serve's IPv6 address) to test that it is reachable."});
+  } else if (!f.public_ipv6 && !f.host_ipv6) {
+    out.push_back({"no-ipv6", "info", "This host has no global IPv6 address: peers on IPv6-only networks need TURN.", ""});
   }
   auto rank = [](const Finding& x) { return x.severity == "critical" ? 0 : x.severity == "warning" ? 1 : 2; };
   std::stable_sort(out.begin(), out.end(), [&](const Finding& a, const Finding& b) { return rank(a) < rank(b); });
@@ -160,23 +240,45 @@ std::string verdict_of(const std::vector<Finding>& findings) {
 
 std::map<std::string, Advice> advise(const ProfileFacts& f, const std::vector<std::string>& targets) {
   std::map<std::string, Advice> out;
-  const std::string pub = public_or_placeholder(f);
-  const std::string local = f.local_ipv4.value_or("<this host's private IPv4 address>");
-  const std::string stun_ip = f.stun_server_ip.value_or("<STUN server IP>");
-  const std::string stun_port = std::to_string(f.stun_server_port);
+  // Every line below carries a measured address: without one there is no advice at all.
+  if (!f.measured() || !f.public_ipv4) return out;
+  const std::string pub = *f.public_ipv4;
+  // libnice before 0.1.23 (Kurento, Janus on Debian 12) asks in RFC 3489 form only.
+  const std::string no_classic =
+      f.udp == true && f.stun_rfc3489 == false && f.stun_server_ip
+          ? " The STUN server " + *f.stun_server_ip +
+                " refuses classic STUN (RFC 3489), which libnice before 0.1.23 needs: "
+                "it gives no srflx candidate (finding stun-no-classic)."
+          : "";
+  const auto plan = ranges_for(targets);
+  const auto range = [&](std::string_view name) { return *range_of(plan, name); };
+  const auto why_moved = [&](std::string_view name) {
+    for (const auto& c : plan) {
+      if (c.name == name && c.moved) return " " + moved_text(c);
+    }
+    return std::string();
+  };
 
   if (wants(targets, "kurento")) {
-    out["kurento"] = {"/etc/kurento/modules/kurento/WebRtcEndpoint.conf.ini",
-                      {"stunServerAddress=" + stun_ip, "stunServerPort=" + stun_port, "externalIPv4=" + pub},
-                      "stunServerAddress must be an IP address, not a name (the file says so). Restart kurento-media-server."};
+    Advice a{"/etc/kurento/modules/kurento/WebRtcEndpoint.conf.ini", {}, "Restart kurento-media-server."};
+    if (f.stun_server_ip) {
+      a.lines = {"stunServerAddress=" + *f.stun_server_ip, "stunServerPort=" + std::to_string(f.stun_server_port)};
+      a.note = "stunServerAddress must be an IP address, not a name (the file says so). " + a.note;
+    }
+    a.lines.push_back("externalIPv4=" + pub);
+    if (!no_classic.empty()) {
+      a.note += no_classic + " Give Kurento a TURN server (turnURL) or a STUN server that answers RFC 3489.";
+    }
+    out["kurento"] = a;
   }
   for (const char* name : {"livekit", "plugnmeet"}) {
     if (!wants(targets, name)) continue;
+    const auto r = range(name);
     out[name] = {name == std::string("plugnmeet") ? "/opt/plugNmeet/etc/livekit.yaml" : "/etc/livekit.yaml",
-                 {"rtc:", "  port_range_start: 50000", "  port_range_end: 60000", "  tcp_port: 7881",
-                  "  use_external_ip: false", "  node_ip: " + pub},
+                 {"rtc:", "  port_range_start: " + std::to_string(r.first), "  port_range_end: " + std::to_string(r.last),
+                  "  tcp_port: 7881", "  use_external_ip: false", "  node_ip: " + pub},
                  "node_ip pins the public address natdiag measured; use_external_ip: true would make LiveKit ask "
-                 "a public STUN server itself at start-up."};
+                 "a public STUN server itself at start-up." + why_moved(name)};
   }
   if (wants(targets, "freeswitch")) {
     out["freeswitch"] = {"/etc/freeswitch/vars.xml and /etc/freeswitch/sip_profiles/external.xml",
@@ -187,55 +289,66 @@ std::map<std::string, Advice> advise(const ProfileFacts& f, const std::vector<st
                          "Then: fs_cli -x 'reloadxml' and restart the external profile."};
   }
   if (wants(targets, "bigbluebutton")) {
-    Advice a{"/etc/hosts, the dummy NIC, then bbb-conf", {}, "bbb-conf --restart applies it."};
-    if (f.hairpin == std::optional<std::string>("not-supported") && f.dummy_nic_present != true) {
-      for (const auto& c : f.dummy_nic_commands) a.lines.push_back(c);
-    }
-    if (f.hostname) a.lines.push_back("echo '" + pub + " " + *f.hostname + "' >> /etc/hosts");
-    a.lines.push_back("bbb-conf --restart");
-    out["bigbluebutton"] = a;
+    auto a = bigbluebutton_advice(f, plan);
+    if (!a.lines.empty()) out["bigbluebutton"] = a;
   }
-  if (wants(targets, "jitsi")) {
+  if (wants(targets, "jitsi") && f.local_ipv4) {
     out["jitsi"] = {"/etc/jitsi/videobridge/sip-communicator.properties",
-                    {"org.ice4j.ice.harvest.NAT_HARVESTER_LOCAL_ADDRESS=" + local,
+                    {"org.ice4j.ice.harvest.NAT_HARVESTER_LOCAL_ADDRESS=" + *f.local_ipv4,
                      "org.ice4j.ice.harvest.NAT_HARVESTER_PUBLIC_ADDRESS=" + pub},
                     "Then: systemctl restart jitsi-videobridge2."};
   }
   if (wants(targets, "janus")) {
-    out["janus"] = {"/etc/janus/janus.jcfg",
-                    {"media: {", "  rtp_port_range = \"20000-40000\"", "}", "nat: {", "  stun_server = \"" + stun_ip + "\"",
-                     "  stun_port = " + stun_port, "  nat_1_1_mapping = \"" + pub + "\"", "}"},
-                    "Then restart janus."};
+    const auto r = range("janus");
+    Advice a{"/etc/janus/janus.jcfg", {"media: {", "  rtp_port_range = \"" + r.text() + "\"", "}", "nat: {"},
+             "Then restart janus." + why_moved("janus")};
+    if (!no_classic.empty()) {
+      a.note += no_classic + " Give Janus a TURN server (turn_server in nat: {}) or a STUN server that answers RFC 3489.";
+    }
+    if (f.stun_server_ip) {
+      a.lines.push_back("  stun_server = \"" + *f.stun_server_ip + "\"");
+      a.lines.push_back("  stun_port = " + std::to_string(f.stun_server_port));
+    }
+    a.lines.push_back("  nat_1_1_mapping = \"" + pub + "\"");
+    a.lines.push_back("}");
+    out["janus"] = a;
   }
   if (wants(targets, "coturn")) {
+    const auto r = range("coturn");
     out["coturn"] = {"/etc/turnserver.conf",
-                     {"external-ip=" + pub + "/" + local, "min-port=49152", "max-port=65535"},
-                     "Then: systemctl restart coturn."};
+                     {"external-ip=" + pub + (f.local_ipv4 && *f.local_ipv4 != pub ? "/" + *f.local_ipv4 : std::string()),
+                      "min-port=" + std::to_string(r.first), "max-port=" + std::to_string(r.last)},
+                     "Then: systemctl restart coturn." + why_moved("coturn") +
+                         (no_classic.empty() ? std::string()
+                                             : " If the STUN server " + *f.stun_server_ip + " is this coturn: delete the line "
+                                               "no-stun-backward-compatibility (Debian's stock file has it), or Kurento and "
+                                               "Janus (libnice before 0.1.23) get no srflx candidate from it.")};
   }
-  const Ports ports = ports_for(targets);
+  const Ports ports = ports_for(targets, plan);
   if (!ports.tcp.empty() || !ports.udp.empty()) {
     Advice fw{"ufw, or /etc/nftables.conf (table inet filter, chain input)", {}, "Open these in any firewall in front of the host too."};
-    if (!ports.tcp.empty()) fw.lines.push_back("ufw allow " + join(ports.tcp, ",", ':') + "/tcp");
-    for (const auto& u : ports.udp) {
-      std::string r = u;
-      std::replace(r.begin(), r.end(), '-', ':');
-      fw.lines.push_back("ufw allow " + r + "/udp");
-    }
+    if (!ports.tcp.empty()) fw.lines.push_back("ufw allow " + join_ranges(ports.tcp, ",", ':') + "/tcp");
+    for (const auto& u : ports.udp) fw.lines.push_back("ufw allow " + u.text(':') + "/udp");
     if (!ports.tcp.empty()) {
-      fw.lines.push_back("nft add rule inet filter input tcp dport { " + join(ports.tcp, ", ", '-') + " } accept");
+      fw.lines.push_back("nft add rule inet filter input tcp dport { " + join_ranges(ports.tcp, ", ", '-') + " } accept");
     }
     if (!ports.udp.empty()) {
-      fw.lines.push_back("nft add rule inet filter input udp dport { " + join(ports.udp, ", ", '-') + " } accept");
+      fw.lines.push_back("nft add rule inet filter input udp dport { " + join_ranges(ports.udp, ", ", '-') + " } accept");
     }
     out["firewall"] = fw;
   }
-  if ((f.hairpin == std::optional<std::string>("not-supported") || f.hairpin == std::optional<std::string>("partial")) &&
-      f.dummy_nic_present != true) {
-    out["dummy_nic"] = {"this host's network configuration", f.dummy_nic_commands,
+  if (dummy_nic_wanted(f)) {
+    out["dummy_nic"] = {"this host's network configuration", dummy_nic_lines(f),
                         "A dummy NIC makes this host reach itself; other LAN hosts still need hairpin NAT on the router."};
   }
-  if (f.hostname && f.hostname_resolves_to_public != true) {
-    out["etc_hosts"] = {"/etc/hosts", {pub + " " + *f.hostname}, "So this host resolves its own public name locally."};
+  if (etc_hosts_needed(f)) {
+    if (etc_hosts_maps_elsewhere(f)) {
+      out["etc_hosts"] = {"/etc/hosts, line " + std::to_string(*f.etc_hosts_line), {pub + " " + *f.hostname},
+                          "That line maps " + *f.hostname + " to " + *f.etc_hosts_ip +
+                              " and the first matching line wins: change it (a line added below changes nothing)."};
+    } else {
+      out["etc_hosts"] = {"/etc/hosts", {pub + " " + *f.hostname}, "So this host resolves its own public name locally."};
+    }
   }
   return out;
 }
@@ -329,12 +442,20 @@ void facts_to_json(const ProfileFacts& f, nlohmann::ordered_json& out) {
                   {"default_servers", f.default_servers},
                   {"stun_server_ip", opt(f.stun_server_ip)},
                   {"stun_server_port", f.stun_server_port},
+                  {"stun_rfc3489", opt(f.stun_rfc3489)},
                   {"hostname", opt(f.hostname)},
                   {"hostname_resolves_to_public", opt(f.hostname_resolves_to_public)},
                   {"turn_configured", f.turn_configured},
                   {"turn_relay", opt(f.turn_relay)},
                   {"turn_problem", opt(f.turn_problem)},
-                  {"relay_address", opt(f.relay_address)}};
+                  {"relay_address", opt(f.relay_address)},
+                  {"host_ipv6", opt(f.host_ipv6)},
+                  {"ipv6_udp", opt(f.ipv6_udp)},
+                  {"ipv6_behind_nat", opt(f.ipv6_behind_nat)},
+                  {"hairpin_target", opt(f.hairpin_target)},
+                  {"hairpin_untested", f.hairpin_untested},
+                  {"etc_hosts_line", opt(f.etc_hosts_line)},
+                  {"etc_hosts_ip", opt(f.etc_hosts_ip)}};
 }
 
 ProfileFacts facts_from_json(const nlohmann::json& profile) {
@@ -361,12 +482,20 @@ ProfileFacts facts_from_json(const nlohmann::json& profile) {
   f.default_servers = get_opt<bool>(j, "default_servers").value_or(false);
   f.stun_server_ip = get_opt<std::string>(j, "stun_server_ip");
   f.stun_server_port = get_opt<std::uint16_t>(j, "stun_server_port").value_or(3478);
+  f.stun_rfc3489 = get_opt<bool>(j, "stun_rfc3489");
   f.hostname = get_opt<std::string>(j, "hostname");
   f.hostname_resolves_to_public = get_opt<bool>(j, "hostname_resolves_to_public");
   f.turn_configured = get_opt<bool>(j, "turn_configured").value_or(false);
   f.turn_relay = get_opt<bool>(j, "turn_relay");
   f.turn_problem = get_opt<std::string>(j, "turn_problem");
   f.relay_address = get_opt<std::string>(j, "relay_address");
+  f.host_ipv6 = get_opt<std::string>(j, "host_ipv6");
+  f.ipv6_udp = get_opt<bool>(j, "ipv6_udp");
+  f.ipv6_behind_nat = get_opt<bool>(j, "ipv6_behind_nat");
+  f.hairpin_target = get_opt<std::string>(j, "hairpin_target");
+  f.hairpin_untested = get_opt<std::vector<std::string>>(j, "hairpin_untested").value_or(std::vector<std::string>{});
+  f.etc_hosts_line = get_opt<int>(j, "etc_hosts_line");
+  f.etc_hosts_ip = get_opt<std::string>(j, "etc_hosts_ip");
   if (f.public_ipv4 && !stun::TransportAddress::parse(*f.public_ipv4)) {
     throw UsageError("saved profile: public_ipv4 is not an IP address: '" + *f.public_ipv4 + "'");
   }

@@ -31,12 +31,29 @@ struct ProfileFacts {
   bool default_servers = false;                 ///< no --server: the built-in public list
   std::optional<std::string> stun_server_ip;    ///< an IP (Kurento wants an IP, not a name)
   std::uint16_t stun_server_port = 3478;
+  /// The STUN server answered the RFC 3489 (cookie-less) Binding that libnice before 0.1.23
+  /// sends for srflx discovery; false: it answers only RFC 5389 ones. Null when not asked.
+  std::optional<bool> stun_rfc3489;
   std::optional<std::string> hostname;
   std::optional<bool> hostname_resolves_to_public;
   bool turn_configured = false;
   std::optional<bool> turn_relay;          ///< a relay candidate was gathered
   std::optional<std::string> turn_problem; ///< "auth-failed", "refused", "unreachable"
   std::optional<std::string> relay_address;
+  std::optional<std::string> host_ipv6;      ///< a global IPv6 address on this host's interfaces
+  std::optional<bool> ipv6_udp;              ///< a UDP binding to an IPv6 server worked (null: none given)
+  std::optional<bool> ipv6_behind_nat;       ///< the IPv6 mapped address is not on this host
+  std::optional<std::string> hairpin_target; ///< --external-ip: the address hairpin was checked against
+  std::vector<std::string> hairpin_untested; ///< "TCP 443": hairpin checks that could not run here
+  std::optional<int> etc_hosts_line;         ///< the first /etc/hosts line naming hostname (same family)
+  std::optional<std::string> etc_hosts_ip;   ///< the address on that line
+
+  /// Something was measured: a STUN server answered over UDP or TCP.
+  [[nodiscard]] bool measured() const noexcept { return udp == true || tcp == true; }
+  /// --external-ip names an address that is not the measured public IPv4.
+  [[nodiscard]] bool hairpin_target_not_public() const {
+    return hairpin_target && public_ipv4 && *hairpin_target != *public_ipv4;
+  }
 };
 
 /// One finding: a stable id, a severity ("critical", "warning", "info"), what it means and
@@ -51,6 +68,17 @@ struct Finding {
 /// The media servers natdiag advises on.
 inline constexpr std::string_view kMediaServers[] = {
     "kurento", "livekit", "plugnmeet", "freeswitch", "bigbluebutton", "jitsi", "janus", "coturn"};
+
+/// The ports one media server needs open from the Internet ("443", "50000-60000"): the
+/// table the firewall advice uses (natdiag ports --for reads it too).
+struct ServerPorts {
+  std::vector<std::string> tcp;
+  std::vector<std::string> udp;
+};
+/// `targets` are all the servers on this host: their UDP ranges are planned not to overlap,
+/// as profile's advice plans them.
+[[nodiscard]] ServerPorts firewall_ports_of(std::string_view name,
+                                            const std::vector<std::string>& targets);
 
 /// Findings ordered by importance (critical first), for the servers in `targets`.
 [[nodiscard]] std::vector<Finding> evaluate(const ProfileFacts& facts,

@@ -140,6 +140,10 @@ OutputJson to_json(const HairpinReport& r) {
   auto j = json_header("hairpin");
   j["external_ip"] = r.external_ip.ip_string();
   j["external_ip_is_local"] = r.local.on_interface.has_value();
+  j["measured_public_ip"] = r.measured_public ? nlohmann::json(r.measured_public->ip_string())
+                                              : nlohmann::json(nullptr);
+  j["external_ip_is_public"] = r.measured_public ? nlohmann::json(!r.not_this_host())
+                                                 : nlohmann::json(nullptr);
   j["verdict"] = hairpin::verdict_name(r.verdict);
   j["summary"] = r.headline;
   nlohmann::json checks = nlohmann::json::array();
@@ -185,6 +189,10 @@ OutputJson to_json(const HairpinReport& r) {
                      {"etc_hosts", ip_list(h.etc_hosts)},
                      {"ok", h.ok},
                      {"etc_hosts_line", line ? nlohmann::json(*line) : nlohmann::json(nullptr)},
+                     {"etc_hosts_first_match",
+                      h.first_entry ? nlohmann::json{{"line", h.first_entry->line},
+                                                     {"ip", h.first_entry->ip.ip_string()}}
+                                    : nlohmann::json(nullptr)},
                      {"error", optional_string(h.error)}};
   } else {
     j["hostname"] = nullptr;
@@ -230,6 +238,10 @@ void print_text(const HairpinCommand& cmd, const HairpinReport& r) {
                           (r.dummy_nic_needed == true    ? ": needed"
                            : r.dummy_nic_needed == false ? ": not needed"
                                                          : ""));
+  }
+  if (r.measured_public) {
+    row("Measured:", "a STUN server sees this host as " + r.measured_public->ip_string() +
+                         (r.not_this_host() ? " (not " + ip + ")" : ""));
   }
   if (r.hostname) {
     const auto& h = *r.hostname;

@@ -143,6 +143,13 @@ IceCommand parse(int argc, char** argv) {
   o.check = args.count("check") > 0;
   o.family = family_from_flags(args);
   if (args.count("timeout")) o.timeout = parse_seconds(args["timeout"].as<std::string>(), "--timeout");
+  if (o.timeout < ice::min_gather_timeout()) {
+    // libnice cannot be told to give up on a silent server sooner: no verdict in less.
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "--timeout must be at least %.2f s for libnice to finish gathering, got '%s'",
+                  static_cast<double>(ice::min_gather_timeout().count()) / 1e6, args["timeout"].as<std::string>().c_str());
+    throw UsageError(buf);
+  }
   cmd.json = args.count("json") > 0;
   return cmd;
 }
@@ -168,6 +175,7 @@ nlohmann::json addresses_json(const std::vector<stun::TransportAddress>& list) {
 }
 
 OutputJson to_json(const ice::IceReport& r) {
+  const auto& candidates_seen = r.gather.candidates;
   auto j = json_header("ice");
   j["healthy"] = r.healthy;
   auto candidates = nlohmann::json::array();
@@ -184,7 +192,9 @@ OutputJson to_json(const ice::IceReport& r) {
                     {"gathered_ms", json_ms(s.gathered)},
                     {"binding_mapped_address", json_address(s.udp_mapped)},
                     {"binding_error", s.probed ? null_or(s.udp_error) : null_or(s.resolve_error)},
-                    {"tcp_answered", s.tcp_answered ? nlohmann::json(*s.tcp_answered) : nullptr}});
+                    {"tcp_answered", s.tcp_answered ? nlohmann::json(*s.tcp_answered) : nullptr},
+                    {"rfc3489_answered", s.rfc3489_answered ? nlohmann::json(*s.rfc3489_answered) : nullptr},
+                    {"refuses_classic_stun", s.probed ? nlohmann::json(ice::refuses_classic_stun(s)) : nullptr}});
   }
   j["stun"] = stun;
   auto turn = nlohmann::json::array();
@@ -195,7 +205,7 @@ OutputJson to_json(const ice::IceReport& r) {
                     {"address", json_address(t.address)},
                     {"result", client::turn_verdict_name(t.verdict())},
                     {"detail", null_or(p.detail)},
-                    {"relay", addresses_json(t.relays)},
+                    {"relays", addresses_json(t.relays)},
                     {"gathered_ms", json_ms(t.gathered)},
                     {"probe_result", client::turn_verdict_name(p.verdict)},
                     {"probe_relayed_address", json_address(p.relayed)},
@@ -208,7 +218,9 @@ OutputJson to_json(const ice::IceReport& r) {
   j["turn"] = turn;
   if (r.gather.check) {
     const auto& c = *r.gather.check;
-    j["check"] = {{"result", c.success ? "success" : "fail"},
+    j["check"] = {{"result", ice::check_verdict_name(ice::check_verdict(c, candidates_seen))},
+                  {"crosses_nat", c.pair ? nlohmann::json(ice::pair_crosses_nat(*c.pair, candidates_seen)) : nullptr},
+                  {"relays_only", c.relays_only},
                   {"local", c.pair ? candidate_json(c.pair->local) : nlohmann::json(nullptr)},
                   {"remote", c.pair ? candidate_json(c.pair->remote) : nlohmann::json(nullptr)},
                   {"state", c.state},
@@ -259,9 +271,10 @@ void print_table(const std::vector<Candidate>& candidates) {
 
 void print_text(const ice::IceOptions& o, const ice::IceReport& r) {
   const auto& g = r.gather;
-  std::cout << (r.healthy ? "ICE gathering complete" : "ICE gathering found problems") << " in "
-            << seconds_text(g.elapsed) << (g.timed_out ? " (timed out)" : "") << ": " << counts(g.candidates)
-            << ".\n\n";
+  const char* headline = g.timed_out ? "ICE gathering incomplete (timed out) after"
+                         : r.healthy  ? "ICE gathering complete in"
+                                      : "ICE gathering found problems in";
+  std::cout << headline << " " << seconds_text(g.elapsed) << ": " << counts(g.candidates) << ".\n\n";
   if (!g.candidates.empty()) {
     print_table(g.candidates);
     std::cout << "\n";
@@ -284,8 +297,11 @@ void print_text(const ice::IceOptions& o, const ice::IceReport& r) {
   }
   if (g.check) {
     const auto& c = *g.check;
-    if (c.success && c.pair) {
-      std::cout << "Connectivity check: success in " << format_ms(c.elapsed.value_or(stun::Duration{})) << ", selected pair\n"
+    const auto verdict = ice::check_verdict(c, g.candidates);
+    if (verdict != ice::CheckVerdict::kFail) {
+      std::cout << "Connectivity check: "
+                << (verdict == ice::CheckVerdict::kSuccess ? "success, through the NAT," : "inconclusive (host to host, not through the NAT),")
+                << " in " << format_ms(c.elapsed.value_or(stun::Duration{})) << ", selected pair\n"
                 << "  local  " << ice::describe(c.pair->local) << "\n"
                 << "  remote " << ice::describe(c.pair->remote) << "\n\n";
     } else {

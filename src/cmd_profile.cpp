@@ -1,5 +1,7 @@
 // `natdiag profile`: every test at once within one budget, then one verdict (ok /
 // needs-config / broken), the findings in order of importance, and the lines to configure.
+#include <algorithm>
+#include <cerrno>
 #include <future>
 #include <iomanip>
 #include <iostream>
@@ -129,13 +131,12 @@ Measured measure(const ProfileCommand& cmd) {
   Measured m;
   const auto start = stun::Clock::now();
   const auto& first = cmd.servers.front();
-  // Phase one, all at once: bindings (UDP, TCP, IPv6), NAT discovery, ICE gathering.
-  auto udp = std::async(std::launch::async, [&] {
-    return client::run_binding_test(binding_options(first, client::Transport::kUdp, net::FamilyPreference::kIPv4Only, cmd.timeout));
-  });
-  auto tcp = std::async(std::launch::async, [&] {
-    return client::run_binding_test(binding_options(first, client::Transport::kTcp, net::FamilyPreference::kIPv4Only, cmd.timeout));
-  });
+  // Phase one, all at once: bindings (UDP, TCP, IPv6), NAT discovery, ICE gathering. One plan:
+  // the UDP and TCP bindings to the first server run once and are shared with nat's TCP check
+  // and ice's diagnostic probes, which would ask the same server the same question.
+  client::SharedBindings shared;
+  auto udp = shared.get(binding_options(first, client::Transport::kUdp, net::FamilyPreference::kIPv4Only, cmd.timeout));
+  auto tcp = shared.get(binding_options(first, client::Transport::kTcp, net::FamilyPreference::kIPv4Only, cmd.timeout));
   std::optional<client::ServerTarget> v6_server;
   for (const auto& s : cmd.servers) {
     auto parsed = stun::TransportAddress::parse(s.host);
@@ -155,6 +156,7 @@ Measured measure(const ProfileCommand& cmd) {
     }
     n.family = net::FamilyPreference::kIPv4Only;
     n.timeout = cmd.timeout;
+    n.shared = &shared;
     return client::run_nat_discovery(n);
   });
   auto ice_run = std::async(std::launch::async, [&]() -> std::optional<ice::IceReport> {
@@ -167,6 +169,7 @@ Measured measure(const ProfileCommand& cmd) {
     if (cmd.turn) o.turn.push_back(*cmd.turn);
     o.family = net::FamilyPreference::kAny;
     o.timeout = cmd.timeout;
+    o.shared = &shared;
     try {
       return ice::run_ice(o);
     } catch (const std::exception& e) {
@@ -180,11 +183,18 @@ Measured measure(const ProfileCommand& cmd) {
   if (!external && m.udp.last_success() && m.udp.last_success()->facts.mapped) external = m.udp.last_success()->facts.mapped;
   m.tcp = tcp.get();
   if (!external && m.tcp.last_success() && m.tcp.last_success()->facts.mapped) external = m.tcp.last_success()->facts.mapped;
+  // The public address and RTT the bindings measured: hairpin reuses them instead of asking
+  // the server again (no mapping check of its own, no fixed wait for silence).
+  const client::BindingAttempt* bound = m.udp.last_success() ? m.udp.last_success() : m.tcp.last_success();
   if (external) {
     hairpin::HairpinOptions h;
     h.external_ip = *external;
     h.external_ip.port = 0;
     h.hostname = cmd.hostname;
+    if (bound && bound->facts.mapped && bound->facts.mapped->family == h.external_ip.family) {
+      h.measured_public = bound->facts.mapped;
+    }
+    if (m.udp.last_success()) h.rtt_hint = m.udp.last_success()->rtt;
     const auto left = std::chrono::duration_cast<Duration>(start + cmd.timeout - stun::Clock::now());
     h.timeout = std::clamp<Duration>(left, std::chrono::milliseconds(200), std::chrono::seconds(1));
     try {
@@ -200,6 +210,22 @@ Measured measure(const ProfileCommand& cmd) {
   m.ice = ice_run.get();
   m.elapsed = std::chrono::duration_cast<Duration>(stun::Clock::now() - start);
   return m;
+}
+
+/// RFC 4291 global unicast: not loopback, link-local (fe80::/10), unique local (fc00::/7),
+/// multicast, IPv4-mapped or unspecified.
+bool is_global_ipv6(const stun::TransportAddress& a) {
+  if (a.family != stun::Family::kIPv6) return false;
+  const auto& b = a.ip;
+  if ((b[0] == 0xfe && (b[1] & 0xc0) == 0x80) || (b[0] & 0xfe) == 0xfc || b[0] == 0xff) return false;
+  return !std::all_of(b.begin(), b.begin() + 10, [](auto x) { return x == 0; });  // ::, ::1, ::ffff:a.b.c.d
+}
+
+std::optional<std::string> global_ipv6_on_host() {
+  for (const auto& a : net::local_addresses()) {
+    if (a.up && !a.loopback && is_global_ipv6(a.address)) return a.address.ip_string();
+  }
+  return std::nullopt;
 }
 
 ProfileFacts facts_of(const ProfileCommand& cmd, const Measured& m) {
@@ -220,24 +246,41 @@ ProfileFacts facts_of(const ProfileCommand& cmd, const Measured& m) {
     f.local_ipv4 = any->local->ip_string();
     if (any->facts.mapped) f.behind_nat = !net::find_local_address(*any->facts.mapped).has_value();
   }
-  if (m.udp6 && m.udp6->last_success() && m.udp6->last_success()->facts.mapped) {
-    f.public_ipv6 = m.udp6->last_success()->facts.mapped->ip_string();
+  f.host_ipv6 = global_ipv6_on_host();
+  if (m.udp6) {
+    const auto* ok6 = m.udp6->last_success();
+    f.ipv6_udp = ok6 != nullptr;
+    if (ok6 && ok6->facts.mapped) {
+      f.public_ipv6 = ok6->facts.mapped->ip_string();
+      f.ipv6_behind_nat = !net::find_local_address(*ok6->facts.mapped).has_value();
+    }
   }
+  // A global IPv6 address on an interface is public and routed unless a test shows otherwise.
+  if (!f.public_ipv6 && f.ipv6_udp != false) f.public_ipv6 = f.host_ipv6;
   f.mapping = behaviour_name(m.nat.mapping);
   f.filtering = behaviour_name(m.nat.filtering);
   if (m.udp.server) f.stun_server_ip = m.udp.server->ip_string();
   f.stun_server_port = cmd.servers.front().port;
   f.hostname = cmd.hostname;
+  if (cmd.external_ip) f.hairpin_target = cmd.external_ip->ip_string();
   if (m.hairpin) {
     const auto& h = *m.hairpin;
     const std::string v(hairpin::verdict_name(h.verdict));
     f.hairpin = v == "not-needed" ? std::optional<std::string>("supported") : std::optional<std::string>(v);
     f.dummy_nic_present = h.local.on_interface.has_value();
     f.dummy_nic_commands = h.plan.commands;
+    for (const auto& c : h.checks) {
+      if (c.decides_verdict && c.setup_failed && c.setup_error == EACCES) {
+        f.hairpin_untested.push_back(std::string(c.protocol == hairpin::Protocol::kTcp ? "TCP " : "UDP ") +
+                                     std::to_string(c.port));
+      }
+    }
     // To persist it: the detected stack's way, or, when none was found, the BigBlueButton
     // guide's ifupdown lines (as natdiag hairpin suggests too).
     auto persist = h.plan.persist;
-    if (!persist) persist = hairpin::dummy_nic_plan(h.external_ip, hairpin::NetworkStack::kIfupdown).persist;
+    if (!persist && !h.not_this_host()) {
+      persist = hairpin::dummy_nic_plan(h.external_ip, hairpin::NetworkStack::kIfupdown).persist;
+    }
     if (persist) {
       if (!persist->file.empty()) {
         f.dummy_nic_commands.push_back("# to keep it after a reboot, in " + persist->file +
@@ -246,7 +289,21 @@ ProfileFacts facts_of(const ProfileCommand& cmd, const Measured& m) {
       }
       for (const auto& c : persist->commands) f.dummy_nic_commands.push_back(c);
     }
-    if (h.hostname) f.hostname_resolves_to_public = h.hostname->ok;
+    if (h.hostname) {
+      // Against the measured public address, not a --external-ip that may differ from it.
+      const auto& resolved = h.hostname->resolves_to;
+      const auto first_v4 = std::find_if(resolved.begin(), resolved.end(),
+                                         [](const stun::TransportAddress& a) { return a.family == stun::Family::kIPv4; });
+      f.hostname_resolves_to_public = f.public_ipv4 && first_v4 != resolved.end() && first_v4->ip_string() == *f.public_ipv4;
+      if (h.hostname->first_entry) {
+        f.etc_hosts_line = h.hostname->first_entry->line;
+        f.etc_hosts_ip = h.hostname->first_entry->ip.ip_string();
+      }
+    }
+  }
+  if (m.ice && !m.ice->stun.empty() && m.ice->stun.front().probed && m.ice->stun.front().udp_mapped) {
+    // libnice 0.1.21's own srflx came from an RFC 3489 request: that counts as answered too.
+    f.stun_rfc3489 = !ice::refuses_classic_stun(m.ice->stun.front());
   }
   if (cmd.turn) {
     f.turn_configured = true;
@@ -280,7 +337,8 @@ OutputJson to_json(const ProfileCommand& cmd, const Measured& m, const ProfileFa
   j["tcp"] = opt_b(f.tcp);
   j["hairpin"] = opt_s(f.hairpin);
   j["dummy_nic"] = {{"present", opt_b(f.dummy_nic_present)},
-                    {"needed", f.hairpin == std::optional<std::string>("not-supported") && f.dummy_nic_present != true},
+                    {"needed", f.hairpin == std::optional<std::string>("not-supported") && f.dummy_nic_present != true &&
+                                   !f.hairpin_target_not_public()},
                     {"commands", f.dummy_nic_commands}};
   j["findings"] = findings_json(findings);
   j["advice"] = advice_json(advice);
@@ -320,18 +378,29 @@ void print_text(const Measured& m, const ProfileFacts& f, const std::vector<Find
   for (const auto& x : findings) ++counts[x.severity == "critical" ? 0 : x.severity == "warning" ? 1 : 2];
   std::cout << "NAT profile: " << verdict_of(findings) << "  (" << counts[0] << " critical, " << counts[1]
             << " warnings, " << counts[2] << " notes)\n\n";
+  if (!f.measured()) {
+    std::cout << "  Nothing could be measured: no STUN server answered over UDP or TCP"
+              << (f.stun_error ? " (" + *f.stun_error + ")" : std::string()) << ".\n\n";
+  }
   auto row = [](const char* label, const std::string& value) {
     std::cout << "  " << std::left << std::setw(14) << label << value << "\n";
   };
   row("Public IPv4:", f.public_ipv4.value_or("unknown") +
                           (f.behind_nat == true ? " (behind NAT; this host is " + f.local_ipv4.value_or("?") + ")"
                            : f.behind_nat == false ? " (this host's own address: no NAT)" : ""));
-  row("Public IPv6:", f.public_ipv6.value_or("none seen"));
+  row("Public IPv6:", f.public_ipv6 ? *f.public_ipv6 + (f.ipv6_udp == true ? " (a STUN server answered over IPv6)"
+                                                       : " (on this host; not tested: give an IPv6 --server)")
+                     : f.ipv6_udp == false ? "unreachable (the IPv6 STUN server did not answer)"
+                                           : "none on this host");
   row("STUN:", std::string("UDP ") + (f.udp == true ? "works" : "fails") + ", TCP " + (f.tcp == true ? "works" : "fails") +
                    (default_servers ? " (default public servers: give --server)" : ""));
   row("NAT:", f.mapping + " mapping, " + f.filtering + " filtering");
+  std::string untested;
+  for (const auto& u : f.hairpin_untested) untested += (untested.empty() ? "" : ", ") + u;
   row("Hairpin:", m.hairpin ? std::string(hairpin::verdict_name(m.hairpin->verdict)) +
-                                  (f.dummy_nic_present == true ? " (public IP is on " + m.hairpin->local.on_interface->interface + ")" : "")
+                                  (f.hairpin_target_not_public() ? " (for --external-ip " + *f.hairpin_target + ", not this host's)" : "") +
+                                  (f.dummy_nic_present == true ? " (public IP is on " + m.hairpin->local.on_interface->interface + ")" : "") +
+                                  (untested.empty() ? "" : "; " + untested + " could not be tested (needs root)")
                             : "not checked: " + m.hairpin_error);
   if (m.ice) {
     std::map<std::string, int> by_type;
@@ -356,7 +425,11 @@ int run_profile(int argc, char** argv) {
   const ProfileFacts facts = facts_of(cmd, m);
   std::vector<Finding> findings = evaluate(facts, cmd.targets);
   if (m.ice) {
-    for (const auto& w : m.ice->warnings) findings.push_back({"ice", "info", "ICE: " + w, ""});
+    for (const auto& w : m.ice->warnings) {
+      // The finding stun-no-classic (from the facts, so advise --from has it too) says it.
+      if (facts.stun_rfc3489 == false && w.find("refuses classic STUN") != std::string::npos) continue;
+      findings.push_back({"ice", "info", "ICE: " + w, ""});
+    }
   }
   const auto advice = advise(facts, cmd.targets);
   if (cmd.json) {

@@ -3,10 +3,12 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "src/cli_common.hpp"
 #include "src/commands.hpp"
 #include "stun/client/binding.hpp"
+#include "src/ports/probe_back.hpp"
 #include "stun/server/server.hpp"
 
 namespace natdiag::cli {
@@ -19,6 +21,7 @@ extern "C" void on_signal(int /*sig*/) { g_stop.store(true); }
 struct ServeCommand {
   server::ServeOptions options;
   bool json_log = false;
+  std::optional<ports::ProbeBackOptions> probe_back;  ///< --probe-back (off by default)
 };
 
 ServeCommand parse(int argc, char** argv) {
@@ -38,6 +41,10 @@ ServeCommand parse(int argc, char** argv) {
       ("max-tcp-per-ip", "TCP connections per source IP (IPv6: per prefix); a new one closes its oldest (default 8)", cxxopts::value<std::string>())
       ("software", "SOFTWARE attribute to send, at most 127 bytes, '' for none (default natdiag 0.1.0)", cxxopts::value<std::string>())
       ("json-log", "log refusals as JSON lines")
+      ("probe-back", "also serve natdiag ports --via: send probes back to requesters (see docs/ports.md)")
+      ("probe-port", "TCP port of the probe-back control service (default 3480)", cxxopts::value<std::string>())
+      ("probe-secret", "refuse probe-back requests without this secret's HMAC", cxxopts::value<std::string>())
+      ("probe-per-minute", "probe-back requests per minute per source IP (default 6)", cxxopts::value<std::string>())
       ("h,help", "show this help");
   const auto args = parse_args(options, argc, argv);
   if (args.count("help")) {
@@ -92,6 +99,19 @@ ServeCommand parse(int argc, char** argv) {
                      std::to_string(server::kMaxSoftwareBytes) + " (RFC 8489: fewer than 128 characters)");
   }
   cmd.json_log = args.count("json-log") > 0;
+  if (args.count("probe-back")) {
+    ports::ProbeBackOptions p;
+    p.listen = a.primary_ip;
+    p.listen.port = args.count("probe-port") ? parse_port(args["probe-port"].as<std::string>(), "--probe-port")
+                                             : ports::kDefaultControlPort;
+    if (args.count("probe-secret")) p.secret = args["probe-secret"].as<std::string>();
+    if (args.count("probe-per-minute")) {
+      p.requests_per_minute = parse_int(args["probe-per-minute"].as<std::string>(), "--probe-per-minute", 1, 1000);
+    }
+    cmd.probe_back = p;
+  } else if (args.count("probe-port") || args.count("probe-secret") || args.count("probe-per-minute")) {
+    throw UsageError("--probe-port, --probe-secret and --probe-per-minute need --probe-back");
+  }
   return cmd;
 }
 
@@ -100,6 +120,8 @@ ServeCommand parse(int argc, char** argv) {
 int run_serve(int argc, char** argv) {
   const ServeCommand cmd = parse(argc, argv);
   server::Server server(cmd.options);  // binds, or throws SocketError (exit 3)
+  std::optional<ports::ProbeBackService> probe_back;
+  if (cmd.probe_back) probe_back.emplace(*cmd.probe_back);
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   const auto& a = cmd.options.addresses;
@@ -116,9 +138,10 @@ int run_serve(int argc, char** argv) {
   } else {
     std::cout << "natdiag serve: " << mode << "\n";
     for (const auto& l : server.listeners()) std::cout << "  listening on " << l << "\n";
+    if (probe_back) std::cout << "  listening on " << probe_back->listener() << "\n";
     std::cout << "natdiag serve: ready" << std::endl;
   }
-  server.run(g_stop, [&](const std::string& reason, std::uint64_t count, const std::string& source) {
+  const auto log_refusal = [&](const std::string& reason, std::uint64_t count, const std::string& source) {
     std::lock_guard lock(out_mutex);
     if (cmd.json_log) {
       auto line = json_header("serve");
@@ -135,10 +158,16 @@ int run_serve(int argc, char** argv) {
       std::cerr << "natdiag serve: closed " << count << " TCP connection" << (count == 1 ? "" : "s") << " ("
                 << kWhy.at(reason) << ")" << (source.empty() ? "" : ", last from " + source) << std::endl;
     } else {
-      std::cerr << "natdiag serve: refused " << count << " " << reason << " packet" << (count == 1 ? "" : "s")
+      const bool probe_back_reason = reason.starts_with("probe-back");  // whole requests, not packets
+      std::cerr << "natdiag serve: refused " << count << " " << reason
+                << (probe_back_reason ? "" : count == 1 ? " packet" : " packets")
                 << (source.empty() ? "" : ", last from " + source) << std::endl;
     }
-  });
+  };
+  std::thread probe_thread;
+  if (probe_back) probe_thread = std::thread([&] { probe_back->run(g_stop, log_refusal); });
+  server.run(g_stop, log_refusal);
+  if (probe_thread.joinable()) probe_thread.join();
   const auto& c = server.counters();
   std::cout << "natdiag serve: stopped after " << c.received.load() << " requests, " << c.answered.load()
             << " answered" << std::endl;

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <string_view>
 
+#include "src/build_info.hpp"
 #include "src/cli_common.hpp"
 #include "src/commands.hpp"
 #include "stun/net/socket.hpp"
@@ -23,6 +24,7 @@ constexpr std::string_view kUsageText =
     "  profile              Everything at once: one verdict and what to configure\n"
     "  advise --from FILE   The advice again, from a saved profile --json\n"
     "  serve                RFC 5780 STUN server: the far end for the other tests\n"
+    "  ports                Are the media ports open from the Internet? (--via, listen, probe)\n"
     "\n"
     "Every command takes --help and --json. Exit codes: 0 healthy, 1 problem found,\n"
     "2 bad input, 3 cannot run here.\n";
@@ -40,6 +42,7 @@ constexpr Command kCommands[] = {
     {"profile", natdiag::cli::run_profile},
     {"advise", natdiag::cli::run_advise},
     {"serve", natdiag::cli::run_serve},
+    {"ports", natdiag::cli::run_ports},
 };
 
 }  // namespace
@@ -56,7 +59,7 @@ int main(int argc, char** argv) {
     return kHealthy;
   }
   if (first == "--version" || first == "-V") {
-    std::cout << "natdiag " NATDIAG_VERSION "\n";
+    std::cout << "natdiag " NATDIAG_VERSION " (git " << natdiag::build_commit() << ")\n";
     return kHealthy;
   }
   for (const Command& command : kCommands) {

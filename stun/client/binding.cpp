@@ -1,5 +1,6 @@
 #include "stun/client/binding.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -30,6 +31,15 @@ std::vector<std::uint8_t> make_binding_request(const stun::TransactionId& id, bo
   builder.add_string(stun::AttributeType::kSoftware, software_name());
   if (change_ip || change_port) builder.add_change_request(change_ip, change_port);
   builder.add_fingerprint();
+  const auto bytes = builder.bytes();
+  return {bytes.begin(), bytes.end()};
+}
+
+std::vector<std::uint8_t> make_rfc3489_binding_request(std::span<const std::uint8_t, 16> id) {
+  std::array<std::uint8_t, stun::kHeaderSize> buffer{};
+  stun::MessageBuilder builder(
+      buffer, stun::compose_message_type(stun::Method::kBinding, stun::MessageClass::kRequest),
+      id);
   const auto bytes = builder.bytes();
   return {bytes.begin(), bytes.end()};
 }
@@ -133,11 +143,20 @@ BindingAttempt udp_attempt(const BindingOptions& options, const TransportAddress
   socket.connect(server);
   attempt.local = socket.local_address();
   const auto id = net::random_transaction_id();
+  // RFC 3489's 128-bit ID: 4 more random bytes where the cookie would be, never the cookie.
+  std::array<std::uint8_t, 16> classic_id{};
+  if (options.rfc3489) {
+    const auto head = net::random_transaction_id();
+    std::copy_n(head.begin(), 4, classic_id.begin());
+    if (classic_id[0] == 0x21) classic_id[0] = 0x12;
+    std::copy(id.begin(), id.end(), classic_id.begin() + 4);
+  }
   net::UdpTransactions transactions;
   const auto deadline = stun::Clock::now() + options.timeout;
-  const auto handle = transactions.start(net::UdpRequest{&socket, server, make_binding_request(id),
-                                                         options.policy, deadline,
-                                                         net::SourceMatch::kDestination});
+  const auto handle = transactions.start(net::UdpRequest{
+      &socket, server,
+      options.rfc3489 ? make_rfc3489_binding_request(classic_id) : make_binding_request(id),
+      options.policy, deadline, net::SourceMatch::kDestination});
   transactions.run(deadline);
   const auto& outcome = transactions.outcome(handle);
   attempt.transmissions = outcome.transmissions;
@@ -146,6 +165,11 @@ BindingAttempt udp_attempt(const BindingOptions& options, const TransportAddress
     case net::UdpOutcome::Status::kResponse:
       attempt.rtt = outcome.rtt;
       fill_from_response(attempt, outcome.response);
+      if (options.rfc3489 && !std::equal(classic_id.begin(), classic_id.end(),
+                                         outcome.response.begin() + 4)) {
+        attempt.success = false;  // RFC 3489 §9.3: the whole 128-bit ID must match
+        attempt.error = "the answer does not echo the 128-bit RFC 3489 transaction ID";
+      }
       break;
     case net::UdpOutcome::Status::kSocketError:
       attempt.error = describe_errno(outcome.socket_error);

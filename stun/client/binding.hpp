@@ -34,6 +34,9 @@ struct BindingOptions {
   stun::RetransmitPolicy policy;     ///< UDP retransmission (RFC 8489 §6.2.1)
   bool tls_verify = true;
   std::string ca_file;
+  /// UDP only: send the RFC 3489 (classic STUN) form, no magic cookie and no attributes, as
+  /// libnice before 0.1.23 does for its srflx discovery.
+  bool rfc3489 = false;
   /// TCP/TLS: fails the test at once when cancelled from another thread (must outlive it).
   const net::Canceller* cancel = nullptr;
 };
@@ -87,6 +90,11 @@ struct BindingReport {
 /// RFC 5780 CHANGE-REQUEST flags and PADDING.
 [[nodiscard]] std::vector<std::uint8_t> make_binding_request(
     const stun::TransactionId& id, bool change_ip = false, bool change_port = false);
+
+/// Encodes an RFC 3489 §11.1 Binding request: the 20-byte header only, `id` being the
+/// 128-bit transaction ID (its first 4 bytes must not be the magic cookie).
+[[nodiscard]] std::vector<std::uint8_t> make_rfc3489_binding_request(
+    std::span<const std::uint8_t, 16> id);
 
 /// natdiag's SOFTWARE value ("natdiag 0.1.0").
 [[nodiscard]] std::string_view software_name() noexcept;

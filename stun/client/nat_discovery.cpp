@@ -44,11 +44,17 @@ class BackgroundTcpCheck {
     b.transport = Transport::kTcp;
     b.family = options.family;
     b.timeout = options.timeout;
-    b.cancel = &cancel_;
-    thread_ = std::thread([state = state_, b] {
+    // Asked here, not on the thread: the caller's SharedBindings may be gone by the time it runs.
+    std::optional<std::shared_future<BindingReport>> shared;
+    if (options.shared) {
+      shared = options.shared->get(b);  // runs on SharedBindings' own thread, bounded by b.timeout
+    } else {
+      b.cancel = &cancel_;  // our own binding: cancelled and joined with this object
+    }
+    thread_ = std::thread([state = state_, b, shared] {
       bool ok = false;
       try {
-        ok = run_binding_test(b).success();
+        ok = shared ? shared->get().success() : run_binding_test(b).success();
       } catch (...) {
         ok = false;
       }

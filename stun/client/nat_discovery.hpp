@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "stun/client/binding.hpp"
+#include "stun/client/shared_bindings.hpp"
 #include "stun/proto/rfc5780.hpp"
 
 namespace natdiag::client {
@@ -32,6 +33,8 @@ struct NatOptions {
   std::uint16_t local_port_last = 49151;
   std::optional<TransportAddress> local_ip;
   stun::rfc5780::Timing timing;
+  /// Set: the TCP check (UDP blocked or server down?) asks this instead of a binding of its own.
+  SharedBindings* shared = nullptr;
 };
 
 /// One server as used.

@@ -48,6 +48,20 @@ free_port() {
   done
   echo 0
 }
+# Debian 12's stock /etc/turnserver.conf, copied into the repository (its source is named in its
+# header): coturn run with `-c` this file behaves as users' coturn does (no-stun-backward-
+# compatibility, no-rfc5780, response-origin-only-with-rfc5780). It logs to syslog, so wait for
+# its socket, not its log. Tests run coturn with it and with an empty file.
+COTURN_STOCK_CONF=$(cd "$(dirname "${BASH_SOURCE[0]}")/../data" && pwd)/turnserver-debian12.conf
+# wait_for_udp_listener PORT SECONDS [PREFIX...]: waits (bounded) until something listens on UDP
+# PORT; PREFIX runs `ss` elsewhere (e.g. `natlab.sh exec LAB outside`).
+wait_for_udp_listener() {
+  local port=$1 seconds=$2 i; shift 2
+  for i in $(seq 1 $((seconds * 20))); do
+    "$@" ss -Hlnu "sport = :$port" 2>/dev/null | grep -q . && return 0; sleep 0.05
+  done
+  echo "  (nothing listens on UDP $port after $seconds s)"; return 1
+}
 # jqv JSON FILTER: one value, raw.
 jqv() { jq -r "$2" <<<"$1"; }
 

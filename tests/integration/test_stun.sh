@@ -34,6 +34,21 @@ out=$("$NATDIAG" stun localhost "$PORT" -4); check_contains "host name with -4 w
 out=$("$NATDIAG" stun 127.0.0.1 "$PORT" | head -3 | cut -d: -f1 | tr '\n' '|')
 check_eq "stunclient's first three lines" "Binding test|Local address|Mapped address|" "$out"
 
+echo "# coturn as Debian ships it: -c the stock /etc/turnserver.conf (tests/data), on other ports"
+SPORT=$(free_port)
+spawn "$TMP/coturn-stock.log" turnserver -c "$COTURN_STOCK_CONF" --listening-ip 127.0.0.1 --listening-ip ::1 \
+  --listening-port "$SPORT" --alt-listening-port "$(free_port)" --tls-listening-port "$(free_port)" \
+  --alt-tls-listening-port "$(free_port)" --no-cli --pidfile "$TMP/turn-stock.pid"
+wait_for_udp_listener "$SPORT" 10
+for case in "udp 127.0.0.1" "tcp 127.0.0.1" "udp ::1" "tcp ::1"; do
+  set -- $case
+  json=$("$NATDIAG" stun "$2" "$SPORT" --transport "$1" --timeout 2 --json); rc=$?
+  check_eq "stock coturn, $1 $2: exit 0" 0 "$rc"
+  check_eq "stock coturn, $1 $2: mapped = local" "$(jqv "$json" .local_address)" "$(jqv "$json" .mapped_address)"
+  check_eq "stock coturn, $1 $2: no-rfc5780: no OTHER-ADDRESS, no RESPONSE-ORIGIN" "null null" \
+    "$(jqv "$json" '"\(.other_address) \(.response_origin)"')"
+done
+
 echo "# TLS"
 out=$("$NATDIAG" stun "stuns:127.0.0.1:$TLS_PORT" --insecure --timeout 3); rc=$?
 check_eq "stuns: --insecure: exit 0" 0 "$rc"

@@ -74,6 +74,17 @@ check_eq "on, --stun: MASQUERADE does not hairpin mappings" not-supported "$(jqv
 check_contains "on, --stun: it names the mapped address" "STUN-mapped address $PUBLIC_IP:" "$(jqv "$mapping" .detail)"
 check_eq "on, --stun: the verdict stays supported, exit 0" "supported 0" "$(jqv "$json" .verdict) $rc"
 check_contains "on, --stun: advice about mappings" "RFC 4787 REQ-9" "$(jqv "$json" '.advice | join(" ")')"
+check_eq "on, --stun: the measured public address" "$PUBLIC_IP true" "$(jqv "$json" '"\(.measured_public_ip) \(.external_ip_is_public)"')"
+# Issue 10 defect 9: EXTERNAL_IP is the STUN server's address, not this host's.
+hairpin server "$OUTSIDE_IP" --udp 50000 --stun "$OUTSIDE_IP"
+check_eq "not this host's address: external_ip_is_public false, measured $PUBLIC_IP" "false $PUBLIC_IP" "$(jqv "$json" '"\(.external_ip_is_public) \(.measured_public_ip)"')"
+check_eq "not this host's address: no dummy-NIC command, need unknown" "0 null" "$(jqv "$json" '"\(.dummy_nic.commands | length) \(.dummy_nic.needed)"')"
+check_contains "not this host's address: said first" "$OUTSIDE_IP is not this host's public address" "$(jqv "$json" '.advice[0]')"
+check "not this host's address: no 'ip addr add $OUTSIDE_IP' anywhere" bash -c "! grep -qF 'ip addr add $OUTSIDE_IP' <<<\"\$1\"" _ "$json"
+check_contains "not this host's address: points at the measured one" "natdiag hairpin $PUBLIC_IP" "$(jqv "$json" '.advice[0]')"
+text server "$OUTSIDE_IP" --udp 50000 --stun "$OUTSIDE_IP"
+check_eq "not this host's address: the text says so first" "Hairpin NAT: $OUTSIDE_IP is not this host's public address — a STUN server sees this host as $PUBLIC_IP" "$(head -1 <<<"$out")"
+check "not this host's address: text has no dummy-NIC command" bash -c "! grep -q 'ip addr add' <<<\"\$1\"" _ "$out"
 # A real TLS server owns 443: natdiag cannot listen there and compares certificates instead.
 tls_server server bbb.lab.example
 hairpin server "$PUBLIC_IP" --tcp 443 --udp 50000
@@ -103,6 +114,11 @@ check_eq "off: the command to add it now" true "$(jqv "$json" '.dummy_nic.comman
 check_contains "off: advice carries the command" "ip addr add 203.0.113.1/32 dev lo" "$(jqv "$json" '.advice | join("\n")')"
 check_contains "off: advice warns about other LAN hosts" "Other LAN hosts" "$(jqv "$json" '.advice | join(" ")')"
 check "off: quick (ICMP and RST, ${ms} ms)" test "$ms" -lt 1500
+# The router rate-limits ICMP: after a few runs the UDP probes meet silence. They then wait a
+# window derived from the path's RTT (measured by the TCP checks), not the whole timeout.
+for _ in 1 2 3; do hairpin server "$PUBLIC_IP" --udp 50001,50002,50003,50004,50005; done
+check_contains "off, ICMP rate-limited: the silence window comes from the path's RTT" "round trips of the path" "$(jqv "$json" '[.checks[] | select(.protocol == "udp") | .why] | join("\n")')"
+check_eq "off, ICMP rate-limited: still not-supported" not-supported "$(jqv "$json" .verdict)"
 text server "$PUBLIC_IP"
 check_eq "off: text starts with the verdict" "$OFFLINE" "$(head -1 <<<"$out")"
 check_contains "off: text says what to do" "What to do:" "$out"
@@ -115,6 +131,15 @@ json=$(with_hosts "$TMP/hosts-wrong" "$NATDIAG" hairpin "$PUBLIC_IP" --udp 50000
 check_eq "off, /etc/hosts points elsewhere: not ok" "false $SERVER_IP" "$(jqv "$json" '[.hostname.ok, .hostname.resolves_to[0]] | join(" ")')"
 check_eq "off, /etc/hosts points elsewhere: the line to use" "$PUBLIC_IP bbb.lab.example" "$(jqv "$json" .hostname.etc_hosts_line)"
 check_contains "off, /etc/hosts points elsewhere: advice gives the line" "$PUBLIC_IP bbb.lab.example" "$(jqv "$json" '.advice | join("\n")')"
+check_contains "off, /etc/hosts points elsewhere: the line to change (first match wins)" "Line 2 of /etc/hosts maps bbb.lab.example to $SERVER_IP" "$(jqv "$json" '.advice | join("\n")')"
+check_eq "off, /etc/hosts points elsewhere: the first match in JSON" "2 $SERVER_IP" "$(jqv "$json" '"\(.hostname.etc_hosts_first_match.line) \(.hostname.etc_hosts_first_match.ip)"')"
+{ echo "127.0.0.1 localhost"; echo "$SERVER_IP bbb.lab.example"; echo "$PUBLIC_IP bbb.lab.example"; } >"$TMP/hosts-both"
+json=$(with_hosts "$TMP/hosts-both" "$NATDIAG" hairpin "$PUBLIC_IP" --udp 50000 --hostname bbb.lab.example --json)
+check_eq "off, /etc/hosts has the right line second: still not ok" false "$(jqv "$json" .hostname.ok)"
+check_contains "off, /etc/hosts has the right line second: change line 2, not append" "Line 2 of /etc/hosts" "$(jqv "$json" '.advice | join("\n")')"
+json=$(with_hosts "$TMP/hosts-wrong" "$NATDIAG" hairpin "$PUBLIC_IP" --udp 50000 --hostname 198.51.100.7 --json)
+check_eq "off, --hostname is an IP: no /etc/hosts line" null "$(jqv "$json" .hostname.etc_hosts_line)"
+check "off, --hostname is an IP: never 'IP IP'" bash -c "! grep -qF '$PUBLIC_IP 198.51.100.7' <<<\"\$1\"" _ "$json"
 json=$(with_hosts "$TMP/hosts-right" "$NATDIAG" hairpin "$PUBLIC_IP" --udp 50000 --hostname bbb.lab.example --json)
 check_eq "off, /etc/hosts right: ok, no line" "true null" "$(jqv "$json" '[.hostname.ok, .hostname.etc_hosts_line] | map(tostring) | join(" ")')"
 # A TLS server on the server host owns 443; with no hairpin it must never look supported.

@@ -5,6 +5,7 @@
 
 #include "src/advice.hpp"
 #include "src/cli_common.hpp"
+#include "src/media_ports.hpp"
 
 using namespace natdiag::cli;
 
@@ -162,4 +163,232 @@ TEST_CASE("advice: no STUN answer is broken, says why, and with the default serv
   const auto back = facts_from_json(nlohmann::json(j));
   CHECK(evaluate(back, kAll).front().message == findings.front().message);
   CHECK(evaluate(back, kAll).front().fix == findings.front().fix);
+}
+
+namespace {
+
+const Finding* find(const std::vector<Finding>& findings, const std::string& id) {
+  for (const auto& f : findings) {
+    if (f.id == id) return &f;
+  }
+  return nullptr;
+}
+
+std::string all_text(const std::vector<Finding>& findings, const std::map<std::string, Advice>& advice) {
+  std::string out;
+  for (const auto& f : findings) out += f.message + "\n" + f.fix + "\n";
+  for (const auto& [name, a] : advice) {
+    out += a.file + "\n" + a.note + "\n";
+    for (const auto& l : a.lines) out += l + "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("advice: a filtering finding only for a measured filtering behaviour (issue 10 defect 11)") {
+  auto f = cone_without_hairpin();
+  REQUIRE(has(evaluate(f, kAll), "filtering"));
+  CHECK(find(evaluate(f, kAll), "filtering")->message.find("address-and-port-dependent") != std::string::npos);
+  for (const char* unknown : {"unknown", "endpoint-independent", "direct"}) {
+    CAPTURE(unknown);
+    f.filtering = unknown;
+    const auto findings = evaluate(f, kAll);
+    CHECK_FALSE(has(findings, "filtering"));
+    CHECK(all_text(findings, {}).find("lets in only answers") == std::string::npos);
+  }
+  f.filtering = "unknown";
+  f.udp = false;  // UDP blocked: nothing about filtering at all
+  CHECK(all_text(evaluate(f, kAll), {}).find("filtering") == std::string::npos);
+}
+
+TEST_CASE("advice: --external-ip that is not the measured public address gets no dummy-NIC command (issue 10 defect 9)") {
+  auto f = cone_without_hairpin();
+  f.hairpin_target = "203.0.113.10";     // the STUN server's own address
+  f.dummy_nic_commands.clear();          // hairpin gives no plan for it
+  const auto findings = evaluate(f, kAll);
+  REQUIRE_FALSE(findings.empty());
+  CHECK(findings.front().id == "external-ip-not-public");
+  CHECK(findings.front().message.find("203.0.113.1") != std::string::npos);
+  CHECK_FALSE(has(findings, "hairpin-missing"));
+  const auto advice = advise(f, kAll);
+  CHECK(advice.count("dummy_nic") == 0);
+  const auto text = all_text(findings, advice);
+  CHECK(text.find("ip addr add 203.0.113.10") == std::string::npos);
+  CHECK(text.find("externalIPv4=203.0.113.1") != std::string::npos);  // the measured address
+  // The same address as measured: the ordinary advice.
+  f.hairpin_target = "203.0.113.1";
+  f.dummy_nic_commands = {"ip addr add 203.0.113.1/32 dev lo"};
+  CHECK(has(evaluate(f, kAll), "hairpin-missing"));
+  CHECK_FALSE(has(evaluate(f, kAll), "external-ip-not-public"));
+}
+
+TEST_CASE("advice: a global IPv6 address on the host is public unless a test shows otherwise") {
+  auto f = cone_without_hairpin();
+  CHECK(has(evaluate(f, kAll), "no-ipv6"));
+  f.host_ipv6 = "2001:db8:2::10";
+  f.public_ipv6 = f.host_ipv6;
+  auto findings = evaluate(f, kAll);
+  CHECK_FALSE(has(findings, "no-ipv6"));
+  REQUIRE(has(findings, "ipv6-untested"));
+  CHECK(find(findings, "ipv6-untested")->message.find("2001:db8:2::10") != std::string::npos);
+  f.ipv6_udp = true;
+  f.ipv6_behind_nat = false;
+  findings = evaluate(f, kAll);
+  CHECK_FALSE(has(findings, "ipv6-untested"));
+  CHECK_FALSE(has(findings, "no-ipv6"));
+  f.ipv6_udp = false;
+  f.public_ipv6.reset();
+  findings = evaluate(f, kAll);
+  REQUIRE(has(findings, "ipv6-unreachable"));
+  CHECK(find(findings, "ipv6-unreachable")->severity == "warning");
+}
+
+TEST_CASE("advice: the BigBlueButton block has the guide's NAT steps with the measured values") {
+  auto f = cone_without_hairpin();
+  f.hostname = "bbb.example.org";
+  f.hostname_resolves_to_public = false;
+  const auto advice = advise(f, {"bigbluebutton"});
+  const auto& lines = advice.at("bigbluebutton").lines;
+  CHECK(contains(lines, "external_rtp_ip=203.0.113.1"));
+  CHECK(contains(lines, "external_sip_ip=203.0.113.1"));
+  CHECK(contains(lines, "value=\"$${external_rtp_ip}\""));
+  CHECK(contains(lines, "s/10.77.0.10:/203.0.113.1:/g' /usr/share/bigbluebutton/nginx/sip.nginx"));
+  CHECK(contains(lines, "announcedIp: 203.0.113.1"));
+  CHECK(contains(lines, "echo '203.0.113.1 bbb.example.org' >> /etc/hosts"));
+  CHECK(contains(lines, "ip addr add 203.0.113.1/32 dev lo"));
+  CHECK(contains(lines, "ufw allow 16384:32768/udp"));
+  CHECK(lines.back() == "bbb-conf --restart");
+  // Never an address natdiag did not measure: every IPv4 literal is the public, the local or 0.0.0.0.
+  for (const auto& line : lines) {
+    for (std::size_t at = 0; (at = line.find_first_of("0123456789", at)) != std::string::npos;) {
+      auto end = line.find_first_not_of("0123456789.", at);
+      const auto token = line.substr(at, end == std::string::npos ? std::string::npos : end - at);
+      if (std::count(token.begin(), token.end(), '.') == 3) {
+        CAPTURE(line);
+        CHECK((token == "203.0.113.1" || token == "10.77.0.10" || token == "0.0.0.0"));
+      }
+      at = end == std::string::npos ? line.size() : end;
+    }
+  }
+  const auto bbb_findings = evaluate(f, {"bigbluebutton"});
+  const auto* behind = find(bbb_findings, "behind-nat");
+  REQUIRE(behind);
+  CHECK(behind->fix.find("bigbluebutton advice") != std::string::npos);
+  CHECK(behind->fix.find("external_rtp_ip") != std::string::npos);
+}
+
+TEST_CASE("advice: /etc/hosts only when needed, the first matching line named, never 'IP IP'") {
+  auto f = cone_without_hairpin();
+  f.hostname = "bbb.example.org";
+  f.hostname_resolves_to_public = true;
+  CHECK(advise(f, kAll).count("etc_hosts") == 0);
+  CHECK_FALSE(contains(advise(f, kAll).at("bigbluebutton").lines, "/etc/hosts"));
+  // /etc/hosts maps it elsewhere on line 3: change that line, do not append.
+  f.hostname_resolves_to_public = false;
+  f.etc_hosts_line = 3;
+  f.etc_hosts_ip = "10.77.0.10";
+  auto advice = advise(f, kAll);
+  CHECK(advice.at("etc_hosts").file == "/etc/hosts, line 3");
+  CHECK(advice.at("etc_hosts").lines == std::vector<std::string>{"203.0.113.1 bbb.example.org"});
+  CHECK(advice.at("etc_hosts").note.find("first matching line wins") != std::string::npos);
+  CHECK_FALSE(contains(advice.at("bigbluebutton").lines, ">> /etc/hosts"));
+  CHECK(contains(advice.at("bigbluebutton").lines, "line 3 maps bbb.example.org to 10.77.0.10"));
+  CHECK(find(evaluate(f, kAll), "hostname-not-public")->message.find("Line 3") != std::string::npos);
+  // A host name that is an IP: nothing for /etc/hosts.
+  f.hostname = "203.0.113.1";
+  f.etc_hosts_line.reset();
+  f.etc_hosts_ip.reset();
+  advice = advise(f, kAll);
+  CHECK(advice.count("etc_hosts") == 0);
+  CHECK(all_text(evaluate(f, kAll), advice).find("203.0.113.1 203.0.113.1") == std::string::npos);
+  f.hostname = "198.51.100.7";
+  CHECK(has(evaluate(f, kAll), "hostname-is-ip"));
+  CHECK(all_text(evaluate(f, kAll), advise(f, kAll)).find("198.51.100.7' >>") == std::string::npos);
+}
+
+TEST_CASE("advice: coturn and LiveKit on one host get UDP ranges that do not overlap, and why") {
+  const auto f = cone_without_hairpin();
+  const auto advice = advise(f, {"coturn", "livekit"});
+  CHECK(contains(advice.at("livekit").lines, "port_range_start: 50000"));
+  CHECK(contains(advice.at("livekit").lines, "port_range_end: 60000"));
+  const auto& coturn = advice.at("coturn").lines;
+  auto value = [&](const std::string& key) {
+    for (const auto& l : coturn) {
+      if (l.rfind(key, 0) == 0) return std::stoi(l.substr(key.size()));
+    }
+    return -1;
+  };
+  const int lo = value("min-port=");
+  const int hi = value("max-port=");
+  CHECK(lo >= 10000);
+  CHECK(hi >= lo);
+  CHECK((hi < 50000 || lo > 60000));
+  CHECK(advice.at("coturn").note.find("overlaps LiveKit's 50000-60000") != std::string::npos);
+  const auto clash_findings = evaluate(f, {"coturn", "livekit"});
+  const auto* why = find(clash_findings, "port-ranges");
+  REQUIRE(why);
+  CHECK(why->message.find("49152-65535") != std::string::npos);
+  CHECK(contains(advice.at("firewall").lines, "ufw allow " + std::to_string(lo) + ":" + std::to_string(hi) + "/udp"));
+  CHECK_FALSE(contains(advice.at("firewall").lines, "49152:65535"));
+  // Alone, coturn keeps its default.
+  CHECK(contains(advise(f, {"coturn"}).at("coturn").lines, "min-port=49152"));
+  CHECK_FALSE(has(evaluate(f, {"coturn"}), "port-ranges"));
+  // Without --for (every server, as alternatives) each keeps its default and nothing moves.
+  CHECK(contains(advise(f, kAll).at("coturn").lines, "min-port=49152"));
+  CHECK(contains(advise(f, kAll).at("janus").lines, "rtp_port_range = \"20000-40000\""));
+  CHECK_FALSE(has(evaluate(f, kAll), "port-ranges"));
+}
+
+TEST_CASE("media ports: one table; every plan is free of overlaps between installations") {
+  REQUIRE(find_media_server_ports("livekit"));
+  CHECK(find_media_server_ports("livekit")->media == PortRange{50000, 60000});
+  CHECK(find_media_server_ports("coturn")->media == PortRange{49152, 65535});
+  CHECK(find_media_server_ports("nginx") == nullptr);
+  const auto plan = plan_media_ranges(kAll);
+  for (const auto& a : plan) {
+    for (const auto& b : plan) {
+      if (a.name == b.name) continue;
+      const auto* ma = find_media_server_ports(a.name);
+      const auto* mb = find_media_server_ports(b.name);
+      CAPTURE(a.name);
+      CAPTURE(b.name);
+      if (ma->installation == mb->installation) {
+        CHECK(a.range == b.range);  // BigBlueButton's FreeSWITCH, plugNmeet's LiveKit
+      } else {
+        CHECK_FALSE(a.range.overlaps(b.range));
+      }
+    }
+  }
+  CHECK(*range_of(plan, "bigbluebutton") == PortRange{16384, 32768});
+  CHECK(*range_of(plan, "livekit") == PortRange{50000, 60000});
+}
+
+TEST_CASE("advice: an unprivileged run says TCP 443/80 hairpin could not be tested") {
+  auto f = cone_without_hairpin();
+  f.hairpin_untested = {"TCP 443", "TCP 80"};
+  const auto untested = evaluate(f, kAll);
+  const auto* u = find(untested, "hairpin-untested");
+  REQUIRE(u);
+  CHECK(u->message.find("TCP 443, TCP 80 could not be tested") != std::string::npos);
+  CHECK(u->fix.find("as root") != std::string::npos);
+  CHECK_FALSE(has(evaluate(cone_without_hairpin(), kAll), "hairpin-untested"));
+}
+
+TEST_CASE("advice: when nothing could be measured, that comes first and there is no placeholder advice") {
+  ProfileFacts f;
+  f.udp = false;
+  f.tcp = false;
+  f.stun_error = "connection refused";
+  const auto findings = evaluate(f, kAll);
+  REQUIRE(findings.size() == 1);
+  CHECK(findings.front().message.rfind("Nothing could be measured", 0) == 0);
+  CHECK(advise(f, kAll).empty());
+  CHECK(all_text(findings, advise(f, kAll)).find('<') == std::string::npos);
+  // Measured, but without a Kurento STUN IP: no placeholder line either.
+  auto g = cone_without_hairpin();
+  g.stun_server_ip.reset();
+  const auto advice = advise(g, kAll);
+  CHECK(all_text(evaluate(g, kAll), advice).find('<') == all_text(evaluate(g, kAll), advice).find("<X-PRE-PROCESS"));
+  CHECK_FALSE(contains(advice.at("kurento").lines, "stunServerAddress"));
 }

@@ -408,3 +408,86 @@ TEST_CASE("the nonce checks on loopback: natdiag's own listener gets its nonce")
   CHECK(busy.result == Result::kSkipped);
   CHECK(busy.detail.find("in use") != std::string::npos);
 }
+
+TEST_CASE("hosts(5): each entry knows its line; the first line naming the host is the one that counts") {
+  const auto entries = parse_hosts("127.0.0.1 localhost\n# comment\n10.77.0.10 bbb.example.org\n203.0.113.1 bbb.example.org\n");
+  REQUIRE(entries.size() == 3);
+  CHECK(entries[0].line == 1);
+  CHECK(entries[1].line == 3);
+  CHECK(entries[2].line == 4);
+
+  AdviceInput in;
+  in.external_ip = public_ip;
+  in.verdict = Verdict::kSupported;
+  in.checks = {check(Protocol::kTcp, 443, Result::kSupported)};
+  HostnameFacts h;
+  h.name = "bbb.example.org";
+  h.resolves_to = {addr("10.77.0.10")};
+  h.etc_hosts = {addr("10.77.0.10"), public_ip};
+  h.first_entry = entries[1];
+  in.hostname = h;
+  const auto t = all_text(make_advice(in));
+  CHECK(t.find("Line 3 of /etc/hosts maps bbb.example.org to 10.77.0.10") != std::string::npos);
+  CHECK(t.find("first matching line wins") != std::string::npos);
+  CHECK(t.find("\n203.0.113.1 bbb.example.org\n") != std::string::npos);
+
+  // A "host name" that is an IP address: never an 'IP IP' line.
+  HostnameFacts literal;
+  literal.name = "203.0.113.1";
+  literal.is_ip = true;
+  CHECK_FALSE(etc_hosts_line(literal, public_ip).has_value());
+  literal.name = "198.51.100.7";
+  in.hostname = literal;
+  const auto t2 = all_text(make_advice(in));
+  CHECK(t2.find("is an IP address, not a name") != std::string::npos);
+  CHECK(t2.find("203.0.113.1 198.51.100.7") == std::string::npos);
+}
+
+TEST_CASE("advice: EXTERNAL_IP that is not this host's measured public address gets no dummy NIC (issue 10 defect 9)") {
+  AdviceInput in;
+  in.external_ip = addr("203.0.113.10");  // the STUN server's address, given by mistake
+  in.verdict = Verdict::kNotSupported;
+  in.checks = {check(Protocol::kTcp, 443, Result::kNotSupported)};
+  in.stack = {NetworkStack::kIfupdown, "test"};
+  in.measured_public = public_ip;
+  const auto advice = make_advice(in);
+  REQUIRE_FALSE(advice.empty());
+  CHECK(advice.front().text.rfind("203.0.113.10 is not this host's public address", 0) == 0);
+  CHECK(advice.front().lines == std::vector<std::string>{"natdiag hairpin 203.0.113.1"});
+  const auto t = all_text(advice);
+  CHECK(t.find("ip addr add 203.0.113.10") == std::string::npos);
+  CHECK(t.find("post-up") == std::string::npos);
+  CHECK(not_this_host_headline(in.external_ip, public_ip).find("203.0.113.10 is not this host's public address") !=
+        std::string::npos);
+  // The measured address itself: the usual dummy-NIC advice.
+  in.external_ip = public_ip;
+  CHECK(all_text(make_advice(in)).find("ip addr add 203.0.113.1/32 dev lo") != std::string::npos);
+}
+
+TEST_CASE("silence window: from the path's RTT, with a floor; the shortest RTT wins") {
+  using std::chrono::milliseconds;
+  CHECK_FALSE(silence_window(std::nullopt).has_value());
+  CHECK(*silence_window(std::chrono::microseconds(80)) == kSilenceFloor);
+  CHECK(*silence_window(milliseconds(100)) == milliseconds(600));
+  PathRtt rtt;
+  CHECK_FALSE(rtt.shortest().has_value());
+  rtt.record(milliseconds(30));
+  rtt.record(milliseconds(50));
+  CHECK(*rtt.shortest() == milliseconds(30));
+  rtt.record(milliseconds(2));
+  CHECK(*rtt.shortest() == milliseconds(2));
+  PathRtt hinted(milliseconds(40));
+  CHECK(*hinted.shortest() == milliseconds(40));
+}
+
+TEST_CASE("the TCP check measures the path's RTT for the UDP checks (loopback)") {
+  const auto deadline = stun::Clock::now() + std::chrono::seconds(2);
+  auto probe = net::UdpSocket::bind(addr("127.0.0.1:0"));
+  const std::uint16_t port = probe.local_address().port;
+  probe = net::UdpSocket::bind(addr("127.0.0.1:0"));
+  PathRtt rtt;
+  const auto tcp = tcp_check(port, {addr("127.0.0.1"), deadline, "", &rtt});
+  CHECK(tcp.result == Result::kSupported);
+  REQUIRE(rtt.shortest().has_value());
+  CHECK(*rtt.shortest() < std::chrono::seconds(2));
+}

@@ -401,6 +401,4 @@ TEST_CASE("warnings: no NAT, one address family, nothing configured, failed chec
   host_only.gather.check = ice::CheckOutcome{};
   host_only.gather.check->error = "ICE connectivity checks failed: no candidate pair worked";
   CHECK(any_contains(ice::ice_warnings(host_only, nothing), "connectivity check failed"));
-  host_only.gather.check->success = true;
-  CHECK(ice::ice_healthy(host_only, nothing));
 }

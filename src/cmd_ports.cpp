@@ -1,0 +1,298 @@
+// `natdiag ports`: are the media ports open from the Internet? Three ways to run: --via a
+// natdiag serve --probe-back outside, or `ports listen` here and `ports probe` outside.
+#include <unistd.h>
+
+#include <csignal>
+#include <iostream>
+
+#include "src/advice.hpp"
+#include "src/cli_common.hpp"
+#include "src/commands.hpp"
+#include "src/ports/control.hpp"
+#include "src/ports/owners.hpp"
+#include "src/ports/report.hpp"
+#include "src/ports/session.hpp"
+#include "src/ports/via.hpp"
+#include "src/server_spec.hpp"
+
+namespace natdiag::cli {
+namespace {
+
+using namespace std::chrono_literals;
+using ports::PortSet;
+
+std::atomic<bool> g_stop{false};
+extern "C" void on_ports_signal(int /*sig*/) {
+  g_stop.store(true);
+}
+
+/// What one request may cover (the same limits serve --probe-back enforces).
+constexpr std::uint32_t kMaxUdpPorts = ports::kMaxRequestUdpPorts;
+constexpr std::uint32_t kMaxTcpPorts = ports::kMaxRequestTcpPorts;
+
+struct PortsOptions {
+  std::string mode;  // via, listen, probe
+  std::string host;
+  std::uint16_t control_port = ports::kDefaultControlPort;
+  PortSet tcp, udp;
+  std::vector<ports::ServerNeed> servers;
+  net::FamilyPreference family = net::FamilyPreference::kAny;
+  std::chrono::microseconds timeout = 5s;
+  std::chrono::microseconds duration = 120s;
+  std::optional<std::string> code;
+  std::string secret;
+  double rate = 20000;
+  bool json = false;
+};
+
+PortSet port_set(std::string_view text, std::string_view what) {
+  try {
+    return ports::parse_port_set(text, what);
+  } catch (const ports::SpecError& e) {
+    throw UsageError(e.what());
+  }
+}
+
+PortsOptions parse(int argc, char** argv) {
+  PortsOptions o;
+  int skip = 0;
+  if (argc >= 2 &&
+      (std::string_view(argv[1]) == "listen" || std::string_view(argv[1]) == "probe")) {
+    o.mode = argv[1];
+    skip = 1;
+  }
+  cxxopts::Options options(
+      "natdiag ports",
+      "Are the media ports open from the Internet? natdiag listens on every port and has\n"
+      "probes carrying a nonce sent to each from outside.");
+  options.custom_help("--via HOST[:PORT] | listen | probe HOST --code CODE  [OPTIONS]");
+  options.positional_help("");
+  options.add_options()(
+      "via", "a natdiag serve --probe-back outside that sends the probes (port default 3480)",
+      cxxopts::value<std::string>())("for",
+                                     "media servers whose ports to test: bigbluebutton, livekit, "
+                                     "plugnmeet, kurento, jitsi, janus, freeswitch, coturn",
+                                     cxxopts::value<std::string>())(
+      "tcp", "TCP ports, e.g. 80,443,7881 (overrides --for's)", cxxopts::value<std::string>())(
+      "udp", "UDP ports and ranges, e.g. 50000-60000 (overrides --for's)",
+      cxxopts::value<std::string>())(
+      "code", "the code `ports listen` printed (probe), or the one to use (listen)",
+      cxxopts::value<std::string>())("probe-secret",
+                                     "the --probe-secret of a private natdiag serve",
+                                     cxxopts::value<std::string>())(
+      "timeout", "seconds for the probing (default 5)", cxxopts::value<std::string>())(
+      "duration", "listen: stop after this many seconds (default 120)",
+      cxxopts::value<std::string>())("rate", "probe: UDP probes per second (default 20000)",
+                                     cxxopts::value<std::string>())("4,ipv4", "IPv4 only")(
+      "6,ipv6", "IPv6 only")("json", "one JSON object on stdout")("h,help", "show this help")(
+      "positional", "", cxxopts::value<std::vector<std::string>>());
+  options.parse_positional({"positional"});
+  const auto args = parse_args(options, argc - skip, argv + skip);
+  if (args.count("help")) {
+    std::cout
+        << options.help() << "\nExamples:\n"
+        << "  natdiag ports --via 203.0.113.10 --for livekit      one command on the media server\n"
+        << "  natdiag ports listen --for bigbluebutton             on the media server, then "
+           "outside:\n"
+        << "  natdiag ports probe 203.0.113.1 --for bigbluebutton --code CODE\n"
+        << "\nExit codes: 0 every port open, 1 some are not, 2 bad input, 3 cannot listen here.\n";
+    std::exit(kHealthy);
+  }
+  std::vector<std::string> positional;
+  if (args.count("positional")) positional = args["positional"].as<std::vector<std::string>>();
+  o.json = args.count("json") > 0;
+  o.family = family_from_flags(args);
+  if (args.count("via")) {
+    if (!o.mode.empty()) throw UsageError("--via does not go with ports " + o.mode);
+    o.mode = "via";
+    const auto via = args["via"].as<std::string>();
+    const auto spec = parse_server(via, "--via");
+    o.host = spec.host;
+    o.control_port = spec.port.value_or(ports::kDefaultControlPort);
+  }
+  if (o.mode == "probe") {
+    if (positional.size() != 1)
+      throw UsageError("ports probe needs one HOST (the public address of the listening host)");
+    o.host = positional.front();
+    validate_host(o.host, "HOST");
+    if (!args.count("code")) throw UsageError("ports probe needs --code (printed by ports listen)");
+    positional.clear();
+  }
+  if (!positional.empty()) throw UsageError("unexpected argument '" + positional.front() + "'");
+  if (args.count("code")) {
+    const auto code = args["code"].as<std::string>();
+    if (!ports::normalise_code(code))
+      throw UsageError("--code is not a natdiag ports code (like k7fq-2mxa-9pwe), got '" + code +
+                       "'");
+    o.code = code;
+  }
+  if (args.count("probe-secret")) o.secret = args["probe-secret"].as<std::string>();
+  if (args.count("timeout"))
+    o.timeout = parse_seconds(args["timeout"].as<std::string>(), "--timeout");
+  if (args.count("duration"))
+    o.duration = parse_seconds(args["duration"].as<std::string>(), "--duration");
+  if (args.count("rate")) o.rate = parse_int(args["rate"].as<std::string>(), "--rate", 100, 200000);
+  if (args.count("for")) {
+    const auto targets = parse_targets(args["for"].as<std::string>());
+    for (const auto& name : targets) {
+      const auto table = firewall_ports_of(name, targets);
+      ports::ServerNeed need{name, {}, {}};
+      for (const auto& t : table.tcp) need.tcp.add(port_set(t, "--for"));
+      for (const auto& u : table.udp) need.udp.add(port_set(u, "--for"));
+      o.tcp.add(need.tcp);
+      o.udp.add(need.udp);
+      o.servers.push_back(std::move(need));
+    }
+  }
+  if (args.count("tcp")) o.tcp = port_set(args["tcp"].as<std::string>(), "--tcp");
+  if (args.count("udp")) o.udp = port_set(args["udp"].as<std::string>(), "--udp");
+  if (o.mode.empty())
+    throw UsageError("ports needs --via HOST, or listen / probe HOST (see natdiag ports --help)");
+  std::string portless;
+  for (const auto& need : o.servers) {
+    if (need.tcp.empty() && need.udp.empty()) portless += (portless.empty() ? "" : ", ") + need.name;
+  }
+  if (o.tcp.empty() && o.udp.empty() && !portless.empty()) {
+    throw UsageError("--for " + portless +
+                     ": no fixed ports in natdiag's table (it uses any port unless configured); "
+                     "name them with --udp and --tcp");
+  }
+  if (o.tcp.empty() && o.udp.empty())
+    throw UsageError("ports needs ports to test: --for SERVERS, --tcp LIST or --udp RANGES");
+  if (o.udp.size() > kMaxUdpPorts) {
+    throw UsageError("--udp: " + ports::with_thousands(o.udp.size()) +
+                     " UDP ports in one run, at most " + ports::with_thousands(kMaxUdpPorts) +
+                     " (test the servers one at a time)");
+  }
+  if (o.tcp.size() > kMaxTcpPorts) {
+    throw UsageError("--tcp: " + std::to_string(o.tcp.size()) + " TCP ports in one run, at most " +
+                     std::to_string(kMaxTcpPorts));
+  }
+  return o;
+}
+
+void emit(const PortsOptions& o, const ports::PortsReport& report) {
+  if (o.json) {
+    auto out = json_header("ports");
+    ports::report_to_json(report, out);
+    std::cout << out.dump(2) << std::endl;
+  } else {
+    ports::print_report(std::cout, report);
+  }
+}
+
+int exit_code(const ports::PortsReport& r) {
+  return ports::all_open(r) ? kHealthy : kProblem;
+}
+
+int run_listen_mode(const PortsOptions& o) {
+  const std::string code = o.code.value_or(ports::new_code());
+  const auto key = ports::key_from_code(*ports::normalise_code(code));
+  const auto start = stun::Clock::now();
+  ports::Listener listener(o.tcp, o.udp, key);
+  std::signal(SIGINT, on_ports_signal);
+  std::signal(SIGTERM, on_ports_signal);
+  std::ostream& info = o.json ? std::cerr : std::cout;
+  info << "natdiag ports listen: code " << code << "\n"
+       << "  listening on TCP "
+       << (listener.listening_tcp().empty() ? "-" : listener.listening_tcp().to_string())
+       << ", UDP "
+       << (listener.listening_udp().empty() ? "-" : listener.listening_udp().to_string()) << "\n"
+       << "  from a host outside, run: natdiag ports probe PUBLIC_IP --code " << code;
+  if (!o.tcp.empty()) info << " --tcp " << o.tcp.to_string();
+  if (!o.udp.empty()) info << " --udp " << o.udp.to_string();
+  info << "\n  stops after " << std::chrono::duration_cast<std::chrono::seconds>(o.duration).count()
+       << " s, or once every port got its probe" << std::endl;
+  const bool live = ::isatty(STDERR_FILENO) != 0;
+  ports::run_listen(listener, start + o.duration, g_stop, [&] {
+    if (!live) return;
+    std::cerr << "\r  seen: TCP " << listener.tcp_arrivals().size() << "/"
+              << listener.listening_tcp().size() << ", UDP "
+              << ports::with_thousands(listener.udp_arrivals().size()) << "/"
+              << ports::with_thousands(listener.listening_udp().size()) << "   " << std::flush;
+  });
+  if (live) std::cerr << "\n";
+  ports::PortsReport r;
+  r.mode = "listen";
+  r.servers = o.servers;
+  r.tcp.tested = o.tcp;
+  r.udp.tested = o.udp;
+  r.tcp.ranges = ports::collapse(ports::listener_outcomes(
+      o.tcp, listener.tcp_arrivals(),
+      ports::port_owners(ports::Transport::kTcp, listener.held_tcp()), listener.held_tcp()));
+  r.udp.ranges = ports::collapse(ports::listener_outcomes(
+      o.udp, listener.udp_arrivals(),
+      ports::port_owners(ports::Transport::kUdp, listener.held_udp()), listener.held_udp()));
+  r.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(stun::Clock::now() - start);
+  const auto& c = listener.counters();
+  if (c.unauthenticated + c.misdirected > 0) {
+    r.notes.push_back(std::to_string(c.unauthenticated) + " packets without natdiag's tag and " +
+                      std::to_string(c.misdirected) + " aimed at another port were ignored");
+  }
+  if (!listener.held_tcp().empty()) {
+    r.notes.push_back(
+        "held TCP ports cannot be told apart from another machine in listen/probe mode; ports "
+        "--via compares them");
+  }
+  emit(o, r);
+  return exit_code(r);
+}
+
+int run_probe_mode(const PortsOptions& o) {
+  const auto start = stun::Clock::now();
+  const auto resolution =
+      net::resolve(o.host, 0, o.family, start + std::min<std::chrono::microseconds>(o.timeout, 3s));
+  if (resolution.addresses.empty())
+    throw UsageError("HOST '" + o.host + "' does not resolve: " + resolution.error);
+  const auto target = resolution.addresses.front();
+  const auto key = ports::key_from_code(*ports::normalise_code(*o.code));
+  const auto run = ports::run_probe(target, o.tcp, o.udp, key, o.rate, start + o.timeout);
+  ports::PortsReport r;
+  r.mode = "probe";
+  r.far_end = target.ip_string();
+  r.servers = o.servers;
+  r.tcp.tested = o.tcp;
+  r.udp.tested = o.udp;
+  r.tcp.ranges = ports::collapse(ports::tcp_outcomes(o.tcp, run));
+  r.udp.ranges = ports::collapse(ports::udp_outcomes(o.udp, run));
+  r.rounds = run.rounds;
+  r.probes_sent = run.sent;
+  r.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(stun::Clock::now() - start);
+  emit(o, r);
+  return exit_code(r);
+}
+
+}  // namespace
+
+int run_ports(int argc, char** argv) {
+  const PortsOptions o = parse(argc, argv);
+  try {
+    if (o.mode == "listen") return run_listen_mode(o);
+    if (o.mode == "probe") return run_probe_mode(o);
+    ports::ViaOptions via{o.host, o.control_port, o.family,  o.tcp,
+                          o.udp,  o.servers,      o.timeout, o.secret};
+    const auto result = ports::run_via(via);
+    if (!result.error.empty()) {
+      if (o.json) {
+        auto out = json_header("ports");
+        out["error"] = {{"kind", "far-end"}, {"message", result.error}, {"value", o.host}};
+        std::cout << out.dump(2) << std::endl;
+      } else {
+        std::cerr << "natdiag ports: " << result.error << "\n";
+      }
+      return kProblem;
+    }
+    emit(o, result.report);
+    return exit_code(result.report);
+  } catch (const ports::DescriptorLimitError& e) {
+    if (o.json) {
+      auto out = json_header("ports");
+      out["error"] = {{"kind", "cannot-run"}, {"message", e.what()}, {"value", nullptr}};
+      std::cout << out.dump(2) << std::endl;
+    }
+    std::cerr << "natdiag ports: cannot run here: " << e.what() << "\n";
+    return kCannotRun;
+  }
+}
+
+}  // namespace natdiag::cli

@@ -1,0 +1,55 @@
+// `natdiag serve --probe-back`: the far end of `natdiag ports --via`. A TCP control service;
+// each accepted request makes serve send authenticated probes to the ports it names, and only
+// to the source address of that control connection (the protocol has no field for another).
+// Bounded per request (ports, seconds, rounds, paced rate) and per source IP (requests per
+// minute, one at a time); refusals are logged at most once per reason per interval.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "src/ports/control.hpp"
+#include "stun/net/socket.hpp"
+
+namespace natdiag::ports {
+
+/// Settings of the probe-back service.
+struct ProbeBackOptions {
+  net::TransportAddress listen;  ///< control address and port (probes leave from its IP)
+  std::string secret;            ///< --probe-secret: requests must carry its HMAC
+  double rate = 20000;           ///< UDP probes per second per request
+  int requests_per_minute = 6;   ///< per source IP
+  int max_concurrent = 4;        ///< requests served at once, all sources
+  std::chrono::seconds log_interval{10};
+};
+
+/// The running service. Construction binds the control port (throws SocketError).
+class ProbeBackService {
+ public:
+  using LogSink = std::function<void(const std::string& reason, std::uint64_t count,
+                                     const std::string& last_source)>;
+
+  explicit ProbeBackService(ProbeBackOptions options);
+  ~ProbeBackService();
+  ProbeBackService(const ProbeBackService&) = delete;
+  ProbeBackService& operator=(const ProbeBackService&) = delete;
+
+  /// "tcp 203.0.113.10:3480 (probe-back control)".
+  [[nodiscard]] std::string listener() const;
+  /// Accepts and serves requests until `stop`; waits for running requests before returning.
+  void run(const std::atomic<bool>& stop, const LogSink& log);
+
+ private:
+  struct Shared;
+  void serve_connection(net::FileDescriptor fd);
+  ProbeBackOptions options_;
+  net::FileDescriptor listener_;
+  std::shared_ptr<Shared> shared_;
+};
+
+}  // namespace natdiag::ports
