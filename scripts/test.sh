@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The whole suite: set-up and build, the .deb, unit tests (also under ASan+UBSan), integration
-# tests against coturn, lab tests in network namespaces (need root), the package installed into
-# a scratch root, and a short fuzzing run.
+# The whole suite: set-up and build, the .deb, unit tests, integration tests against coturn, the
+# abuse tests, lab tests in network namespaces (need root), the package installed into a scratch
+# root; then natdiag built with ASan+UBSan running the unit, integration, abuse and lab_serve
+# tests, `serve --threads 2` under load with TSan, and a short fuzzing run. Any sanitizer report
+# fails the suite.
 #   FUZZ_SECONDS=60 (default) sets the fuzzing budget; 0 skips it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,10 +21,42 @@ if [ "$(id -u)" -eq 0 ]; then scripts/natlab.sh down --all || true; fi
 echo "== unit, integration and lab tests (ctest)"
 ctest --test-dir build --output-on-failure --timeout 900
 
-echo "== unit tests under AddressSanitizer and UndefinedBehaviorSanitizer"
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DNATDIAG_SANITIZE=ON -DNATDIAG_BENCH=OFF >/dev/null
-cmake --build build-asan --target natdiag-tests
-ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build-asan/tests/natdiag-tests
+# Sanitizer reports go to files (log_path), so that one from a server running in the background
+# of a shell test, or inside a lab namespace, fails the suite as surely as one in the foreground.
+SAN_LOGS=$(mktemp -d /tmp/natdiag-sanitizers.XXXXXX)
+# ccache, when installed, makes the sanitizer builds cheap to repeat; only the targets the
+# tests run are built.
+CCACHE=(); if command -v ccache >/dev/null; then CCACHE=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
+sanitizer_reports() {
+  if compgen -G "$SAN_LOGS/*" >/dev/null; then
+    echo "== sanitizer reports:"; for f in "$SAN_LOGS"/*; do echo "--- $f"; head -60 "$f"; done
+    return 1
+  fi
+}
+
+echo "== natdiag under AddressSanitizer and UndefinedBehaviorSanitizer: unit, integration, abuse, lab_serve"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DNATDIAG_SANITIZE=ON -DNATDIAG_BENCH=OFF "${CCACHE[@]}" >/dev/null
+cmake --build build-asan --target natdiag natdiag-tests stun-load stun-badserver stun-abuse
+rc=0
+(
+  export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:log_path=$SAN_LOGS/asan"
+  export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$SAN_LOGS/ubsan"
+  build-asan/tests/natdiag-tests
+  ctest --test-dir build-asan -R '^(stun_coturn|serve|serve_load|abuse|lab_serve)$' --output-on-failure --timeout 900
+) || rc=$?
+sanitizer_reports || rc=1
+[ "$rc" -eq 0 ]
+
+echo "== natdiag serve --threads 2 under load, under ThreadSanitizer"
+cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNATDIAG_TSAN=ON -DNATDIAG_BENCH=OFF "${CCACHE[@]}" >/dev/null
+cmake --build build-tsan --target natdiag stun-load stun-abuse
+(
+  export TSAN_OPTIONS="halt_on_error=1:log_path=$SAN_LOGS/tsan"
+  ctest --test-dir build-tsan -R '^serve_load$' --output-on-failure --timeout 300
+) || rc=$?
+sanitizer_reports || rc=1
+[ "$rc" -eq 0 ]
+rm -rf "$SAN_LOGS"
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 if [ "$FUZZ_SECONDS" -gt 0 ]; then

@@ -1,6 +1,7 @@
 // `natdiag serve`: the RFC 5780 STUN server, the far end of every other test.
 #include <csignal>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -35,8 +36,10 @@ ServeCommand parse(int argc, char** argv) {
       ("alt-port", "alternate port (default 3479)", cxxopts::value<std::string>())
       ("transport", "udp, tcp or udp,tcp (default udp,tcp)", cxxopts::value<std::string>())
       ("threads", "UDP worker threads sharing the ports with SO_REUSEPORT (default 1)", cxxopts::value<std::string>())
-      ("rate-limit", "requests per second per source IP, 0 for none (default 200)", cxxopts::value<std::string>())
-      ("software", "SOFTWARE attribute to send, '' for none (default natdiag 0.1.0)", cxxopts::value<std::string>())
+      ("rate-limit", "requests per second per source IP (IPv6: per prefix), all threads together, 0 for none (default 200)", cxxopts::value<std::string>())
+      ("ipv6-prefix", "IPv6 sources count as one per prefix of this length, for --rate-limit and --max-tcp-per-ip (default 64)", cxxopts::value<std::string>())
+      ("max-tcp-per-ip", "TCP connections per source IP (IPv6: per prefix); a new one closes its oldest (default 8)", cxxopts::value<std::string>())
+      ("software", "SOFTWARE attribute to send, at most 127 bytes, '' for none (default natdiag 0.1.0)", cxxopts::value<std::string>())
       ("probe-back", "also serve natdiag ports --via: send probes back to requesters (see docs/ports.md)")
       ("probe-port", "TCP port of the probe-back control service (default 3480)", cxxopts::value<std::string>())
       ("probe-secret", "refuse probe-back requests without this secret's HMAC", cxxopts::value<std::string>())
@@ -95,8 +98,18 @@ ServeCommand parse(int argc, char** argv) {
   if (args.count("rate-limit")) {
     o.rate_limit = parse_int(args["rate-limit"].as<std::string>(), "--rate-limit", 0, 10'000'000);
   }
+  if (args.count("ipv6-prefix")) o.ipv6_prefix = parse_int(args["ipv6-prefix"].as<std::string>(), "--ipv6-prefix", 0, 128);
+  if (args.count("max-tcp-per-ip")) {
+    o.tcp_limits.max_per_source = static_cast<std::size_t>(parse_int(
+        args["max-tcp-per-ip"].as<std::string>(), "--max-tcp-per-ip", 1, static_cast<int>(o.tcp_limits.max_connections)));
+  }
   o.software = args.count("software") ? args["software"].as<std::string>()
                                       : std::string(client::software_name());
+  // RFC 8489 §14.14: fewer than 128 characters; a longer one would not fit the reply cap.
+  if (o.software.size() > server::kMaxSoftwareBytes) {
+    throw UsageError("--software is " + std::to_string(o.software.size()) + " bytes long; at most " +
+                     std::to_string(server::kMaxSoftwareBytes) + " (RFC 8489: fewer than 128 characters)");
+  }
   if (args.count("probe-back")) {
     ports::ProbeBackOptions p;
     p.listen = a.primary_ip;
@@ -156,6 +169,13 @@ int run_serve(int argc, char** argv) {
       line["count"] = count;
       line["last_source"] = source.empty() ? nlohmann::json(nullptr) : nlohmann::json(source);
       std::cout << line.dump() << std::endl;
+    } else if (reason.rfind("tcp-", 0) == 0) {
+      static const std::map<std::string, std::string> kWhy{
+          {"tcp-idle", "quiet past the deadline"},
+          {"tcp-incomplete", "a request begun and not finished in time"},
+          {"tcp-evicted", "to make room for new ones"}};
+      std::cerr << "natdiag serve: closed " << count << " TCP connection" << (count == 1 ? "" : "s") << " ("
+                << kWhy.at(reason) << ")" << (source.empty() ? "" : ", last from " + source) << std::endl;
     } else {
       const bool probe_back_reason = reason.starts_with("probe-back");  // whole requests, not packets
       std::cerr << "natdiag serve: refused " << count << " " << reason

@@ -223,7 +223,7 @@ void print_text(const StunCommand& cmd, const client::BindingReport& report) {
   if (ig.total() > 0) {
     std::cout << "Ignored packets: " << ig.total() << " (" << ig.malformed << " malformed, " << ig.unmatched
               << " with an unknown transaction ID, " << ig.wrong_source << " from the wrong address, "
-              << ig.duplicates << " duplicates)\n";
+              << ig.duplicates << " duplicates, " << ig.not_a_response << " not a response)\n";
   }
   if (cmd.verbose) {
     for (const auto& note : ig.notes) std::cout << "  ignored: " << note << "\n";

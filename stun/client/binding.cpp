@@ -184,7 +184,20 @@ BindingAttempt udp_attempt(const BindingOptions& options, const TransportAddress
   return attempt;
 }
 
-BindingAttempt stream_attempt(const BindingOptions& options, const TransportAddress& server) {
+// Why a stream attempt got no answer, saying what did come (from `before` to `after`).
+std::string stream_failure(const std::string& error, const net::PacketCounters& before,
+                           const net::PacketCounters& after) {
+  std::string what = error == "timed out" ? "no response within the timeout" : error;
+  const std::size_t refused = after.total() - before.total();
+  if (refused == 0) return what;
+  what += "; " + std::to_string(refused) + " message" + (refused == 1 ? "" : "s") +
+          " from the server refused";
+  if (after.notes.size() > before.notes.size()) what += " (first: " + after.notes[before.notes.size()] + ")";
+  return what;
+}
+
+BindingAttempt stream_attempt(const BindingOptions& options, const TransportAddress& server,
+                              net::PacketCounters& ignored) {
   BindingAttempt attempt;
   const auto start = stun::Clock::now();
   const auto deadline = start + options.timeout;
@@ -195,7 +208,7 @@ BindingAttempt stream_attempt(const BindingOptions& options, const TransportAddr
   if (!TransportAddress::parse(options.host)) tls.server_name = options.host;
   std::optional<net::StreamConnection> conn;
   try {
-    conn.emplace(net::StreamConnection::connect(server, options.local, tls, deadline));
+    conn.emplace(net::StreamConnection::connect(server, options.local, tls, deadline, options.cancel));
   } catch (const net::BindError&) {
     throw;  // this host cannot use --local: exit 3, not a failed binding
   } catch (const net::SocketError& e) {
@@ -218,21 +231,27 @@ BindingAttempt stream_attempt(const BindingOptions& options, const TransportAddr
     attempt.error = "send: " + error;
     return attempt;
   }
-  // On a stream the server may not interleave other transactions, but a wrong ID is still
-  // not believed: keep reading until the right one or the deadline.
+  // The same screen as UDP (net::screen_response): a request echoed back, an indication, a
+  // wrong FINGERPRINT or a wrong transaction ID is counted and never taken for the answer.
+  const net::PacketCounters before = ignored;
   for (int i = 0; i < 16; ++i) {
     auto response = conn->receive_message(deadline, error);
     if (!response) {
-      attempt.error = error == "timed out" ? "no response within the timeout" : error;
+      attempt.error = stream_failure(error, before, ignored);
       return attempt;
     }
-    auto parsed = stun::MessageView::parse(*response);
-    if (!parsed || parsed->transaction_id() != id) continue;
+    const auto view = net::screen_response(*response, server, ignored);
+    if (!view) continue;
+    if (view->transaction_id() != id) {
+      ++ignored.unmatched;
+      ignored.note("response from " + server.to_string() + " with an unknown transaction ID");
+      continue;
+    }
     attempt.rtt = std::chrono::duration_cast<Duration>(stun::Clock::now() - sent_at);
     fill_from_response(attempt, *response);
     return attempt;
   }
-  attempt.error = "no response with our transaction ID";
+  attempt.error = stream_failure("no response with our transaction ID in 16 messages", before, ignored);
   return attempt;
 }
 
@@ -268,7 +287,7 @@ BindingReport run_binding_test(const BindingOptions& options) {
     if (i > 0) std::this_thread::sleep_for(options.interval);
     report.attempts.push_back(options.transport == Transport::kUdp
                                   ? udp_attempt(options, server, report.ignored)
-                                  : stream_attempt(options, server));
+                                  : stream_attempt(options, server, report.ignored));
   }
   return report;
 }

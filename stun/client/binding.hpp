@@ -37,6 +37,8 @@ struct BindingOptions {
   /// UDP only: send the RFC 3489 (classic STUN) form, no magic cookie and no attributes, as
   /// libnice before 0.1.23 does for its srflx discovery.
   bool rfc3489 = false;
+  /// TCP/TLS: fails the test at once when cancelled from another thread (must outlive it).
+  const net::Canceller* cancel = nullptr;
 };
 
 /// What a Binding response said, decoded.

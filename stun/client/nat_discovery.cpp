@@ -36,7 +36,8 @@ namespace {
 using Clock = stun::Clock;
 
 // A TCP binding on a helper thread: when UDP gets no answer it tells "UDP is blocked" from
-// "the server is down", without making a healthy run wait for it.
+// "the server is down", without making a healthy run wait for it. The thread is cancelled and
+// joined before the object goes (no detached thread may outlive main).
 class BackgroundTcpCheck {
  public:
   BackgroundTcpCheck(const NatOptions& options, const ServerTarget& server) : state_(std::make_shared<State>()) {
@@ -48,8 +49,12 @@ class BackgroundTcpCheck {
     b.timeout = options.timeout;
     // Asked here, not on the thread: the caller's SharedBindings may be gone by the time it runs.
     std::optional<std::shared_future<BindingReport>> shared;
-    if (options.shared) shared = options.shared->get(b);
-    std::thread([state = state_, b, shared] {
+    if (options.shared) {
+      shared = options.shared->get(b);  // runs on SharedBindings' own thread, bounded by b.timeout
+    } else {
+      b.cancel = &cancel_;  // our own binding: cancelled and joined with this object
+    }
+    thread_ = std::thread([state = state_, b, shared] {
       bool ok = false;
       try {
         ok = shared ? shared->get().success() : run_binding_test(b).success();
@@ -59,7 +64,13 @@ class BackgroundTcpCheck {
       std::lock_guard lock(state->mutex);
       state->result = ok;
       state->cv.notify_all();
-    }).detach();
+    });
+  }
+  BackgroundTcpCheck(const BackgroundTcpCheck&) = delete;
+  BackgroundTcpCheck& operator=(const BackgroundTcpCheck&) = delete;
+  ~BackgroundTcpCheck() {
+    cancel_.cancel();
+    thread_.join();
   }
   std::optional<bool> result(stun::TimePoint deadline) {
     std::unique_lock lock(state_->mutex);
@@ -74,6 +85,8 @@ class BackgroundTcpCheck {
     std::optional<bool> result;
   };
   std::shared_ptr<State> state_;
+  net::Canceller cancel_;
+  std::thread thread_;
 };
 
 // A Binding request as the RFC 5780 tests send it; RESPONSE-PORT (RFC 5780 §7.5: a 16-bit

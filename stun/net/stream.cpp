@@ -6,9 +6,11 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -35,19 +37,49 @@ std::string openssl_error() {
   return buf;
 }
 
-// Waits until `fd` is readable (or writable) or the deadline passes; false on timeout.
-bool wait_fd(int fd, bool for_write, TimePoint deadline) {
+enum class Wait : std::uint8_t { kReady, kTimeout, kCancelled };
+
+// Waits until `fd` is readable (or writable), the deadline passes, or `cancel` fires.
+Wait wait_fd(int fd, bool for_write, TimePoint deadline, const Canceller* cancel) {
   for (;;) {
-    pollfd p{fd, static_cast<short>(for_write ? POLLOUT : POLLIN), 0};
-    const int ms = remaining_ms(deadline);
-    const int n = ::poll(&p, 1, ms);
-    if (n > 0) return true;
-    if (n == 0) return false;
-    if (errno != EINTR) return false;
+    std::array<pollfd, 2> p{pollfd{fd, static_cast<short>(for_write ? POLLOUT : POLLIN), 0},
+                            pollfd{cancel ? cancel->fd() : -1, POLLIN, 0}};
+    const int n = ::poll(p.data(), cancel ? 2 : 1, remaining_ms(deadline));
+    if (n > 0) return cancel && p[1].revents != 0 ? Wait::kCancelled : Wait::kReady;
+    if (n == 0) return Wait::kTimeout;
+    if (errno != EINTR) return Wait::kTimeout;
   }
 }
 
+std::string hex_prefix(std::span<const std::uint8_t> bytes) {
+  std::string out;
+  char buf[4];
+  for (std::size_t i = 0; i < std::min<std::size_t>(bytes.size(), 8); ++i) {
+    std::snprintf(buf, sizeof buf, i ? " %02x" : "%02x", bytes[i]);
+    out += buf;
+  }
+  return out;
+}
+
 }  // namespace
+
+Canceller::Canceller() : fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  if (!fd_.valid()) throw SocketError("eventfd", errno);
+}
+
+void Canceller::cancel() noexcept {
+  const std::uint64_t one = 1;
+  [[maybe_unused]] const ssize_t n = ::write(fd_.get(), &one, sizeof one);
+}
+
+bool StreamConnection::wait(bool for_write, TimePoint deadline, std::string& error) const {
+  switch (wait_fd(fd_.get(), for_write, deadline, cancel_)) {
+    case Wait::kReady: return true;
+    case Wait::kTimeout: error = "timed out"; return false;
+    case Wait::kCancelled: error = "cancelled"; return false;
+  }
+  return false;
+}
 
 struct StreamConnection::Tls {
   struct CtxDeleter {
@@ -70,7 +102,8 @@ StreamConnection::~StreamConnection() {
 
 StreamConnection StreamConnection::connect(const TransportAddress& server,
                                            const std::optional<TransportAddress>& local,
-                                           const TlsOptions& tls, TimePoint deadline) {
+                                           const TlsOptions& tls, TimePoint deadline,
+                                           const Canceller* cancel) {
   FileDescriptor fd(::socket(to_af(server.family), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd.valid()) throw SocketError("socket(TCP)", errno);
   const int on = 1;
@@ -86,8 +119,10 @@ StreamConnection StreamConnection::connect(const TransportAddress& server,
   if (::connect(fd.get(), addr.get(), addr.length) != 0 && errno != EINPROGRESS) {
     throw SocketError("connect TCP " + server.to_string(), errno);
   }
-  if (!wait_fd(fd.get(), true, deadline)) {
-    throw SocketError("connect TCP " + server.to_string(), ETIMEDOUT);
+  switch (wait_fd(fd.get(), true, deadline, cancel)) {
+    case Wait::kReady: break;
+    case Wait::kTimeout: throw SocketError("connect TCP " + server.to_string(), ETIMEDOUT);
+    case Wait::kCancelled: throw SocketError("connect TCP " + server.to_string(), ECANCELED);
   }
   int so_error = 0;
   socklen_t len = sizeof so_error;
@@ -95,6 +130,7 @@ StreamConnection StreamConnection::connect(const TransportAddress& server,
   if (so_error != 0) throw SocketError("connect TCP " + server.to_string(), so_error);
 
   StreamConnection conn(std::move(fd), server);
+  conn.cancel_ = cancel;
   if (!tls.enabled) return conn;
 
   conn.tls_ = std::make_unique<Tls>();
@@ -123,12 +159,12 @@ StreamConnection StreamConnection::connect(const TransportAddress& server,
     const int rc = SSL_connect(ssl);
     if (rc == 1) break;
     const int err = SSL_get_error(ssl, rc);
-    if ((err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) &&
-        wait_fd(conn.fd_.get(), err == SSL_ERROR_WANT_WRITE, deadline)) {
-      continue;
-    }
     if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-      throw SocketError("TLS handshake with " + server.to_string(), ETIMEDOUT);
+      switch (wait_fd(conn.fd_.get(), err == SSL_ERROR_WANT_WRITE, deadline, cancel)) {
+        case Wait::kReady: continue;
+        case Wait::kTimeout: throw SocketError("TLS handshake with " + server.to_string(), ETIMEDOUT);
+        case Wait::kCancelled: throw SocketError("TLS handshake with " + server.to_string(), ECANCELED);
+      }
     }
     const long verify = SSL_get_verify_result(ssl);
     std::string why = verify != X509_V_OK ? std::string("certificate verify failed: ") +
@@ -148,8 +184,7 @@ long StreamConnection::read_some(std::span<std::uint8_t> out, TimePoint deadline
       if (n > 0) return n;
       const int err = SSL_get_error(tls_->ssl.get(), n);
       if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-        if (wait_fd(fd_.get(), err == SSL_ERROR_WANT_WRITE, deadline)) continue;
-        error = "timed out";
+        if (wait(err == SSL_ERROR_WANT_WRITE, deadline, error)) continue;
         return -1;
       }
       error = err == SSL_ERROR_ZERO_RETURN ? "connection closed" : "TLS: " + openssl_error();
@@ -162,8 +197,7 @@ long StreamConnection::read_some(std::span<std::uint8_t> out, TimePoint deadline
       return -1;
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-      if (wait_fd(fd_.get(), false, deadline)) continue;
-      error = "timed out";
+      if (wait(false, deadline, error)) continue;
       return -1;
     }
     error = std::strerror(errno);
@@ -194,9 +228,9 @@ bool StreamConnection::send_all(std::span<const std::uint8_t> data, TimePoint de
         continue;
       }
       const int err = SSL_get_error(tls_->ssl.get(), n);
-      if ((err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) &&
-          wait_fd(fd_.get(), err == SSL_ERROR_WANT_WRITE, deadline)) {
-        continue;
+      if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+        if (wait(err == SSL_ERROR_WANT_WRITE, deadline, error)) continue;
+        return false;
       }
       error = "TLS write: " + openssl_error();
       return false;
@@ -206,7 +240,10 @@ bool StreamConnection::send_all(std::span<const std::uint8_t> data, TimePoint de
       sent += static_cast<std::size_t>(n);
       continue;
     }
-    if ((errno == EAGAIN || errno == EINTR) && wait_fd(fd_.get(), true, deadline)) continue;
+    if (errno == EAGAIN || errno == EINTR) {
+      if (wait(true, deadline, error)) continue;
+      return false;
+    }
     error = std::strerror(errno);
     return false;
   }
@@ -219,7 +256,7 @@ std::optional<std::vector<std::uint8_t>> StreamConnection::receive_message(TimeP
   if (!read_exact(message, deadline, error)) return std::nullopt;
   const auto size = stun::stun_message_size(message);
   if (!size) {
-    error = "not a STUN message on the stream";
+    error = "not a STUN message on the stream (first bytes " + hex_prefix(message) + ")";
     return std::nullopt;
   }
   message.resize(*size);

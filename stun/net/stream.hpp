@@ -31,14 +31,29 @@ struct CertificateInfo {
   int days_left = 0;               ///< until not_after; negative when expired
 };
 
+/// Wakes and fails, from another thread, every blocking call of the connections that watch
+/// it (an eventfd): a helper thread can then be joined at once instead of left detached.
+class Canceller {
+ public:
+  Canceller();  ///< throws SocketError
+  /// Makes every waiting and future call of the watching connections fail ("cancelled").
+  void cancel() noexcept;
+  [[nodiscard]] int fd() const noexcept { return fd_.get(); }
+
+ private:
+  FileDescriptor fd_;
+};
+
 /// One TCP or TLS connection. Non-blocking underneath; every call takes a deadline.
 class StreamConnection {
  public:
   /// Connects (and handshakes for TLS). Throws SocketError with a message that names the
-  /// failure: refused, timed out, certificate verification.
+  /// failure: refused, timed out, certificate verification, cancelled (ECANCELED).
+  /// `cancel`, when given, must outlive the connection.
   static StreamConnection connect(const TransportAddress& server,
                                   const std::optional<TransportAddress>& local,
-                                  const TlsOptions& tls, TimePoint deadline);
+                                  const TlsOptions& tls, TimePoint deadline,
+                                  const Canceller* cancel = nullptr);
 
   StreamConnection(StreamConnection&&) noexcept;
   StreamConnection& operator=(StreamConnection&&) noexcept;
@@ -47,7 +62,7 @@ class StreamConnection {
   /// Writes all bytes before the deadline; false with `error` set otherwise.
   bool send_all(std::span<const std::uint8_t> data, TimePoint deadline, std::string& error);
   /// Reads one whole STUN message. nullopt with `error` ("timed out", "connection closed",
-  /// "not a STUN message on the stream") otherwise.
+  /// "not a STUN message on the stream (first bytes ...)", "cancelled") otherwise.
   std::optional<std::vector<std::uint8_t>> receive_message(TimePoint deadline, std::string& error);
   /// Reads whatever bytes arrive first (up to max), for probes that compare raw responses.
   std::optional<std::vector<std::uint8_t>> receive_some(std::size_t max, TimePoint deadline,
@@ -65,8 +80,11 @@ class StreamConnection {
   StreamConnection(FileDescriptor fd, TransportAddress peer);
   bool read_exact(std::span<std::uint8_t> out, TimePoint deadline, std::string& error);
   long read_some(std::span<std::uint8_t> out, TimePoint deadline, std::string& error);
+  /// Waits for the socket; false on timeout or cancellation (then `error` says which).
+  bool wait(bool for_write, TimePoint deadline, std::string& error) const;
 
   FileDescriptor fd_;
+  const Canceller* cancel_ = nullptr;
   TransportAddress peer_;
   std::unique_ptr<Tls> tls_;
 };

@@ -28,6 +28,9 @@ std::string_view refusal_name(Refusal r) noexcept {
     case Refusal::kRateLimited: return "rate-limited";
     case Refusal::kBadRequest: return "bad-request";
     case Refusal::kUnknownAttribute: return "unknown-attribute";
+    case Refusal::kIdle: return "tcp-idle";
+    case Refusal::kIncomplete: return "tcp-incomplete";
+    case Refusal::kEvicted: return "tcp-evicted";
     case Refusal::kCount: break;
   }
   return "?";
@@ -79,7 +82,11 @@ Reply Responder::respond(std::span<const std::uint8_t> request, const TransportA
   Reply drop;
   auto parsed = stun::MessageView::parse(request);
   if (!parsed) {
-    drop.refusal = Refusal::kMalformed;
+    // A request that is well formed but has more attributes than a view indexes is too large
+    // for this server, not malformed: say which.
+    drop.refusal = parsed.error().code == stun::DecodeErrorCode::kTooManyAttributes
+                       ? Refusal::kTooLarge
+                       : Refusal::kMalformed;
     return drop;
   }
   const stun::MessageView& msg = parsed.value();
@@ -174,11 +181,15 @@ Reply Responder::respond(std::span<const std::uint8_t> request, const TransportA
     if (!addrs.wildcard) b.add_address(AttributeType::kSourceAddress, addrs.address_of(reply.from));
     if (rfc5780) b.add_address(AttributeType::kChangedAddress, addrs.address_of(other));
   }
-  if (!config_.software.empty()) b.add_string(AttributeType::kSoftware, config_.software);
-  const std::size_t cap = std::max(request.size(), kMinReplyCap);
+  if (!config_.software.empty()) {
+    b.add_string(AttributeType::kSoftware,
+                 std::string_view(config_.software).substr(0, kMaxSoftwareBytes));
+  }
+  const std::size_t so_far = b.bytes().size() + (msg.has_magic_cookie() ? 8 : 0);  // + FINGERPRINT
+  // The cap limits what PADDING adds; the answer itself always goes out.
+  const std::size_t cap = std::max({request.size(), kMinReplyCap, so_far});
   if (padding && msg.has_magic_cookie()) {
     // RFC 5780 §7.6: pad the response like the request, within the reflection cap.
-    const std::size_t so_far = b.bytes().size() + 8;  // + FINGERPRINT
     const std::size_t room = cap > so_far + 4 ? cap - so_far - 4 : 0;
     const std::size_t pad = std::min<std::size_t>(padding->size(), room) & ~std::size_t{3};
     static constexpr std::array<std::uint8_t, 1500> kZeros{};

@@ -37,15 +37,25 @@ struct ServerAddresses {
   [[nodiscard]] TransportAddress address_of(SocketId id) const noexcept;
 };
 
+/// The largest request natdiag serve reads; larger ones are refused as kTooLarge.
+inline constexpr std::size_t kMaxRequestSize = 2048;
+/// RFC 8489 §14.14: SOFTWARE "MUST be fewer than 128 characters"; natdiag serve takes at most
+/// this many bytes, so that every legitimate answer fits its reply cap.
+inline constexpr std::size_t kMaxSoftwareBytes = 127;
+
 /// Why a packet got no answer (or an error answer), for counters and logs.
 enum class Refusal : std::uint8_t {
   kNone,
   kMalformed,        ///< did not decode, or a wrong FINGERPRINT: dropped
   kNotARequest,      ///< responses and indications are never answered: dropped
-  kTooLarge,         ///< the reply would not fit the cap: dropped
+  kTooLarge,         ///< a request larger than natdiag serve reads (kMaxRequestSize, or
+                     ///< more attributes than a view indexes): dropped
   kRateLimited,      ///< over the per-source rate: dropped (decided by the server loop)
   kBadRequest,       ///< answered 400
   kUnknownAttribute, ///< answered 420
+  kIdle,             ///< TCP: closed, quiet past its deadline (decided by the server loop)
+  kIncomplete,       ///< TCP: closed, a request begun and not finished in time (slowloris)
+  kEvicted,          ///< TCP: closed to make room for a new connection
   kCount,
 };
 [[nodiscard]] std::string_view refusal_name(Refusal r) noexcept;
@@ -70,9 +80,12 @@ struct ResponderConfig {
 /// cookie) RFC 3489. Thread-compatible: one per thread, no shared state, no allocation.
 class Responder {
  public:
-  /// A reply is never larger than max(request size, kMinReplyCap): no amplification beyond
-  /// a bounded constant, whatever PADDING asks for.
+  /// A reply is never larger than max(request size, kMinReplyCap, the unpadded answer): no
+  /// amplification beyond a bounded constant (kMaxReplyCap), whatever PADDING asks for, and a
+  /// legitimate answer always fits.
   static constexpr std::size_t kMinReplyCap = 160;
+  /// The largest unpadded answer: IPv6, four addresses, the longest SOFTWARE, FINGERPRINT.
+  static constexpr std::size_t kMaxReplyCap = 20 + 4 * 24 + 4 + ((kMaxSoftwareBytes + 3) & ~std::size_t{3}) + 8;
 
   explicit Responder(ResponderConfig config) : config_(std::move(config)) {}
 

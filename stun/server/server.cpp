@@ -1,7 +1,6 @@
 #include "stun/server/server.hpp"
 
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -9,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include "stun/proto/message.hpp"
@@ -18,10 +18,9 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-constexpr std::size_t kBatch = 64;           // datagrams per recvmmsg/sendmmsg
-constexpr std::size_t kPacketSize = 2048;    // larger datagrams are truncated, then refused
-constexpr std::size_t kMaxTcpConnections = 256;
-constexpr auto kTcpIdle = std::chrono::seconds(30);
+constexpr std::size_t kBatch = 64;  // datagrams per recvmmsg/sendmmsg
+// Room for one IP_PKTINFO or IPV6_PKTINFO control message.
+constexpr std::size_t kControlSize = CMSG_SPACE(sizeof(in6_pktinfo));
 
 // The last source of each refusal reason, for the log line. Best effort: a busy lock skips.
 struct LastSources {
@@ -44,31 +43,55 @@ void count_refusal(ServerCounters& counters, Refusal r, const TransportAddress& 
   last_sources().remember(r, from);
 }
 
-}  // namespace
+// The local address a datagram was sent to, from its IP_PKTINFO / IPV6_PKTINFO (RFC 3542).
+struct PacketInfo {
+  bool valid = false;
+  in_addr v4{};
+  in6_pktinfo v6{};
+};
 
-// --- rate limiter ---------------------------------------------------------------------------
-
-RateLimiter::RateLimiter(double per_second, double burst)
-    : per_second_(per_second), burst_(burst), table_(per_second > 0 ? 4096 : 0) {}
-
-bool RateLimiter::allow(const TransportAddress& source, SteadyClock::time_point now) noexcept {
-  if (per_second_ <= 0) return true;
-  std::uint32_t hash = 2166136261U;  // FNV-1a over the IP
-  for (std::size_t i = 0; i < source.ip_size(); ++i) hash = (hash ^ source.ip[i]) * 16777619U;
-  Bucket& b = table_[hash % table_.size()];
-  if (!b.used || b.ip != source.ip) {
-    // A new source, or one that has been quiet long enough to lose its slot, starts full.
-    if (!b.used || now - b.last > std::chrono::seconds(10)) {
-      b = Bucket{source.ip, burst_, now, true};
+PacketInfo read_packet_info(const msghdr& h) {
+  PacketInfo info;
+  for (const cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(const_cast<msghdr*>(&h), const_cast<cmsghdr*>(c))) {
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+      in_pktinfo p{};
+      std::memcpy(&p, CMSG_DATA(c), sizeof p);
+      info.v4 = p.ipi_addr;
+      info.valid = true;
+    } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+      std::memcpy(&info.v6, CMSG_DATA(c), sizeof info.v6);
+      info.valid = true;
     }
   }
-  const double elapsed = std::chrono::duration<double>(now - b.last).count();
-  b.tokens = std::min(burst_, b.tokens + elapsed * per_second_);
-  b.last = now;
-  if (b.tokens < 1.0) return false;
-  b.tokens -= 1.0;
-  return true;
+  return info;
 }
+
+// Asks the kernel to send from the address the request came to: a wildcard socket would
+// otherwise answer from the route's preferred address, which the client drops.
+void write_packet_info(msghdr& h, const PacketInfo& info, stun::Family family,
+                       std::array<std::uint8_t, kControlSize>& buffer) {
+  buffer.fill(0);
+  h.msg_control = buffer.data();
+  h.msg_controllen = buffer.size();
+  cmsghdr* c = CMSG_FIRSTHDR(&h);
+  if (family == stun::Family::kIPv4) {
+    in_pktinfo p{};
+    p.ipi_spec_dst = info.v4;
+    c->cmsg_level = IPPROTO_IP;
+    c->cmsg_type = IP_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof p);
+    std::memcpy(CMSG_DATA(c), &p, sizeof p);
+    h.msg_controllen = CMSG_SPACE(sizeof p);
+  } else {
+    c->cmsg_level = IPPROTO_IPV6;
+    c->cmsg_type = IPV6_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof info.v6);
+    std::memcpy(CMSG_DATA(c), &info.v6, sizeof info.v6);
+    h.msg_controllen = CMSG_SPACE(sizeof info.v6);
+  }
+}
+
+}  // namespace
 
 // --- UDP ----------------------------------------------------------------------------------
 
@@ -79,14 +102,22 @@ struct Server::UdpWorker {
   };
   std::vector<Bound> sockets;
   Responder responder;
-  RateLimiter limiter;
+  RateLimiter& limiter;
   ServerCounters& counters;
+  bool packet_info;  // wildcard sockets: answer from the address each request came to
+  stun::Family family;
   std::thread thread;
 
-  // Batch buffers, allocated once per worker.
-  using PacketBuffers = std::vector<std::array<std::uint8_t, kPacketSize>>;
+  // Batch buffers, allocated once per worker. One byte more than a request may have, so that
+  // a datagram of exactly kMaxRequestSize is told from a larger one without MSG_TRUNC.
+  using PacketBuffers = std::vector<std::array<std::uint8_t, kMaxRequestSize + 1>>;
   PacketBuffers in = PacketBuffers(kBatch);
   PacketBuffers out = PacketBuffers(kBatch);
+  std::vector<std::array<std::uint8_t, kControlSize>> in_ctrl =
+      std::vector<std::array<std::uint8_t, kControlSize>>(kBatch);
+  std::vector<std::array<std::uint8_t, kControlSize>> out_ctrl =
+      std::vector<std::array<std::uint8_t, kControlSize>>(kBatch);
+  std::array<PacketInfo, kBatch> in_info{};
   std::array<mmsghdr, kBatch> in_msgs{};
   std::array<iovec, kBatch> in_iov{};
   std::array<sockaddr_storage, kBatch> in_addr{};
@@ -94,10 +125,12 @@ struct Server::UdpWorker {
   std::array<iovec, kBatch> out_iov{};
   std::array<net::SockAddr, kBatch> out_addr{};
 
-  UdpWorker(const ServeOptions& options, ServerCounters& c)
+  UdpWorker(const ServeOptions& options, RateLimiter& shared_limiter, ServerCounters& c)
       : responder(ResponderConfig{options.addresses, options.software, false}),
-        limiter(options.rate_limit, std::max(20.0, options.rate_limit)),
-        counters(c) {
+        limiter(shared_limiter),
+        counters(c),
+        packet_info(options.addresses.wildcard),
+        family(options.addresses.primary_ip.family) {
     const auto& a = options.addresses;
     const int ips = a.alternate_ip ? 2 : 1;
     const int ports = a.alternate_ip ? 2 : 1;
@@ -105,26 +138,32 @@ struct Server::UdpWorker {
       for (std::uint8_t port = 0; port < ports; ++port) {
         const SocketId id{ip, port};
         sockets.push_back(Bound{id, net::UdpSocket::bind(a.address_of(id), options.threads > 1)});
+        if (packet_info) enable_packet_info(sockets.back().socket.fd());
       }
     }
   }
 
-  net::UdpSocket* socket_for(SocketId id) {
-    for (auto& b : sockets) {
-      if (b.id == id) return &b.socket;
-    }
-    return nullptr;
+  void enable_packet_info(int fd) const {
+    const int on = 1;
+    const int rc = family == stun::Family::kIPv4
+                       ? setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof on)
+                       : setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof on);
+    if (rc != 0) throw net::SocketError("setsockopt(PKTINFO)", errno);
   }
 
   // One recvmmsg on one socket, then the replies grouped by the socket they leave from.
   void serve_batch(Bound& bound) {
     for (std::size_t i = 0; i < kBatch; ++i) {
-      in_iov[i] = iovec{in[i].data(), kPacketSize};
+      in_iov[i] = iovec{in[i].data(), in[i].size()};
       in_msgs[i].msg_hdr = msghdr{};
       in_msgs[i].msg_hdr.msg_iov = &in_iov[i];
       in_msgs[i].msg_hdr.msg_iovlen = 1;
       in_msgs[i].msg_hdr.msg_name = &in_addr[i];
       in_msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+      if (packet_info) {
+        in_msgs[i].msg_hdr.msg_control = in_ctrl[i].data();
+        in_msgs[i].msg_hdr.msg_controllen = in_ctrl[i].size();
+      }
     }
     const int n = recvmmsg(bound.socket.fd(), in_msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
     if (n <= 0) return;
@@ -134,12 +173,22 @@ struct Server::UdpWorker {
     for (int i = 0; i < n; ++i) {
       auto source = net::from_sockaddr(reinterpret_cast<const sockaddr*>(&in_addr[i]));
       if (!source) continue;
-      const std::size_t size = std::min<std::size_t>(in_msgs[i].msg_len, kPacketSize);
+      const msghdr& h = in_msgs[i].msg_hdr;
+      if (packet_info) {
+        in_info[i] = read_packet_info(h);
+        if (!in_info[i].valid) continue;  // cannot tell where to answer from
+      }
+      // A datagram larger than the buffer arrives cut short (MSG_TRUNC): never answer a part.
+      if ((h.msg_flags & MSG_TRUNC) != 0 || in_msgs[i].msg_len > kMaxRequestSize) {
+        count_refusal(counters, Refusal::kTooLarge, *source);
+        continue;
+      }
       if (!limiter.allow(*source, now)) {
         count_refusal(counters, Refusal::kRateLimited, *source);
         continue;
       }
-      replies[i] = responder.respond(std::span(in[i]).first(size), *source, bound.id, out[i]);
+      replies[i] = responder.respond(std::span(in[i]).first(in_msgs[i].msg_len), *source,
+                                     bound.id, out[i]);
       if (replies[i].refusal != Refusal::kNone) count_refusal(counters, replies[i].refusal, *source);
     }
     // Send grouped by outgoing socket; most replies leave from the socket they arrived on.
@@ -149,11 +198,13 @@ struct Server::UdpWorker {
         if (!replies[i].send || !(replies[i].from == from.id)) continue;
         out_addr[count] = net::to_sockaddr(replies[i].to);
         out_iov[count] = iovec{out[i].data(), replies[i].size};
-        out_msgs[count].msg_hdr = msghdr{};
-        out_msgs[count].msg_hdr.msg_iov = &out_iov[count];
-        out_msgs[count].msg_hdr.msg_iovlen = 1;
-        out_msgs[count].msg_hdr.msg_name = out_addr[count].get();
-        out_msgs[count].msg_hdr.msg_namelen = out_addr[count].length;
+        msghdr& h = out_msgs[count].msg_hdr;
+        h = msghdr{};
+        h.msg_iov = &out_iov[count];
+        h.msg_iovlen = 1;
+        h.msg_name = out_addr[count].get();
+        h.msg_namelen = out_addr[count].length;
+        if (packet_info) write_packet_info(h, in_info[i], family, out_ctrl[count]);
         ++count;
       }
       unsigned done = 0;
@@ -182,119 +233,25 @@ struct Server::UdpWorker {
   }
 };
 
-// --- TCP ----------------------------------------------------------------------------------
-
-struct Server::TcpWorker {
-  struct Listener {
-    SocketId id;
-    net::FileDescriptor fd;
-  };
-  struct Connection {
-    SocketId id;
-    net::FileDescriptor fd;
-    TransportAddress peer;
-    std::vector<std::uint8_t> buffer;
-    SteadyClock::time_point last_activity;
-  };
-  std::vector<Listener> listeners;
-  std::vector<Connection> connections;
-  Responder responder;
-  ServerCounters& counters;
-  std::thread thread;
-
-  TcpWorker(const ServeOptions& options, ServerCounters& c)
-      : responder(ResponderConfig{options.addresses, options.software, true}), counters(c) {
-    const auto& a = options.addresses;
-    const int n = a.alternate_ip ? 2 : 1;
-    for (std::uint8_t ip = 0; ip < n; ++ip) {
-      for (std::uint8_t port = 0; port < n; ++port) {
-        const SocketId id{ip, port};
-        const auto addr = a.address_of(id);
-        net::FileDescriptor fd(::socket(net::to_af(addr.family),
-                                        SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-        if (!fd.valid()) throw net::SocketError("socket(TCP)", errno);
-        const int on = 1;
-        setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-        if (addr.family == stun::Family::kIPv6) {
-          setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
-        }
-        const auto sa = net::to_sockaddr(addr);
-        if (::bind(fd.get(), sa.get(), sa.length) != 0) {
-          throw net::BindError("bind TCP " + addr.to_string(), errno);
-        }
-        if (::listen(fd.get(), 64) != 0) throw net::SocketError("listen TCP", errno);
-        listeners.push_back(Listener{id, std::move(fd)});
-      }
-    }
-  }
-
-  // Answers every whole message in the buffer; false when the connection must close.
-  bool serve_connection(Connection& c) {
-    std::array<std::uint8_t, 4096> in{};
-    const ssize_t n = ::recv(c.fd.get(), in.data(), in.size(), MSG_DONTWAIT);
-    if (n == 0) return false;
-    if (n < 0) return errno == EAGAIN || errno == EINTR;
-    c.last_activity = SteadyClock::now();
-    c.buffer.insert(c.buffer.end(), in.begin(), in.begin() + n);
-    counters.received.fetch_add(1, std::memory_order_relaxed);
-    while (c.buffer.size() >= 4) {
-      const auto size = stun::stun_message_size(c.buffer);
-      if (!size || *size > kPacketSize) {
-        count_refusal(counters, Refusal::kMalformed, c.peer);
-        return false;  // not STUN framing: the stream cannot be resynchronised
-      }
-      if (c.buffer.size() < *size) break;
-      std::array<std::uint8_t, kPacketSize> out{};
-      const Reply reply = responder.respond(std::span(c.buffer).first(*size), c.peer, c.id, out);
-      c.buffer.erase(c.buffer.begin(), c.buffer.begin() + static_cast<std::ptrdiff_t>(*size));
-      if (reply.refusal != Refusal::kNone) count_refusal(counters, reply.refusal, c.peer);
-      if (!reply.send) continue;
-      if (::send(c.fd.get(), out.data(), reply.size, MSG_NOSIGNAL | MSG_DONTWAIT) !=
-          static_cast<ssize_t>(reply.size)) {
-        return false;  // a peer that does not read its answers is not waited for
-      }
-      counters.answered.fetch_add(1, std::memory_order_relaxed);
-    }
-    return true;
-  }
-
-  void run(const std::atomic<bool>& stop) {
-    std::vector<pollfd> fds;
-    while (!stop.load(std::memory_order_relaxed)) {
-      fds.clear();
-      for (auto& l : listeners) fds.push_back(pollfd{l.fd.get(), POLLIN, 0});
-      for (auto& c : connections) fds.push_back(pollfd{c.fd.get(), POLLIN, 0});
-      if (::poll(fds.data(), fds.size(), 200) < 0) continue;
-      const auto now = SteadyClock::now();
-      for (std::size_t i = 0; i < listeners.size(); ++i) {
-        if (!(fds[i].revents & POLLIN)) continue;
-        net::SockAddr peer;
-        peer.length = sizeof peer.storage;
-        net::FileDescriptor fd(::accept4(listeners[i].fd.get(), peer.get(), &peer.length,
-                                         SOCK_NONBLOCK | SOCK_CLOEXEC));
-        auto from = fd.valid() ? net::from_sockaddr(peer.get()) : std::nullopt;
-        if (!from || connections.size() >= kMaxTcpConnections) continue;
-        const int on = 1;
-        setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-        connections.push_back(Connection{listeners[i].id, std::move(fd), *from, {}, now});
-      }
-      std::vector<Connection> alive;
-      alive.reserve(connections.size());
-      for (std::size_t i = 0; i < connections.size(); ++i) {
-        auto& c = connections[i];
-        const auto& p = fds[listeners.size() + i];
-        bool keep = now - c.last_activity < kTcpIdle;
-        if (keep && (p.revents & (POLLIN | POLLHUP | POLLERR))) keep = serve_connection(c);
-        if (keep) alive.push_back(std::move(c));
-      }
-      connections = std::move(alive);
-    }
-  }
-};
-
 // --- Server -------------------------------------------------------------------------------
 
-Server::Server(ServeOptions options) : options_(std::move(options)) {
+namespace {
+
+// Validates before anything binds: a SOFTWARE too long for the reply cap would otherwise be
+// cut, and an answer must say what the operator configured.
+ServeOptions checked(ServeOptions options) {
+  if (options.software.size() > kMaxSoftwareBytes) {
+    throw std::invalid_argument("SOFTWARE is " + std::to_string(options.software.size()) +
+                                " bytes; at most " + std::to_string(kMaxSoftwareBytes));
+  }
+  return options;
+}
+
+}  // namespace
+
+Server::Server(ServeOptions options)
+    : options_(checked(std::move(options))),
+      limiter_(options_.rate_limit, std::max(20.0, options_.rate_limit), options_.ipv6_prefix) {
   if (options_.udp && options_.threads > 1) {
     // SO_REUSEPORT would let this server share its ports with another process that also set
     // it, silently splitting the traffic. A plain bind first proves the ports are free.
@@ -307,10 +264,15 @@ Server::Server(ServeOptions options) : options_(std::move(options)) {
   }
   if (options_.udp) {
     for (int i = 0; i < std::max(1, options_.threads); ++i) {
-      udp_.push_back(std::make_unique<UdpWorker>(options_, counters_));
+      udp_.push_back(std::make_unique<UdpWorker>(options_, limiter_, counters_));
     }
   }
-  if (options_.tcp) tcp_ = std::make_unique<TcpWorker>(options_, counters_);
+  if (options_.tcp) {
+    tcp_ = std::make_unique<TcpWorker>(
+        ResponderConfig{options_.addresses, options_.software, true}, options_.tcp_limits,
+        options_.ipv6_prefix, limiter_, counters_,
+        [this](Refusal r, const TransportAddress& from) { count_refusal(counters_, r, from); });
+  }
 }
 
 Server::~Server() = default;
@@ -321,14 +283,14 @@ std::vector<std::string> Server::listeners() const {
     for (const auto& b : udp_.front()->sockets) out.push_back("udp " + b.socket.local_address().to_string());
   }
   if (tcp_) {
-    for (const auto& l : tcp_->listeners) out.push_back("tcp " + net::socket_local_address(l.fd.get()).to_string());
+    for (auto& l : tcp_->listeners()) out.push_back(std::move(l));
   }
   return out;
 }
 
 void Server::run(const std::atomic<bool>& stop, const LogSink& log) {
   for (auto& w : udp_) w->thread = std::thread([&w, &stop] { w->run(stop); });
-  if (tcp_) tcp_->thread = std::thread([this, &stop] { tcp_->run(stop); });
+  if (tcp_) tcp_thread_ = std::thread([this, &stop] { tcp_->run(stop); });
 
   std::array<std::uint64_t, static_cast<std::size_t>(Refusal::kCount)> logged{};
   std::array<SteadyClock::time_point, static_cast<std::size_t>(Refusal::kCount)> last_log{};
@@ -357,7 +319,7 @@ void Server::run(const std::atomic<bool>& stop, const LogSink& log) {
     log_refusals(false);
   }
   for (auto& w : udp_) w->thread.join();
-  if (tcp_) tcp_->thread.join();
+  if (tcp_) tcp_thread_.join();
   log_refusals(true);
 }
 

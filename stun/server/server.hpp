@@ -1,6 +1,7 @@
 // `natdiag serve`: the I/O around the Responder. UDP on up to four sockets per thread (batched
-// with recvmmsg/sendmmsg, SO_REUSEPORT across threads), TCP on one thread, a per-source rate
-// limit, and refusal logging bounded to one line per reason per interval.
+// with recvmmsg/sendmmsg, SO_REUSEPORT across threads), TCP on one thread (tcp_worker.hpp),
+// one per-source rate limit shared by all of them, and refusal logging bounded to one line per
+// reason per interval.
 #pragma once
 
 #include <array>
@@ -10,10 +11,13 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "stun/net/socket.hpp"
+#include "stun/server/rate_limiter.hpp"
 #include "stun/server/responder.hpp"
+#include "stun/server/tcp_worker.hpp"
 
 namespace natdiag::server {
 
@@ -23,8 +27,10 @@ struct ServeOptions {
   bool udp = true;
   bool tcp = true;
   int threads = 1;                 ///< UDP worker threads (SO_REUSEPORT)
-  double rate_limit = 200;         ///< requests per second per source IP; 0 turns it off
-  std::string software = "natdiag";
+  double rate_limit = 200;         ///< requests per second per source key, all threads together; 0: off
+  int ipv6_prefix = 64;            ///< IPv6 sources are limited per prefix of this length
+  TcpLimits tcp_limits;
+  std::string software = "natdiag";  ///< at most kMaxSoftwareBytes (the constructor checks)
   std::chrono::seconds log_interval{10};
 };
 
@@ -35,32 +41,14 @@ struct ServerCounters {
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Refusal::kCount)> refused{};
 };
 
-/// Per-source token buckets in a fixed table: no allocation per packet. Sources that collide
-/// in the table share a bucket, which can only make the limit stricter.
-class RateLimiter {
- public:
-  RateLimiter(double per_second, double burst);
-  /// True when a packet from `source` may be answered at `now`.
-  bool allow(const TransportAddress& source, std::chrono::steady_clock::time_point now) noexcept;
-
- private:
-  struct Bucket {
-    std::array<std::uint8_t, 16> ip{};
-    double tokens = 0;
-    std::chrono::steady_clock::time_point last{};
-    bool used = false;
-  };
-  double per_second_;
-  double burst_;
-  std::vector<Bucket> table_;
-};
-
 /// A bound, ready server. Construction binds every socket (throws net::SocketError).
 class Server {
  public:
   using LogSink = std::function<void(const std::string& reason, std::uint64_t count,
                                      const std::string& last_source)>;
 
+  /// Binds every socket. Throws net::SocketError, or std::invalid_argument for a SOFTWARE
+  /// longer than kMaxSoftwareBytes.
   explicit Server(ServeOptions options);
   ~Server();
   Server(const Server&) = delete;
@@ -76,11 +64,12 @@ class Server {
 
  private:
   struct UdpWorker;
-  struct TcpWorker;
   ServeOptions options_;
   ServerCounters counters_;
+  RateLimiter limiter_;
   std::vector<std::unique_ptr<UdpWorker>> udp_;
   std::unique_ptr<TcpWorker> tcp_;
+  std::thread tcp_thread_;
 };
 
 }  // namespace natdiag::server
