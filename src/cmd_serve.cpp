@@ -5,6 +5,7 @@
 
 #include "src/cli_common.hpp"
 #include "src/commands.hpp"
+#include "src/web_cli.hpp"
 #include "stun/client/binding.hpp"
 #include "stun/server/server.hpp"
 
@@ -18,6 +19,7 @@ extern "C" void on_signal(int /*sig*/) { g_stop.store(true); }
 struct ServeCommand {
   server::ServeOptions options;
   bool json_log = false;
+  std::optional<web::WebOptions> web;  ///< --web: the browser check page (src/web/)
 };
 
 ServeCommand parse(int argc, char** argv) {
@@ -36,6 +38,7 @@ ServeCommand parse(int argc, char** argv) {
       ("software", "SOFTWARE attribute to send, '' for none (default natdiag 0.1.0)", cxxopts::value<std::string>())
       ("json-log", "log refusals as JSON lines")
       ("h,help", "show this help");
+  add_web_options(options);
   const auto args = parse_args(options, argc, argv);
   if (args.count("help")) {
     std::cout << options.help() << "\nExamples:\n"
@@ -79,6 +82,7 @@ ServeCommand parse(int argc, char** argv) {
   o.software = args.count("software") ? args["software"].as<std::string>()
                                       : std::string(client::software_name());
   cmd.json_log = args.count("json-log") > 0;
+  cmd.web = parse_web_options(args);
   return cmd;
 }
 
@@ -87,6 +91,7 @@ ServeCommand parse(int argc, char** argv) {
 int run_serve(int argc, char** argv) {
   const ServeCommand cmd = parse(argc, argv);
   server::Server server(cmd.options);  // binds, or throws SocketError (exit 3)
+  const auto web = start_web(cmd.web, server.listeners());  // binds, or throws (exit 3)
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   const auto& a = cmd.options.addresses;

@@ -11,5 +11,6 @@ int run_profile(int argc, char** argv);
 int run_advise(int argc, char** argv);
 int run_hairpin(int argc, char** argv);
 int run_ice(int argc, char** argv);
+int run_web_report(int argc, char** argv);
 
 }  // namespace natdiag::cli

@@ -40,6 +40,7 @@ constexpr Command kCommands[] = {
     {"profile", natdiag::cli::run_profile},
     {"advise", natdiag::cli::run_advise},
     {"serve", natdiag::cli::run_serve},
+    {"web-report", natdiag::cli::run_web_report},
 };
 
 }  // namespace
