@@ -110,16 +110,23 @@ async function runCheck(name, config, url, candidates) {
   return result;
 }
 
-/** Server-reflexive candidates against one STUN address, for the NAT mapping comparison. */
-async function stunGather(server, candidates) {
-  const pc = new RTCPeerConnection({ iceServers: [{ urls: `stun:${server}` }] });
+/** Server-reflexive candidates against STUN addresses SERVERS (one local socket asks them all);
+ * each candidate event names the STUN URL that produced it. */
+async function stunGather(servers, candidates) {
+  const pc = new RTCPeerConnection({ iceServers: servers.map((s) => ({ urls: `stun:${s}` })) });
+  const srflx = [];
+  pc.addEventListener('icecandidate', (e) => {
+    const c = e.candidate && parseCandidate(e.candidate.candidate);
+    if (!c || c.type !== 'srflx') return;
+    const server = (e.candidate.url || `stun:${servers[0]}`).replace(/^stun:/, '');
+    srflx.push({ server, address: c.address, port: c.port });
+    seen(candidates, e.candidate.candidate, `stun:${server}`);
+  });
   pc.createDataChannel('natdiag');
   await pc.setLocalDescription(await pc.createOffer());
   await gathered(pc, GATHER_MS);
-  const lines = candidateLines(pc.localDescription.sdp);
   pc.close();
-  for (const l of lines) seen(candidates, l, `stun:${server}`);
-  return lines.map(parseCandidate).filter((c) => c && c.type === 'srflx').map((c) => ({ server, address: c.address, port: c.port }));
+  return srflx;
 }
 
 function turnName(url) {
@@ -149,9 +156,11 @@ async function main() {
     runCheck('tcp', { iceServers: [] }, null, candidates),
     ...turn.map((t) => runCheck(turnName(t.urls), { iceServers: [t], iceTransportPolicy: 'relay' }, t.urls, candidates)),
   ];
-  const srflxJobs = stun.map((s) => stunGather(s, candidates));
+  const shared = stunGather(stun, candidates);
+  const alone = stun.map((s) => stunGather([s], []));
   const checks = await Promise.all(jobs);
-  const srflx = (await Promise.all(srflxJobs)).flat();
+  const srflx = await shared;
+  const answered = (await Promise.all(alone)).filter((l) => l.length > 0).map((l) => l[0].server);
   const v = verdict(checks, turn.length > 0);
   const visible = candidates.filter((c) => !c.address.endsWith('.local'));
   const ipv6 = visible.some((c) => c.address.includes(':')) ? true
@@ -163,7 +172,7 @@ async function main() {
     verdict: { id: v.id, headline: v.headline },
     checks: checks.map((c) => ({ name: c.name, url: c.url, result: c.result, ms: c.ms, rtt_ms: c.rtt_ms ?? null, detail: c.detail })),
     turn_configured: turn.length > 0,
-    nat: { mapping: mapping(srflx), srflx: srflx.map((s) => ({ server: s.server, address: s.address.includes(':') ? `[${s.address}]:${s.port}` : `${s.address}:${s.port}` })) },
+    nat: { mapping: mapping(srflx, answered), stun_answered: answered, srflx: srflx.map((s) => ({ server: s.server, address: s.address.includes(':') ? `[${s.address}]:${s.port}` : `${s.address}:${s.port}` })) },
     ipv6,
     rtt_ms: rtts.length ? Math.min(...rtts) : null,
     candidates: candidates.map((c) => ({ type: c.type, transport: c.transport, address: c.address, port: c.port, server: c.server ?? null })),

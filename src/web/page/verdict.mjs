@@ -49,20 +49,25 @@ export function verdict(checks, turnConfigured) {
 }
 
 /**
- * The NAT mapping as a browser can see it (RFC 4787 names), from server-reflexive candidates
- * [{server: 'ip:port', address: 'ip', port}] gathered against two STUN addresses.
+ * The NAT mapping as a browser can see it (RFC 4787 names). SHARED: the server-reflexive
+ * candidates [{server: 'ip:port', address, port}] of ONE peer connection that asked both STUN
+ * addresses from the same local socket; ANSWERED: the STUN addresses that gave a srflx when asked
+ * alone. Browsers drop a srflx equal to one they already have, so one srflx while both addresses
+ * answer means both saw the same mapping.
  */
-export function mapping(srflx) {
-  const byServer = new Map();
-  for (const c of srflx) if (!byServer.has(c.server)) byServer.set(c.server, c);
-  const seen = [...byServer.entries()];
-  if (seen.length < 2) return 'unknown';
-  const [[s1, a], [s2, b]] = seen;
-  if (a.address === b.address && a.port === b.port) return 'endpoint-independent';
-  const ip = (s) => s.replace(/:\d+$/, '');
-  // Two servers on one IP differ only in port: a changed mapping is port-dependent.
-  if (ip(s1) === ip(s2)) return 'address-and-port-dependent';
-  return 'address-dependent or address-and-port-dependent';
+export function mapping(shared, answered) {
+  const distinct = new Map();
+  for (const c of shared) distinct.set(`${c.address} ${c.port}`, c);
+  const servers = [...new Set(answered)];
+  if (distinct.size >= 2) {
+    const [a, b] = [...distinct.values()];
+    const ip = (s) => s.replace(/:\d+$/, '');
+    // Two STUN ports of one IP saw different mappings: the mapping depends on the port.
+    if (ip(a.server) === ip(b.server)) return 'address-and-port-dependent';
+    return 'address-dependent or address-and-port-dependent';
+  }
+  if (distinct.size === 1 && servers.length >= 2) return 'endpoint-independent';
+  return 'unknown';
 }
 
 /** Parses an ICE "candidate:..." line into {type, transport, address, port}; null if malformed. */
