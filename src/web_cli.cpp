@@ -24,6 +24,7 @@ std::optional<web::WebOptions> parse_web_options(const cxxopts::ParseResult& arg
   if (!args.count("web")) return std::nullopt;
   web::WebOptions o;
   const auto listen = parse_ip_port(args["web"].as<std::string>(), "--web");
+  if (listen.port == 0) throw UsageError("--web needs ADDR:PORT with a port, got '" + args["web"].as<std::string>() + "'");
   o.listen_ip = listen.ip_string();
   o.listen_port = listen.port;
   if (args.count("tls-cert") != args.count("tls-key")) throw UsageError("--tls-cert and --tls-key go together");
