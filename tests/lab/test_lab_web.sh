@@ -81,6 +81,7 @@ check_eq "nothing: results line: same verdict" "cannot-connect" "$(jqv "$result"
 check_eq "nothing: every check fails" "true" "$(jqv "$result" '[.checks[].result] | all(. == "fails")')"
 check_eq "web-report: 3 users, 1 needed TURN, 1 failed" "3 1 1" \
   "$("$NATDIAG" web-report "$RESULTS" --json | jq -r '"\(.users) \(.needed_turn) \(.failed)"')"
+[ -n "${KEEP_RESULTS:-}" ] && cp "$RESULTS" "$KEEP_RESULTS"
 lab_down
 
 echo "# no TURN options, HTTPS"
