@@ -53,6 +53,7 @@ std::optional<web::WebOptions> parse_web_options(const cxxopts::ParseResult& arg
     o.turn_secret = args["turn-secret"].as<std::string>();
   }
   if (args.count("results")) o.results_path = args["results"].as<std::string>();
+  o.json_log = args.count("json-log") > 0;
   return o;
 }
 
@@ -63,8 +64,15 @@ std::unique_ptr<web::WebService> start_web(const std::optional<web::WebOptions>&
   for (const auto& l : listeners) {
     if (l.starts_with("udp ") && o.stun_servers.size() < 2) o.stun_servers.push_back(l.substr(4));
   }
+  const bool json_log = o.json_log;
   auto service = std::make_unique<web::WebService>(std::move(o));
-  for (const auto& url : service->urls()) std::cout << "  web check page on " << url << "\n";
+  for (const auto& url : service->urls()) {
+    if (json_log) {
+      std::cout << nlohmann::ordered_json{{"schema", "natdiag/1"}, {"command", "serve"}, {"event", "web-ready"}, {"url", url}}.dump() << "\n";
+    } else {
+      std::cout << "  web check page on " << url << "\n";
+    }
+  }
   return service;
 }
 

@@ -44,10 +44,17 @@ void respond_error(SoupServerMessage* msg, guint status, const std::string& mess
   respond(msg, status, "application/json", json{{"error", message}}.dump());
 }
 
-void log_line(const std::string& line) {
+/// One log line on stdout: TEXT, or with --json-log EVENT as a natdiag/1 serve JSON line.
+void log_line(bool json_log, const std::string& text, json event) {
   static std::mutex mutex;
   std::lock_guard lock(mutex);
-  std::cout << "natdiag serve --web: " << line << std::endl;
+  if (json_log) {
+    nlohmann::ordered_json line{{"schema", "natdiag/1"}, {"command", "serve"}};
+    for (auto& [key, value] : event.items()) line[key] = value;
+    std::cout << line.dump() << std::endl;
+  } else {
+    std::cout << "natdiag serve --web: " << text << std::endl;
+  }
 }
 
 }  // namespace
@@ -243,8 +250,12 @@ void WebService::Impl::finish(std::uint64_t id, bool connected, const char* why)
   Session& s = it->second;
   s.logged = true;
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - s.started).count();
-  log_line("check " + s.check + " from " + s.client_ip + ": " +
-           (connected ? "ICE connected in " + std::to_string(ms) + " ms" : std::string("fails (") + why + ")"));
+  log_line(options.json_log,
+           "check " + s.check + " from " + s.client_ip + ": " +
+               (connected ? "ICE connected in " + std::to_string(ms) + " ms" : std::string("fails (") + why + ")"),
+           json{{"event", "web-check"}, {"check", s.check}, {"client", s.client_ip},
+                {"result", connected ? "works" : "fails"}, {"ms", connected ? json(ms) : json(nullptr)},
+                {"reason", connected ? json(nullptr) : json(why)}});
 }
 
 void WebService::Impl::close_session(std::uint64_t id) {
@@ -259,12 +270,14 @@ void WebService::Impl::close_session(std::uint64_t id) {
 
 void WebService::Impl::handle_result(SoupServerMessage* msg, const json& body) {
   if (const auto why = validate_result(body)) return respond_error(msg, SOUP_STATUS_BAD_REQUEST, *why);
+  const std::string client = soup_server_message_get_remote_host(msg);
+  const std::string verdict = body["verdict"]["id"];
+  log_line(options.json_log, "result from " + client + ": " + verdict,
+           json{{"event", "web-result"}, {"client", client}, {"verdict", verdict}});
   if (!results) return respond(msg, SOUP_STATUS_OK, "application/json", R"({"stored":false})");
   json line = body;
   line["received_at"] = static_cast<std::int64_t>(std::time(nullptr));
   if (!results->append(line)) return respond_error(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "cannot write results");
-  log_line("result from " + std::string(soup_server_message_get_remote_host(msg)) + ": " +
-           body["verdict"]["id"].get<std::string>());
   respond(msg, SOUP_STATUS_OK, "application/json", R"({"stored":true})");
 }
 

@@ -23,6 +23,7 @@ struct WebOptions {
   std::string turn_secret;                ///< TURN REST shared secret (coturn static-auth-secret)
   std::string results_path;               ///< --results: one JSON line per posted result
   std::vector<std::string> stun_servers;  ///< "ip:port" of serve's UDP sockets; 0.0.0.0 = the page's host
+  bool json_log = false;                  ///< serve --json-log: log lines are JSON objects
   int session_seconds = 20;               ///< an ICE peer lives this long
   int per_ip_sessions = 16;               ///< concurrent ICE peers per client IP
   int max_sessions = 128;                 ///< concurrent ICE peers in all

@@ -72,6 +72,18 @@ codes=""
 for _ in $(seq 1 16); do codes+="$(code -X POST -d "$offer" "$WEB/api/check") "; done
 check_contains "per-IP limit: 429 beyond 16 sessions at once" "429" "$codes"
 
+echo "# serve --json-log: the web lines are JSON too"
+JPORT=$(free_port); JWEB=$(free_port)
+spawn "$TMP/serve-json.log" "$NATDIAG" serve --primary 127.0.0.1 --port "$JPORT" --web "127.0.0.1:$JWEB" --json-log
+wait_for_text "$TMP/serve-json.log" '"event":"ready"'
+curl -s -X POST -d "$good" "http://127.0.0.1:$JWEB/api/result" >/dev/null
+wait_for_text "$TMP/serve-json.log" '"event":"web-result"' >/dev/null
+check_eq "json-log: every stdout line is a natdiag/1 serve object" true \
+  "$(grep '^{' "$TMP/serve-json.log" | jq -s 'all(.schema == "natdiag/1" and .command == "serve")')"
+check_eq "json-log: web-ready and web-result events" "web-ready web-result turn-tcp" \
+  "$(grep -E 'web-(ready|result)' "$TMP/serve-json.log" | jq -rs '"\(.[0].event) \(.[1].event) \(.[1].verdict)"')"
+check_eq "json-log: nothing but JSON lines" 0 "$(grep -vc '^{' "$TMP/serve-json.log")"
+
 echo "# web-report"
 out=$("$NATDIAG" web-report "$RESULTS"); rc=$?
 check_eq "web-report: exit 0 (nobody failed entirely)" 0 "$rc"
