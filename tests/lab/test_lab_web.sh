@@ -7,6 +7,7 @@
 #   + TURN stopped and TCP to the media ports -> "Cannot connect"
 #     dropped (else ICE-TCP would still work)
 #   no --turn, HTTPS                           -> direct UDP, "only direct UDP and ICE-TCP were tested"
+#   symmetric NAT                              -> direct UDP, mapping address-and-port-dependent
 # Each time the verdict is read from the page's DOM and from the line --results got (?send=1).
 source "$(dirname "$0")/../integration/lib.sh"
 needs_root "lab_web"
@@ -95,4 +96,12 @@ check_contains "no turn: the page says what it tested" "only direct UDP and ICE-
 check_eq "no turn: results line says TURN was not configured" "direct-udp false" \
   "$(jqv "$result" '"\(.verdict.id) \(.turn_configured)"')"
 check_eq "no turn: no TURN check was run" "udp tcp" "$(jqv "$result" '[.checks[].name] | join(" ")')"
+lab_down
+
+echo "# symmetric NAT: the browser sees two mappings"
+lab_up symmetric
+serve_outside --web "$OUTSIDE_IP:8080" --results "$RESULTS"
+browse "http://$OUTSIDE_IP:8080/?send=1"
+check_eq "symmetric: direct UDP still works (ICE learns the peer-reflexive address)" "direct-udp" "$(jqv "$page" .verdict)"
+check_eq "symmetric: mapping from two STUN ports of one IP" "address-and-port-dependent" "$(jqv "$result" .nat.mapping)"
 finish
