@@ -8,6 +8,7 @@
 #     dropped (else ICE-TCP would still work)
 #   no --turn, HTTPS                           -> direct UDP, "only direct UDP and ICE-TCP were tested"
 #   symmetric NAT                              -> direct UDP, mapping address-and-port-dependent
+#   + UDP dropped, no TURN                     -> "Works over ICE-TCP only"
 # Each time the verdict is read from the page's DOM and from the line --results got (?send=1).
 source "$(dirname "$0")/../integration/lib.sh"
 needs_root "lab_web"
@@ -104,4 +105,10 @@ serve_outside --web "$OUTSIDE_IP:8080" --results "$RESULTS"
 browse "http://$OUTSIDE_IP:8080/?send=1"
 check_eq "symmetric: direct UDP still works (ICE learns the peer-reflexive address)" "direct-udp" "$(jqv "$page" .verdict)"
 check_eq "symmetric: mapping from two STUN ports of one IP" "address-and-port-dependent" "$(jqv "$result" .nat.mapping)"
+echo "# ... UDP dropped, no TURN: only ICE-TCP is left"
+in_ns router iptables -I FORWARD -s "$CLIENT_IP" -p udp -j DROP
+browse "http://$OUTSIDE_IP:8080/?send=1"
+check_eq "ICE-TCP only: page verdict" "ice-tcp Works over ICE-TCP only" "$(jqv "$page" '"\(.verdict) \(.headline)"')"
+check_eq "ICE-TCP only: results line" "ice-tcp udp=fails tcp=works" \
+  "$(jqv "$result" '"\(.verdict.id) " + ([.checks[] | "\(.name)=\(.result)"] | join(" "))')"
 finish
