@@ -11,7 +11,7 @@ scripts/setup.sh
 if [ "$(id -u)" -eq 0 ]; then scripts/natlab.sh down --all || true; fi
 
 echo "== the web page's JavaScript tools (eslint, puppeteer-core: tests/web/package-lock.json)"
-(cd tests/web && npm ci --no-audit --no-fund)
+(cd tests/web && npm ci --no-audit --no-fund) || echo "npm ci failed: web_lint and lab_web will be skipped" >&2
 
 echo "== unit, integration and lab tests (ctest)"
 ctest --test-dir build --output-on-failure --timeout 900
