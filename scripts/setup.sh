@@ -9,19 +9,23 @@ PACKAGES=(
   # build
   g++ cmake ninja-build pkg-config
   # libraries (design.md: Debian's packages only)
-  libnice-dev libglib2.0-dev libssl-dev libcxxopts-dev doctest-dev nlohmann-json3-dev libbenchmark-dev
+  libnice-dev libglib2.0-dev libsoup-3.0-dev glib-networking libssl-dev libcxxopts-dev doctest-dev nlohmann-json3-dev libbenchmark-dev
   # tests: real peers, the namespace lab, the fuzzer, JSON checks
   coturn iproute2 iptables clang libclang-rt-14-dev jq openssl procps psmisc python3
   # packaging: man pages, the .deb and its checks, the systemd unit, the JSON Schemas
   help2man dpkg-dev file binutils lintian man-db bsdextrautils systemd strace zsh python3-jsonschema
   # natdiag ports: a real service holding 443, and the nmap -sU comparison
   nginx nmap
+  # the browser check page (serve --web): a real browser, node for eslint and puppeteer-core
+  chromium nodejs curl
 )
 
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm: Debian's package, unless the installed nodejs brings its own (NodeSource's does).
+command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing packages (${missing[*]}); run as root or: sudo apt-get install ${missing[*]}" >&2

@@ -18,6 +18,9 @@ scripts/package.sh | tail -n 3
 # Lab tests killed by a timeout cannot clean up after themselves: start from a clean slate.
 if [ "$(id -u)" -eq 0 ]; then scripts/natlab.sh down --all || true; fi
 
+echo "== the web page's JavaScript tools (eslint, puppeteer-core: tests/web/package-lock.json)"
+(cd tests/web && npm ci --no-audit --no-fund) || echo "npm ci failed: web_lint and lab_web will be skipped" >&2
+
 echo "== unit, integration and lab tests (ctest)"
 ctest --test-dir build --output-on-failure --timeout 900
 

@@ -7,6 +7,7 @@
 
 #include "src/cli_common.hpp"
 #include "src/commands.hpp"
+#include "src/web_cli.hpp"
 #include "stun/client/binding.hpp"
 #include "src/ports/probe_back.hpp"
 #include "stun/server/server.hpp"
@@ -22,6 +23,7 @@ struct ServeCommand {
   server::ServeOptions options;
   std::optional<ports::ProbeBackOptions> probe_back;  ///< --probe-back (off by default)
   bool json = false;  ///< every line, from ready to stopped, a JSON object on stdout
+  std::optional<web::WebOptions> web;  ///< --web: the browser check page (src/web/)
 };
 
 ServeCommand parse(int argc, char** argv) {
@@ -47,6 +49,7 @@ ServeCommand parse(int argc, char** argv) {
       ("json", "JSON lines on standard output: ready, every refusal, stopped (schema natdiag/1)")
       ("json-log", "the same as --json")
       ("h,help", "show this help");
+  add_web_options(options);
   const auto args = parse_args(options, argc, argv);
   if (args.count("help")) {
     std::cout << options.help() << "\nExamples:\n"
@@ -124,6 +127,7 @@ ServeCommand parse(int argc, char** argv) {
     throw UsageError("--probe-port, --probe-secret and --probe-per-minute need --probe-back");
   }
   cmd.json = args.count("json") > 0 || args.count("json-log") > 0;
+  cmd.web = parse_web_options(args);
   return cmd;
 }
 
@@ -134,6 +138,7 @@ int run_serve(int argc, char** argv) {
   server::Server server(cmd.options);  // binds, or throws SocketError (exit 3)
   std::optional<ports::ProbeBackService> probe_back;
   if (cmd.probe_back) probe_back.emplace(*cmd.probe_back);
+  const auto web = start_web(cmd.web, server.listeners());  // binds, or throws (exit 3)
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   const auto& a = cmd.options.addresses;

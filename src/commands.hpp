@@ -13,5 +13,6 @@ int run_hairpin(int argc, char** argv);
 int run_ice(int argc, char** argv);
 int run_ports(int argc, char** argv);
 int run_turn(int argc, char** argv);
+int run_web_report(int argc, char** argv);
 
 }  // namespace natdiag::cli

@@ -43,6 +43,7 @@ constexpr Command kCommands[] = {
     {"serve", natdiag::cli::run_serve},
     {"ports", natdiag::cli::run_ports},
     {"turn", natdiag::cli::run_turn},
+    {"web-report", natdiag::cli::run_web_report},
 };
 
 }  // namespace
