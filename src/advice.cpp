@@ -14,7 +14,19 @@ bool wants(const std::vector<std::string>& targets, std::string_view name) {
 }
 
 bool symmetric(const ProfileFacts& f) {
-  return f.mapping == "address-dependent" || f.mapping == "address-and-port-dependent";
+  const auto not_eim = [](const std::string& m) { return m == "address-dependent" || m == "address-and-port-dependent"; };
+  if (not_eim(f.mapping)) return true;
+  // Undecided between two answers that are both not endpoint-independent: that much is measured.
+  return f.mapping == "unknown" && !f.mapping_candidates.empty() &&
+         std::all_of(f.mapping_candidates.begin(), f.mapping_candidates.end(), not_eim);
+}
+
+// "address-dependent", or "address-dependent or address-and-port-dependent" when undecided.
+std::string mapping_text(const ProfileFacts& f) {
+  if (f.mapping != "unknown" || f.mapping_candidates.empty()) return f.mapping;
+  std::string out;
+  for (const auto& c : f.mapping_candidates) out += (out.empty() ? "" : " or ") + c;
+  return out + "; the servers could not tell which";
 }
 
 /// The UDP ranges for `targets`. Servers named with --for share this host, so their ranges must
@@ -130,7 +142,7 @@ std::vector<Finding> evaluate(const ProfileFacts& f, const std::vector<std::stri
   }
   if (symmetric(f)) {
     out.push_back({"symmetric-nat", "warning",
-                   "This host is behind a symmetric NAT (" + f.mapping +
+                   "This host is behind a symmetric NAT (" + mapping_text(f) +
                        " mapping): its public port changes per destination, so peers behind NAT will need TURN to reach it.",
                    "Forward the media ports 1:1 to this host (port-preserving), or run a TURN server (coturn) and give it to the clients."});
   }
@@ -205,7 +217,7 @@ std::vector<Finding> evaluate(const ProfileFacts& f, const std::vector<std::stri
                    "server a TURN server (libnice then takes the srflx from the Allocate answer); or use libnice 0.1.23 "
                    "or newer."});
   }
-  if (f.udp == true && f.mapping == "unknown") {
+  if (f.udp == true && f.mapping == "unknown" && !symmetric(f)) {
     out.push_back({"nat-unknown", "info",
                    "The NAT's mapping behaviour could not be measured (the server lacks RFC 5780 OTHER-ADDRESS).",
                    "Run natdiag serve with two addresses on a VPS and pass it with --server."});

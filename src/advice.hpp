@@ -22,6 +22,9 @@ struct ProfileFacts {
   std::optional<std::string> local_ipv4;   ///< this host's address on the way out
   std::optional<bool> behind_nat;
   std::string mapping = "unknown";         ///< RFC 4787 name, "direct" or "unknown"
+  /// What the mapping may be: [mapping] when decided; two names when the servers could not
+  /// tell them apart (e.g. two servers on one port: address- or address-and-port-dependent).
+  std::vector<std::string> mapping_candidates;
   std::string filtering = "unknown";
   std::optional<bool> udp;                 ///< a UDP binding worked
   std::optional<bool> tcp;                 ///< a TCP binding worked

@@ -281,6 +281,7 @@ ProfileFacts facts_of(const ProfileCommand& cmd, const Measured& m) {
   // A global IPv6 address on an interface is public and routed unless a test shows otherwise.
   if (!f.public_ipv6 && f.ipv6_udp != false) f.public_ipv6 = f.host_ipv6;
   f.mapping = behaviour_name(m.nat.mapping);
+  for (const auto b : m.nat.mapping_candidates) f.mapping_candidates.emplace_back(behaviour_name(b));
   f.filtering = behaviour_name(m.nat.filtering);
   if (m.udp.server) f.stun_server_ip = m.udp.server->ip_string();
   f.stun_server_port = cmd.servers.front().port;
@@ -353,7 +354,8 @@ OutputJson to_json(const ProfileCommand& cmd, const Measured& m, const ProfileFa
   j["dummy_nic"] = {{"present", opt_b(f.dummy_nic_present)},
                     {"needed", f.hairpin == std::optional<std::string>("not-supported") && f.dummy_nic_present != true &&
                                    !f.hairpin_target_not_public()},
-                    {"commands", f.dummy_nic_commands}};
+                    // Never the commands for an --external-ip that is not this host's address.
+                    {"commands", f.hairpin_target_not_public() ? std::vector<std::string>() : f.dummy_nic_commands}};
   j["findings"] = findings_json(findings);
   j["advice"] = advice_json(advice);
   j["elapsed_ms"] = json_ms(m.elapsed);

@@ -101,7 +101,14 @@ StunCommand parse(int argc, char** argv) {
     }
     b.family = local_family;  // a host name is then resolved in the family the socket can use
   }
-  if (args.count("timeout")) b.timeout = parse_seconds(args["timeout"].as<std::string>(), "--timeout");
+  if (args.count("timeout")) {
+    const auto text = args["timeout"].as<std::string>();
+    b.timeout = parse_seconds(text, "--timeout");
+    // Below this a "fail" would be a verdict from a wait too short for any answer.
+    if (b.timeout < std::chrono::milliseconds(100)) {
+      throw bad_value("--timeout", "must be at least 0.1 s (one request and its answer)", text);
+    }
+  }
   if (args.count("rto")) b.policy.initial_rto = parse_seconds(args["rto"].as<std::string>(), "--rto");
   if (args.count("count")) b.count = parse_int(args["count"].as<std::string>(), "--count", 1, 1000);
   b.tls_verify = args.count("insecure") == 0;

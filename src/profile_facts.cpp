@@ -103,6 +103,21 @@ class FactReader {
     if (!ok) fail(key, "must be one line of text (at most 500 characters) or null", v);
     return *text;
   }
+  /// A list of at most 5 values from `allowed` (null reads as empty).
+  std::vector<std::string> enum_list(const char* key, std::span<const std::string_view> allowed) const {
+    const auto& v = present(key);
+    if (v.is_null()) return {};
+    if (!v.is_array() || v.size() > 5) fail(key, "must be a list of behaviour names", v);
+    std::vector<std::string> out;
+    for (const auto& item : v) {
+      const auto* text = item.get_ptr<const std::string*>();
+      if (text == nullptr || std::find(allowed.begin(), allowed.end(), *text) == allowed.end()) {
+        fail(key, "must hold behaviour names only", item);
+      }
+      out.push_back(*text);
+    }
+    return out;
+  }
   /// A positive whole number or null (a line number).
   std::optional<int> optional_line(const char* key) const {
     const auto& v = present(key);
@@ -207,6 +222,7 @@ void facts_to_json(const ProfileFacts& f, nlohmann::ordered_json& out) {
                   {"local_ipv4", opt(f.local_ipv4)},
                   {"behind_nat", opt(f.behind_nat)},
                   {"mapping", f.mapping},
+                  {"mapping_candidates", f.mapping_candidates},
                   {"filtering", f.filtering},
                   {"udp", opt(f.udp)},
                   {"tcp", opt(f.tcp)},
@@ -250,6 +266,7 @@ ProfileFacts facts_from_json(const nlohmann::json& profile) {
   f.local_ipv4 = r.optional_ip("local_ipv4", Family::kIPv4);
   f.behind_nat = r.optional_bool("behind_nat");
   f.mapping = r.required_enum("mapping", kBehaviours);
+  f.mapping_candidates = r.enum_list("mapping_candidates", kBehaviours);
   f.filtering = r.required_enum("filtering", kBehaviours);
   f.udp = r.optional_bool("udp");
   f.tcp = r.optional_bool("tcp");

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "stun/net/resolver.hpp"
+#include "stun/net/transaction.hpp"
 #include "stun/proto/attributes.hpp"
 #include "stun/proto/integrity.hpp"
 
@@ -228,18 +229,21 @@ class StreamChannel final : public Channel {
                                                     stun::TimePoint deadline,
                                                     std::string& error) override {
     if (!conn_.send_all(request, deadline, error)) return std::nullopt;
-    // A stray message with another ID is not believed; read on until ours or the deadline.
+    // The same screen as UDP: a request echoed back, an indication, a wrong FINGERPRINT or
+    // another transaction ID is not believed; read on until ours or the deadline.
+    net::PacketCounters refused;
     for (int i = 0; i < 16; ++i) {
       auto response = conn_.receive_message(deadline, error);
       if (!response) {
         if (error == "timed out")
           error = "no answer from " + conn_.peer().to_string() + " on the connection";
+        if (refused.total() > 0) error += " (" + std::to_string(refused.total()) + " messages refused)";
         return std::nullopt;
       }
-      auto parsed = stun::MessageView::parse(*response);
-      if (parsed && parsed->transaction_id() == id) return response;
+      const auto view = net::screen_response(*response, conn_.peer(), refused);
+      if (view && view->transaction_id() == id) return response;
     }
-    error = "no response with our transaction ID";
+    error = "no response with our transaction ID (" + std::to_string(refused.total()) + " messages refused)";
     return std::nullopt;
   }
 

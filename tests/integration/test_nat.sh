@@ -57,8 +57,11 @@ if spawn "$TMP/plain6.log" "$NATDIAG" serve --primary ::1 --port "$P6" --transpo
 fi
 
 echo "# timeouts too short for a verdict (issue 10, defect 7)"
-json=$("$NATDIAG" stun 127.0.0.1 "$P" --timeout 1e-7 --json)
-check_eq "stun --timeout 1e-7: at least one request goes out" 1 "$(jqv "$json" '.attempts[0].transmissions')"
+json=$("$NATDIAG" stun 127.0.0.1 "$P" --timeout 1e-7 --json); rc=$?
+check_eq "stun --timeout 1e-7: exit 2, no verdict from a wait of nothing" 2 "$rc"
+check_contains "stun --timeout 1e-7: the error names the minimum" "at least 0.1 s" "$(jqv "$json" '.error.message')"
+json=$("$NATDIAG" stun 127.0.0.1 "$P" --timeout 0.1 --json)
+check_eq "stun --timeout 0.1: at least one request goes out" true "$(jqv "$json" '.attempts[0].transmissions >= 1')"
 for t in 0.001 0.01 0.5; do
   err=$("$NATDIAG" nat "127.0.0.1:$P" --timeout "$t" 2>&1 >/dev/null); rc=$?
   check_eq "nat --timeout $t: exit 2" 2 "$rc"

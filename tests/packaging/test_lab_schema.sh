@@ -31,7 +31,8 @@ spawn "$TMP/coturn.log" "$NATLAB" exec "$LAB_NAME" outside turnserver -c "$TMP/e
   --log-file stdout --simple-log --pidfile "$TMP/coturn.pid"
 wait_for_text "$TMP/coturn.log" "Total General servers" 10 || sleep 1
 TURN="turn:$OUTSIDE_IP:3480"
-run ice-turn ice --stun "stun:$OUTSIDE_IP" --turn "$TURN" --user natdiag --password secretpw --check
+# A relay-to-relay check through coturn takes libnice about 10 s here (permissions first).
+run ice-turn ice --stun "stun:$OUTSIDE_IP:3480" --turn "$TURN" --user natdiag --password secretpw --check --timeout 20
 run ice-turn-wrong ice --turn "$TURN" --user natdiag --password wrong
 run hairpin-hostname hairpin "$PUBLIC_IP" --hostname media.natdiag.test
 run profile-turn profile --server "$OUTSIDE_IP" --turn "$TURN" --user natdiag --password secretpw --timeout 3

@@ -65,8 +65,10 @@ def parse_struct(text):
 
 def readme_spec(readme, section):
     lines = open(readme, encoding="utf-8").read().splitlines()
+    # The tables live in the "## JSON" section; other sections may head bullets the same way.
+    first = lines.index("## JSON") if "## JSON" in lines else 0
     try:
-        start = lines.index("`%s`:" % section)
+        start = lines.index("`%s`:" % section, first)
     except ValueError:
         sys.exit("json_fields: README has no table for `%s` (a line \"`%s`:\")" % (section, section))
     keys = {"schema": None, "command": None}

@@ -396,3 +396,22 @@ TEST_CASE("advice: when nothing could be measured, that comes first and there is
   CHECK(all_text(evaluate(g, kAll), advice).find('<') == all_text(evaluate(g, kAll), advice).find("<X-PRE-PROCESS"));
   CHECK_FALSE(contains(advice.at("kurento").lines, "stunServerAddress"));
 }
+
+TEST_CASE("advice: two servers that cannot tell AD from APD mapping still warn of a symmetric NAT (issue 10 defect 4)") {
+  auto f = cone_without_hairpin();
+  f.mapping = "unknown";
+  f.mapping_candidates = {"address-dependent", "address-and-port-dependent"};
+  auto findings = evaluate(f, {"livekit"});
+  REQUIRE(has(findings, "symmetric-nat"));
+  const auto it = std::find_if(findings.begin(), findings.end(), [](const Finding& x) { return x.id == "symmetric-nat"; });
+  CHECK(it->message.find("address-dependent or address-and-port-dependent") != std::string::npos);
+  CHECK_FALSE(has(findings, "nat-unknown"));
+  // Nothing measured about the mapping: no symmetric claim, the unknown is named instead.
+  f.mapping_candidates.clear();
+  findings = evaluate(f, {"livekit"});
+  CHECK_FALSE(has(findings, "symmetric-nat"));
+  CHECK(has(findings, "nat-unknown"));
+  // One candidate that is endpoint-independent: not symmetric.
+  f.mapping_candidates = {"endpoint-independent", "address-dependent"};
+  CHECK_FALSE(has(evaluate(f, {"livekit"}), "symmetric-nat"));
+}
