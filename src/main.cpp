@@ -24,6 +24,7 @@ constexpr std::string_view kUsageText =
     "  serve                RFC 5780 STUN server: the far end for the other tests\n"
     "  ports                Are the media ports open from the Internet? (--via, listen, probe)\n"
     "  turn [URI...]        TURN server check: allocation, relay round trip, --audit\n"
+    "  web-report FILE      What the users' browsers found (results of serve --web)\n"
     "\n"
     "Every command takes --help and --json. Exit codes: 0 healthy, 1 problem found,\n"
     "2 bad input, 3 cannot run here.\n";

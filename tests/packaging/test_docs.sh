@@ -13,8 +13,12 @@ fi
 COMMANDS=$("$NATDIAG" --help | awk '/^Commands:/ { on = 1; next } on && NF == 0 { on = 0 } on { print $1 }')
 check "natdiag --help lists commands" test -n "$COMMANDS"
 
-# flags_of CMD: every -x and --long flag of natdiag CMD --help.
-flags_of() { "$NATDIAG" "$1" --help | grep -E '^\s+-' | grep -oE '(^|\s)--?[A-Za-z0-9][A-Za-z0-9-]*' | tr -d ' \t' | sort -u; }
+# flags_of CMD: the flags its --help lists in the option column ("  -t, --transport arg  text"), not
+# the flags its help texts mention (serve's --probe-back names `ports --via`).
+flags_of() {
+  "$NATDIAG" "$1" --help | sed -nE 's/^\s+((-[A-Za-z0-9], )?--[A-Za-z0-9][A-Za-z0-9-]*).*/\1/p' |
+    tr ',' '\n' | tr -d ' \t' | sort -u
+}
 # render PAGE: the man page as text, wide, without formatting.
 render() { MANWIDTH=250 man -l "$1" 2>/dev/null | col -b; }
 # missing_flags TEXT FLAGS...: the flags not in TEXT (as whole words).

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every command's --json output from the NAT lab (cone NAT with forwarded media ports, no
-# hairpin; coturn for ice's relay, TURN probe and --check) validates against its JSON Schema in docs/schema; each document broken on purpose
+# hairpin; coturn for ice's relay, TURN probe and --check, and for turn; serve --probe-back for
+# ports --via) validates against its JSON Schema in docs/schema; each document broken on purpose
 # fails. Keeps the documents in $SCHEMA_SAMPLES when that is set (for reading, not for tests).
 source "$(dirname "$0")/../integration/lib.sh"
 needs_root lab_schema
@@ -11,7 +12,8 @@ mkdir -p "$OUTDIR"
 
 lab_up cone,forwards
 spawn "$OUTDIR/serve.jsonl" "$NATLAB" exec "$LAB_NAME" outside "$NATDIAG" serve \
-  --primary "$OUTSIDE_IP" --alternate "$OUTSIDE_IP2" --json-log --rate-limit 5
+  --primary "$OUTSIDE_IP" --alternate "$OUTSIDE_IP2" --json-log --rate-limit 5 \
+  --probe-back --probe-port 3490 --probe-per-minute 100
 wait_for_text "$OUTDIR/serve.jsonl" '"event":"ready"'
 
 # run NAME CMD...: a command on the media server, its --json output kept as NAME.json.
@@ -40,6 +42,12 @@ check_eq "ice with coturn: a relay candidate" relay "$(jq -r '[.candidates[].typ
 check_eq "ice with coturn: --check ran" success "$(jq -r .check.result "$OUTDIR/ice-turn.json")"
 check_eq "ice with a wrong password: auth-failed" auth-failed "$(jq -r '.turn[0].result' "$OUTDIR/ice-turn-wrong.json")"
 check_eq "hairpin --hostname: a hostname object" media.natdiag.test "$(jq -r .hostname.name "$OUTDIR/hairpin-hostname.json")"
+run ports ports --via "$OUTSIDE_IP:3490" --tcp 7881 --udp 50000-50099
+run turn turn "$TURN" --user natdiag --password secretpw
+run turn-wrong turn "$TURN?transport=udp" --user natdiag --password wrong
+check_eq "ports --via: the forwarded ports are open" open "$(jq -r .verdict "$OUTDIR/ports.json")"
+check_eq "turn: the relay works over UDP" true "$(jq -r '.uris[] | select(.transport == "udp") | .working' "$OUTDIR/turn.json")"
+check_eq "turn with a wrong password: wrong-credentials" wrong-credentials "$(jq -r '.uris[0].problem' "$OUTDIR/turn-wrong.json")"
 run profile profile --server "$OUTSIDE_IP" --timeout 3
 run advise advise --from "$OUTDIR/profile.json"
 # 30 clients at once, over the burst of 20 (rate limit 5/s): serve logs a refusal as a JSON line.
