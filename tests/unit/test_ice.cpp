@@ -10,6 +10,7 @@
 
 #include "ice/candidate.hpp"
 #include "ice/diagnose.hpp"
+#include "tests/unit/ice_test_helpers.hpp"
 #include "ice/glib_ptr.hpp"
 #include "ice/nice_convert.hpp"
 #include "src/cli_common.hpp"
@@ -30,27 +31,11 @@ namespace client = natdiag::client;
 namespace ice = natdiag::ice;
 namespace stun = natdiag::stun;
 
+using natdiag::test::addr;
+using natdiag::test::any_contains;
+using natdiag::test::cand;
+
 namespace {
-
-TransportAddress addr(const char* text) {
-  return *TransportAddress::parse(text);
-}
-
-Candidate cand(CandidateType type, const char* address, std::uint32_t priority,
-               std::string server = "", CandidateTransport transport = CandidateTransport::kUdp) {
-  Candidate c;
-  c.type = type;
-  c.transport = transport;
-  c.address = addr(address);
-  c.priority = priority;
-  c.server = std::move(server);
-  return c;
-}
-
-bool any_contains(const std::vector<std::string>& lines, const std::string& needle) {
-  return std::any_of(lines.begin(), lines.end(),
-                     [&](const std::string& l) { return l.find(needle) != std::string::npos; });
-}
 
 const stun::TransactionId kId{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
 

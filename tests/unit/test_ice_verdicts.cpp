@@ -8,6 +8,7 @@
 #include <array>
 
 #include "ice/diagnose.hpp"
+#include "tests/unit/ice_test_helpers.hpp"
 #include "src/advice.hpp"
 #include "stun/client/binding.hpp"
 #include "stun/proto/message.hpp"
@@ -22,29 +23,9 @@ namespace client = natdiag::client;
 namespace ice = natdiag::ice;
 namespace stun = natdiag::stun;
 
-namespace {
-
-TransportAddress addr(const char* text) {
-  return *TransportAddress::parse(text);
-}
-
-Candidate cand(CandidateType type, const char* address, std::uint32_t priority,
-               std::string server = "") {
-  Candidate c;
-  c.type = type;
-  c.transport = CandidateTransport::kUdp;
-  c.address = addr(address);
-  c.priority = priority;
-  c.server = std::move(server);
-  return c;
-}
-
-bool any_contains(const std::vector<std::string>& lines, const std::string& needle) {
-  return std::any_of(lines.begin(), lines.end(),
-                     [&](const std::string& l) { return l.find(needle) != std::string::npos; });
-}
-
-}  // namespace
+using natdiag::test::addr;
+using natdiag::test::any_contains;
+using natdiag::test::cand;
 
 TEST_CASE("warnings: a server that refuses classic STUN (libnice before 0.1.23 needs it)") {
   ice::IceOptions options;
