@@ -12,7 +12,13 @@ finding_ids() { jq -r '[.findings[].id] | join(" ")' <<<"$json"; }
 echo "# cone NAT with forwards, hairpin off"
 lab_up hairpin-off
 serve_outside
+# One plan: profile's own TCP Binding, nat's TCP check and ice's TCP probe share one connection
+# to the server (issue 12 "share probes"). Counted at the server: TCP SYNs to 3478.
+in_ns outside iptables -I INPUT -p tcp --syn -d "$OUTSIDE_IP" --dport 3478 -m comment --comment ndsyn -j ACCEPT
 profile
+syns=$(in_ns outside iptables -nvxL INPUT | awk '/ndsyn/ { print $1 }')
+check_eq "shared probes: one TCP connection to the STUN server per profile run" 1 "$syns"
+in_ns outside iptables -D INPUT -p tcp --syn -d "$OUTSIDE_IP" --dport 3478 -m comment --comment ndsyn -j ACCEPT
 check_eq "hairpin off: exit 1 (not ok)" 1 "$rc"
 check_eq "hairpin off: verdict needs-config" needs-config "$(jqv "$json" .verdict)"
 check_eq "public_ipv4 is the router's address" "$PUBLIC_IP" "$(jqv "$json" .public_ipv4)"
