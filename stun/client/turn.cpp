@@ -251,12 +251,6 @@ class StreamChannel final : public Channel {
   net::StreamConnection conn_;
 };
 
-std::string seconds_text(Duration d) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f s", static_cast<double>(d.count()) / 1e6);
-  return buf;
-}
-
 /// Opens the channel; nullptr with report.verdict/detail set when the server cannot be reached.
 std::unique_ptr<Channel> open_channel(const TurnProbeOptions& options,
                                       const TransportAddress& server, stun::TimePoint deadline,
@@ -398,6 +392,12 @@ TurnProbeReport probe_turn_allocate(const TurnProbeOptions& options) {
     }
   }
   return done(TurnVerdict::kRefused, "no allocation after repeated challenges");
+}
+
+std::string seconds_text(Duration d) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f s", static_cast<double>(d.count()) / 1e6);
+  return buf;
 }
 
 }  // namespace natdiag::client

@@ -134,4 +134,7 @@ struct TurnProbeReport {
 /// network trouble (that is a verdict); throws net::SocketError when no socket can be opened.
 [[nodiscard]] TurnProbeReport probe_turn_allocate(const TurnProbeOptions& options);
 
+/// "2.5 s": a duration for people, in the TURN reports.
+[[nodiscard]] std::string seconds_text(Duration d);
+
 }  // namespace natdiag::client

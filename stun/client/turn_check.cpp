@@ -24,12 +24,6 @@ Duration since(stun::TimePoint start) {
   return std::chrono::duration_cast<Duration>(Clock::now() - start);
 }
 
-std::string seconds_text(Duration d) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f s", static_cast<double>(d.count()) / 1e6);
-  return buf;
-}
-
 class Check {
  public:
   explicit Check(const TurnCheckOptions& o) : o_(o), start_(Clock::now()), deadline_(start_ + o.timeout) {
@@ -51,8 +45,7 @@ class Check {
 
  private:
   TurnStep& step(std::string name, stun::TimePoint began, bool ok, std::string detail) {
-    r_.steps.push_back(TurnStep{std::move(name), ok, since(began), std::move(detail)});
-    return r_.steps.back();
+    return add_step(r_, std::move(name), began, ok, std::move(detail));
   }
   bool fail(std::string problem, std::string verdict) {
     set_problem(r_, std::move(problem), std::move(verdict));
@@ -425,6 +418,13 @@ void set_problem(TurnCheckReport& report, std::string problem, std::string verdi
   if (!report.problem.empty()) return;
   report.problem = std::move(problem);
   report.verdict = std::move(verdict);
+}
+
+TurnStep& add_step(TurnCheckReport& report, std::string name, stun::TimePoint began, bool ok,
+                   std::string detail) {
+  const auto elapsed = std::chrono::duration_cast<Duration>(stun::Clock::now() - began);
+  report.steps.push_back(TurnStep{std::move(name), ok, elapsed, std::move(detail)});
+  return report.steps.back();
 }
 
 }  // namespace natdiag::client

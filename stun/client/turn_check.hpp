@@ -97,6 +97,10 @@ struct TurnCheckReport {
   Duration elapsed{};
 };
 
+/// Appends the step that began at `began` and ends now.
+TurnStep& add_step(TurnCheckReport& report, std::string name, stun::TimePoint began, bool ok,
+                   std::string detail);
+
 /// Runs the whole check for one URI. Never throws for network trouble (that is a finding);
 /// throws net::SocketError when no socket can be opened here.
 [[nodiscard]] TurnCheckReport check_turn(const TurnCheckOptions& options);

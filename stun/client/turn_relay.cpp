@@ -20,10 +20,6 @@ Duration since(stun::TimePoint start) {
   return std::chrono::duration_cast<Duration>(Clock::now() - start);
 }
 
-void step(TurnCheckReport& r, std::string name, stun::TimePoint began, bool ok, std::string detail) {
-  r.steps.push_back(TurnStep{std::move(name), ok, since(began), std::move(detail)});
-}
-
 /// The far end of the relay test: a UDP socket of this host, connected to the relayed address
 /// so it hears nothing else and can send nowhere else. It sends a first packet to the relay
 /// (repeated until the client saw it) and echoes what the relay brings, a bounded number of
@@ -152,7 +148,7 @@ void test_relay(TurnSession& session, int count, stun::TimePoint deadline, TurnC
     mapped.port = 0;
     permitted = permit(session, mapped, deadline, notes) || permitted;
   }
-  step(r, "permission", began, permitted, notes);
+  add_step(r, "permission", began, permitted, notes);
   if (!permitted) {
     set_problem(r, "permission-refused", "the server refused CreatePermission for this host's address");
     return;
@@ -178,7 +174,7 @@ void test_relay(TurnSession& session, int count, stun::TimePoint deadline, TurnC
     const std::string why = "data sent from " + peer.local_address().to_string() +
                             " to the relayed address " + r.relayed->to_string() +
                             " never came through the relay";
-    step(r, "send-data", relay_began, false, why);
+    add_step(r, "send-data", relay_began, false, why);
     if (r.problem != "relay-private") {
       r.findings.push_back({"relay-no-data", "critical",
                              why + ": the relay ports are blocked on the way to the server",
@@ -197,7 +193,7 @@ void test_relay(TurnSession& session, int count, stun::TimePoint deadline, TurnC
                                return session.send_indication(peer_address, p, deadline, error);
                              },
                              false, first_window);
-  step(r, "send-data", relay_began, r.send_data->received > 0,
+  add_step(r, "send-data", relay_began, r.send_data->received > 0,
        "peer " + peer_address.to_string() + ", " + std::to_string(r.send_data->received) + "/" +
            std::to_string(r.send_data->sent) + " back");
   if (r.send_data->received == 0) {
@@ -214,7 +210,7 @@ void test_relay(TurnSession& session, int count, stun::TimePoint deadline, TurnC
         b.add_xor_address(stun::AttributeType::kXorPeerAddress, peer_address);
       },
       deadline);
-  step(r, "channel-bind", bind_began, bound.success,
+  add_step(r, "channel-bind", bind_began, bound.success,
        bound.success ? "channel 0x4000 to " + peer_address.to_string()
        : bound.answered() ? std::to_string(bound.error_code) + " " + bound.reason
                           : bound.failure);
@@ -228,7 +224,7 @@ void test_relay(TurnSession& session, int count, stun::TimePoint deadline, TurnC
                                   return session.send_channel_data(kChannel, p, deadline, error);
                                 },
                                 true, first_window);
-  step(r, "channel-data", data_began, r.channel_data->received > 0,
+  add_step(r, "channel-data", data_began, r.channel_data->received > 0,
        std::to_string(r.channel_data->received) + "/" + std::to_string(r.channel_data->sent) +
            " back");
   if (r.channel_data->received == 0) {
