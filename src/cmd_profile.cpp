@@ -235,22 +235,6 @@ Measured measure(const ProfileCommand& cmd) {
   return m;
 }
 
-/// RFC 4291 global unicast: not loopback, link-local (fe80::/10), unique local (fc00::/7),
-/// multicast, IPv4-mapped or unspecified.
-bool is_global_ipv6(const stun::TransportAddress& a) {
-  if (a.family != stun::Family::kIPv6) return false;
-  const auto& b = a.ip;
-  if ((b[0] == 0xfe && (b[1] & 0xc0) == 0x80) || (b[0] & 0xfe) == 0xfc || b[0] == 0xff) return false;
-  return !std::all_of(b.begin(), b.begin() + 10, [](auto x) { return x == 0; });  // ::, ::1, ::ffff:a.b.c.d
-}
-
-std::optional<std::string> global_ipv6_on_host() {
-  for (const auto& a : net::local_addresses()) {
-    if (a.up && !a.loopback && is_global_ipv6(a.address)) return a.address.ip_string();
-  }
-  return std::nullopt;
-}
-
 ProfileFacts facts_of(const ProfileCommand& cmd, const Measured& m) {
   ProfileFacts f;
   const auto* udp_ok = m.udp.last_success();
@@ -269,7 +253,7 @@ ProfileFacts facts_of(const ProfileCommand& cmd, const Measured& m) {
     f.local_ipv4 = any->local->ip_string();
     if (any->facts.mapped) f.behind_nat = !net::find_local_address(*any->facts.mapped).has_value();
   }
-  f.host_ipv6 = global_ipv6_on_host();
+  if (const auto v6 = net::global_ipv6_address()) f.host_ipv6 = v6->ip_string();
   if (m.udp6) {
     const auto* ok6 = m.udp6->last_success();
     f.ipv6_udp = ok6 != nullptr;

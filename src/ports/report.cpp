@@ -280,6 +280,7 @@ void report_to_json(const PortsReport& r, nlohmann::ordered_json& out) {
   out["verdict"] = all_open(r) ? "open" : "not-open";
   out["summary"] = verdict_line(r);
   out["far_end"] = opt(r.far_end);
+  out["family"] = r.family ? nlohmann::ordered_json(*r.family == "IPv4" ? "ipv4" : "ipv6") : nlohmann::ordered_json(nullptr);
   out["public_ip"] = opt(r.public_ip);
   out["local_ip"] = opt(r.local_ip);
   out["tcp"] = protocol_json(r.tcp);

@@ -64,6 +64,33 @@ check_eq "IPv6: all open, exit 0" "open 0" "$(jqv "$json" .verdict) $rc"
 check_eq "IPv6: this host's public address is its own" "$SERVER_IP6" "$(jqv "$json" .public_ip)"
 check_eq "IPv6: UDP range" "50000-50099:open" "$(ranges udp)"
 
+echo "# IPv4 and IPv6 in one run: a dual-stack serve, a router whose IPv6 firewall opens only udp 50000-54999"
+# serve without --primary takes probe-back requests on [::] (IPv4 and IPv6); the IPv6 path has
+# no NAT but a stateful firewall, like a home router's.
+serve_probe_back "$TMP/serve-dual.log" --port 3578 --alt-port 3579 --probe-port 3580 --probe-back --probe-per-minute 100
+check_contains "dual-stack serve: probe-back control on [::]" "listening on tcp [::]:3580 (probe-back control)" "$(cat "$TMP/serve-dual.log")"
+in_ns router ip6tables -A FORWARD -i wan0 -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+in_ns router ip6tables -A FORWARD -i wan0 -p tcp -m multiport --dports 80,443,7881 -j ACCEPT
+in_ns router ip6tables -A FORWARD -i wan0 -p udp --dport 50000:54999 -j ACCEPT
+in_ns router ip6tables -A FORWARD -i wan0 -j DROP
+ports_json server --via "$OUTSIDE_IP:3580" --via "[$OUTSIDE_IP6]:3580" --for livekit
+check_eq "both families: exit 1 (IPv6 is not all open)" 1 "$rc"
+check_eq "both families: IPv4 at the top, all open" "ipv4 open 50000-60000:open" "$(jqv "$json" .family) $(jqv "$json" .verdict) $(ranges udp)"
+check_eq "both families: the IPv6 run beside it" "ipv6 not-open $SERVER_IP6" "$(jqv "$json" '"\(.ipv6.family) \(.ipv6.verdict) \(.ipv6.public_ip)"')"
+check_eq "both families: IPv6 exactly 50000-54999 open, 55000-60000 filtered" "50000-54999:open 55000-60000:filtered" \
+  "$(jqv "$json" '[.ipv6.udp.ranges[] | "\(.first)-\(.last):\(.state)"] | join(" ")')"
+check_contains "both families: the IPv6 advice opens the rest" "ufw allow 55000:60000/udp" "$(jqv "$json" '.ipv6.advice | join("\n")')"
+ports_text server --via "$OUTSIDE_IP:3580" --via "[$OUTSIDE_IP6]:3580" --for livekit
+check_eq "both families, text: IPv4's verdict line first" "IPv4: All 10,004 ports tested are open from outside" "$(head -1 <<<"$out")"
+check_contains "both families, text: IPv6's verdict line" "IPv6: Not every port is open from outside: TCP 80, 443, 7881 open; UDP 50000-54999 open, 55000-60000 filtered (5,001 ports)" "$out"
+ports_json server --via "$OUTSIDE_IP:3580" --udp 50000-50009
+check_contains "an IPv4 literal alone: IPv6 not tested, and why" "IPv6 not tested: '$OUTSIDE_IP' has no IPv6 address" "$(jqv "$json" '.notes | join(" ")')"
+check_eq "an IPv4 literal alone: no IPv6 run" null "$(jqv "$json" .ipv6)"
+ports_json server --via "$OUTSIDE_IP:3580" --via "$OUTSIDE_IP2:3580" --udp 50000-50009
+check_eq "two IPv4 --via: exit 2 (bad input)" 2 "$rc"
+check_contains "two IPv4 --via: says it adds no family" "adds no address family" "$(jqv "$json" .error.message)"
+in_ns router ip6tables -F FORWARD
+
 echo "# a TLS nginx holds 443 on the server"
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=bbb.lab.example" -keyout "$TMP/tls.key" -out "$TMP/tls.crt" 2>/dev/null
 mkdir -p "$TMP/nginx"
