@@ -28,8 +28,8 @@ extern "C" void on_ports_signal(int /*sig*/) {
   g_stop.store(true);
 }
 
-/// What one request may cover (the same limits serve --probe-back enforces).
-constexpr std::uint32_t kMaxUdpPorts = ports::kMaxRequestUdpPorts;
+/// TCP ports one request may cover (serve --probe-back's limit). UDP ranges larger than one
+/// request's go as several requests (ports::run_via_families).
 constexpr std::uint32_t kMaxTcpPorts = ports::kMaxRequestTcpPorts;
 
 struct PortsOptions {
@@ -175,11 +175,6 @@ PortsOptions parse(int argc, char** argv) {
   }
   if (o.tcp.empty() && o.udp.empty())
     throw UsageError("ports needs ports to test: --for SERVERS, --tcp LIST or --udp RANGES");
-  if (o.udp.size() > kMaxUdpPorts) {
-    throw UsageError("--udp: " + ports::with_thousands(o.udp.size()) +
-                     " UDP ports in one run, at most " + ports::with_thousands(kMaxUdpPorts) +
-                     " (test the servers one at a time)");
-  }
   if (o.tcp.size() > kMaxTcpPorts) {
     throw UsageError("--tcp: " + std::to_string(o.tcp.size()) + " TCP ports in one run, at most " +
                      std::to_string(kMaxTcpPorts));

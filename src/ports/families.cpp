@@ -1,6 +1,10 @@
 #include "src/ports/families.hpp"
 
 #include <algorithm>
+#include <utility>
+
+#include "src/ports/control.hpp"
+#include "src/ports/listener.hpp"
 
 namespace natdiag::ports {
 
@@ -48,27 +52,96 @@ FarEnds far_end_addresses(const std::vector<FarEndName>& names, net::FamilyPrefe
   return out;
 }
 
+std::vector<PortSet> split(const PortSet& ports, std::uint32_t most) {
+  std::vector<PortSet> out;
+  PortSet current;
+  std::uint32_t count = 0;
+  for (const auto& r : ports.ranges()) {
+    std::uint32_t first = r.first;
+    while (first <= r.last) {
+      if (count == most) {
+        out.push_back(std::move(current));
+        current = PortSet{};
+        count = 0;
+      }
+      const std::uint32_t last = std::min<std::uint32_t>(r.last, first + (most - count) - 1);
+      current.add(static_cast<std::uint16_t>(first), static_cast<std::uint16_t>(last));
+      count += last - first + 1;
+      first = last + 1;
+    }
+  }
+  if (count > 0 || out.empty()) out.push_back(std::move(current));
+  return out;
+}
+
+namespace {
+
+/// Adds one request's report to the family's: ports tested, states, counts and notes.
+void merge_into(PortsReport& total, PortsReport part) {
+  auto merge = [](ProtocolReport& into, const ProtocolReport& from) {
+    into.tested.add(from.tested);
+    std::vector<PortOutcome> outcomes;
+    for (const std::vector<StateRange>* list : {&std::as_const(into.ranges), &from.ranges}) {
+      for (const auto& r : *list) {
+        for (std::uint32_t p = r.range.first; p <= r.range.last; ++p) {
+          outcomes.push_back({static_cast<std::uint16_t>(p), r.state, r.evidence, r.owner});
+        }
+      }
+    }
+    into.ranges = collapse(std::move(outcomes));
+  };
+  merge(total.tcp, part.tcp);
+  merge(total.udp, part.udp);
+  total.rounds = std::max(total.rounds, part.rounds);
+  total.probes_sent += part.probes_sent;
+  total.elapsed += part.elapsed;
+  for (auto& n : part.notes) {
+    if (std::find(total.notes.begin(), total.notes.end(), n) == total.notes.end()) total.notes.push_back(std::move(n));
+  }
+}
+
+}  // namespace
+
 FamiliesResult run_via_families(const ViaOptions& base, const std::vector<TransportAddress>& far_ends) {
   FamiliesResult result;
+  // serve takes at most kMaxRequestUdpPorts UDP ports a request, and this host may hold fewer
+  // sockets at once: more (BigBlueButton and LiveKit together, or every server) go as several
+  // requests, one after the other, each with its own listener.
+  const std::size_t fds = descriptor_budget();
+  const std::size_t room = fds > base.tcp.size() + 1000 ? fds - base.tcp.size() : 1000;
+  const auto chunks = split(base.udp, static_cast<std::uint32_t>(std::min<std::size_t>(kMaxRequestUdpPorts, room)));
   for (const auto& address : far_ends) {
-    ViaOptions o = base;
-    o.host = address.ip_string();
-    o.port = address.port;
-    o.family = address.family == stun::Family::kIPv4 ? net::FamilyPreference::kIPv4Only
-                                                     : net::FamilyPreference::kIPv6Only;
-    auto via = run_via(o);
     FamilyRun run;
     run.family = address.family;
-    if (via.error.empty()) {
+    bool unroutable = false;
+    for (std::size_t i = 0; i < chunks.size(); ++i) {
+      ViaOptions o = base;
+      o.host = address.ip_string();
+      o.port = address.port;
+      o.family = address.family == stun::Family::kIPv4 ? net::FamilyPreference::kIPv4Only
+                                                       : net::FamilyPreference::kIPv6Only;
+      o.udp = chunks[i];
+      if (i > 0) o.tcp = PortSet{};
+      auto via = run_via(o);
+      if (!via.error.empty()) {
+        run.report.reset();
+        run.error = via.error;
+        unroutable = via.no_route && far_ends.size() > 1;
+        break;
+      }
       via.report.family = family_label(address.family);
-      run.report = std::move(via.report);
-    } else if (via.no_route && far_ends.size() > 1) {
-      result.untested.push_back(family_label(address.family) + " not tested: " + via.error);
-      continue;
-    } else {
-      run.error = via.error;
+      if (!run.report) {
+        run.report = std::move(via.report);
+      } else {
+        merge_into(*run.report, std::move(via.report));
+      }
     }
-    result.runs.push_back(std::move(run));
+    if (unroutable) {
+      // This host has no route to that family: not tested, which is not a failure.
+      result.untested.push_back(family_label(address.family) + " not tested: " + run.error);
+    } else {
+      result.runs.push_back(std::move(run));
+    }
   }
   return result;
 }

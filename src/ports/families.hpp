@@ -56,6 +56,9 @@ struct FarEnds {
 [[nodiscard]] FamiliesResult run_via_families(const ViaOptions& base,
                                               const std::vector<TransportAddress>& far_ends);
 
+/// `ports` cut into sets of at most `most` ports, in order (one empty set for none).
+[[nodiscard]] std::vector<PortSet> split(const PortSet& ports, std::uint32_t most);
+
 /// True when every family that ran is all open and none failed.
 [[nodiscard]] bool all_open(const FamiliesResult& result);
 

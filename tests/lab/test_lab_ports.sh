@@ -29,8 +29,8 @@ listen_probe() {  # listen_probe ARGS...: ports listen on the server, ports prob
   ports_json outside probe "$PUBLIC_IP" "$@" --code "$code"
 }
 
-echo "# all of LiveKit's ports forwarded"
-lab_up forwards
+echo "# all of LiveKit's ports forwarded (and BigBlueButton's media range)"
+lab_up forwards,forwards-bbb
 serve_probe_back "$TMP/serve.log" --primary "$OUTSIDE_IP" --alternate "$OUTSIDE_IP2" --probe-back --probe-per-minute 100
 check_contains "serve lists the probe-back control port" "listening on tcp $OUTSIDE_IP:3480 (probe-back control)" "$(cat "$TMP/serve.log")"
 ports_json server --via "$OUTSIDE_IP" --for livekit
@@ -48,6 +48,10 @@ check_eq "via: no advice" 0 "$(jqv "$json" '.advice | length')"
 ports_text server --via "$OUTSIDE_IP" --for livekit
 check_eq "via, text: the verdict first" "All 10,004 ports tested are open from outside" "$(head -1 <<<"$out")"
 check_contains "via, text: UDP range line" "UDP 50000-60000            open" "$out"
+
+ports_json server --via "$OUTSIDE_IP" --for bigbluebutton,livekit
+check_eq "bigbluebutton + livekit (26,386 UDP ports: two requests to serve): all open, exit 0" "open 0 26386" "$(jqv "$json" .verdict) $rc $(jqv "$json" .udp.count)"
+check_eq "bigbluebutton + livekit: both ranges open" "16384-32768:open 50000-60000:open" "$(ranges udp)"
 
 listen_probe --for livekit
 check_eq "listen+probe, livekit: probe exits 0" 0 "$rc"
