@@ -8,10 +8,10 @@
 
 #include "hairpin/hairpin.hpp"
 #include "ice/diagnose.hpp"
-#include "src/advice.hpp"
+#include "src/profile/advice.hpp"
 #include "src/cli_common.hpp"
 #include "src/commands.hpp"
-#include "src/profile_facts.hpp"
+#include "src/profile/profile_facts.hpp"
 #include "src/server_spec.hpp"
 #include "src/turn_report.hpp"
 #include "src/turn_uri.hpp"

@@ -1,10 +1,10 @@
-#include "src/advice.hpp"
+#include "src/profile/advice.hpp"
 
 #include <algorithm>
 
 #include "src/cli_common.hpp"
-#include "src/advice_rules.hpp"
-#include "src/media_ports.hpp"
+#include "src/profile/advice_rules.hpp"
+#include "src/profile/media_ports.hpp"
 
 namespace natdiag::cli {
 namespace {

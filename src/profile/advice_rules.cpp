@@ -1,4 +1,4 @@
-#include "src/advice_rules.hpp"
+#include "src/profile/advice_rules.hpp"
 
 #include "stun/proto/types.hpp"
 
