@@ -7,7 +7,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "src/advice.hpp"
+#include "src/profile/advice.hpp"
 #include "src/cli_common.hpp"
 #include "src/commands.hpp"
 

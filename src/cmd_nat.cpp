@@ -3,7 +3,7 @@
 #include <iomanip>
 #include <iostream>
 
-#include "src/advice.hpp"
+#include "src/profile/advice.hpp"
 #include "src/cli_common.hpp"
 #include "src/commands.hpp"
 #include "src/server_spec.hpp"

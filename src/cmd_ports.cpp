@@ -5,7 +5,7 @@
 #include <csignal>
 #include <iostream>
 
-#include "src/advice.hpp"
+#include "src/profile/advice.hpp"
 #include "src/cli_common.hpp"
 #include "src/commands.hpp"
 #include "src/ports/control.hpp"

@@ -8,10 +8,11 @@
 
 #include "hairpin/hairpin.hpp"
 #include "ice/diagnose.hpp"
-#include "src/advice.hpp"
+#include "src/profile/advice.hpp"
 #include "src/cli_common.hpp"
 #include "src/commands.hpp"
-#include "src/profile_facts.hpp"
+#include "src/profile/profile_facts.hpp"
+#include "src/profile_run.hpp"
 #include "src/server_spec.hpp"
 #include "src/turn_report.hpp"
 #include "src/turn_uri.hpp"
@@ -443,6 +444,20 @@ int run_profile(int argc, char** argv) {
     print_text(m, facts, findings, advice, cmd.default_servers);
   }
   return verdict_of(findings) == "ok" ? kHealthy : kProblem;
+}
+
+}  // namespace natdiag::cli
+
+namespace natdiag::cli {
+
+ProfileFacts measure_profile_facts(const std::vector<std::string>& profile_args) {
+  std::vector<std::string> words{"profile"};
+  words.insert(words.end(), profile_args.begin(), profile_args.end());
+  std::vector<char*> argv;
+  for (auto& w : words) argv.push_back(w.data());
+  argv.push_back(nullptr);
+  const ProfileCommand cmd = parse(static_cast<int>(words.size()), argv.data());
+  return facts_of(cmd, measure(cmd));
 }
 
 }  // namespace natdiag::cli

@@ -14,5 +14,6 @@ int run_ice(int argc, char** argv);
 int run_ports(int argc, char** argv);
 int run_turn(int argc, char** argv);
 int run_web_report(int argc, char** argv);
+int run_config(int argc, char** argv);
 
 }  // namespace natdiag::cli

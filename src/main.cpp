@@ -25,6 +25,7 @@ constexpr std::string_view kUsageText =
     "  ports                Are the media ports open from the Internet? (--via, listen, probe)\n"
     "  turn [URI...]        TURN server check: allocation, relay round trip, --audit\n"
     "  web-report FILE      What the users' browsers found (results of serve --web)\n"
+    "  config check         The media servers' config files against the network: file:line, --diff\n"
     "\n"
     "Every command takes --help and --json. Exit codes: 0 healthy, 1 problem found,\n"
     "2 bad input, 3 cannot run here.\n";
@@ -45,6 +46,7 @@ constexpr Command kCommands[] = {
     {"ports", natdiag::cli::run_ports},
     {"turn", natdiag::cli::run_turn},
     {"web-report", natdiag::cli::run_web_report},
+    {"config", natdiag::cli::run_config},
 };
 
 }  // namespace

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "src/advice.hpp"
+#include "src/profile/advice.hpp"
 #include "src/cli_common.hpp"
 #include "stun/client/turn_check.hpp"
 

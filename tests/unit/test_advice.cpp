@@ -3,10 +3,10 @@
 
 #include <algorithm>
 
-#include "src/advice.hpp"
+#include "src/profile/advice.hpp"
 #include "src/cli_common.hpp"
-#include "src/media_ports.hpp"
-#include "src/profile_facts.hpp"
+#include "src/profile/media_ports.hpp"
+#include "src/profile/profile_facts.hpp"
 
 using namespace natdiag::cli;
 

@@ -9,9 +9,9 @@
 #include <random>
 #include <sstream>
 
-#include "src/advice.hpp"
+#include "src/profile/advice.hpp"
 #include "src/cli_common.hpp"
-#include "src/profile_facts.hpp"
+#include "src/profile/profile_facts.hpp"
 #include "src/server_spec.hpp"
 #include "src/turn_uri.hpp"
 #include "stun/net/endpoint.hpp"

@@ -9,7 +9,7 @@
 
 #include "ice/diagnose.hpp"
 #include "tests/unit/ice_test_helpers.hpp"
-#include "src/advice.hpp"
+#include "src/profile/advice.hpp"
 #include "stun/client/binding.hpp"
 #include "stun/proto/message.hpp"
 

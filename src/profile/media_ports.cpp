@@ -1,4 +1,4 @@
-#include "src/media_ports.hpp"
+#include "src/profile/media_ports.hpp"
 
 #include <algorithm>
 

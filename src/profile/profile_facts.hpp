@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hairpin/local_facts.hpp"
-#include "src/advice.hpp"
+#include "src/profile/advice.hpp"
 
 namespace natdiag::cli {
 

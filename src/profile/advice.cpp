@@ -1,10 +1,11 @@
-#include "src/advice.hpp"
+#include "src/profile/advice.hpp"
 
 #include <algorithm>
 
 #include "src/cli_common.hpp"
-#include "src/advice_rules.hpp"
-#include "src/media_ports.hpp"
+#include "src/profile/advice_rules.hpp"
+#include "src/profile/media_ports.hpp"
+#include "src/profile/servers/server_advice.hpp"
 
 namespace natdiag::cli {
 namespace {
@@ -80,6 +81,13 @@ std::string join_ranges(const std::vector<PortRange>& ranges, std::string_view s
 }
 
 }  // namespace
+
+std::string AdviceContext::why_moved(std::string_view name) const {
+  for (const auto& c : plan) {
+    if (c.name == name && c.moved) return " " + moved_text(c);
+  }
+  return {};
+}
 
 ServerPorts firewall_ports_of(std::string_view name, const std::vector<std::string>& targets) {
   const Ports p = ports_for({std::string(name)}, ranges_for(targets));
@@ -272,34 +280,11 @@ std::map<std::string, Advice> advise(const ProfileFacts& f, const std::vector<st
                 "it gives no srflx candidate (finding stun-no-classic)."
           : "";
   const auto plan = ranges_for(targets);
-  const auto range = [&](std::string_view name) { return *range_of(plan, name); };
-  const auto why_moved = [&](std::string_view name) {
-    for (const auto& c : plan) {
-      if (c.name == name && c.moved) return " " + moved_text(c);
-    }
-    return std::string();
-  };
 
-  if (wants(targets, "kurento")) {
-    Advice a{"/etc/kurento/modules/kurento/WebRtcEndpoint.conf.ini", {}, "Restart kurento-media-server."};
-    if (f.stun_server_ip) {
-      a.lines = {"stunServerAddress=" + *f.stun_server_ip, "stunServerPort=" + std::to_string(f.stun_server_port)};
-      a.note = "stunServerAddress must be an IP address, not a name (the file says so). " + a.note;
-    }
-    a.lines.push_back("externalIPv4=" + pub);
-    if (!no_classic.empty()) {
-      a.note += no_classic + " Give Kurento a TURN server (turnURL) or a STUN server that answers RFC 3489.";
-    }
-    out["kurento"] = a;
-  }
+  const AdviceContext context{pub, no_classic, plan};
+  if (wants(targets, "kurento")) out["kurento"] = kurento_advice(f, context);
   for (const char* name : {"livekit", "plugnmeet"}) {
-    if (!wants(targets, name)) continue;
-    const auto r = range(name);
-    out[name] = {name == std::string("plugnmeet") ? "/opt/plugNmeet/etc/livekit.yaml" : "/etc/livekit.yaml",
-                 {"rtc:", "  port_range_start: " + std::to_string(r.first), "  port_range_end: " + std::to_string(r.last),
-                  "  tcp_port: 7881", "  use_external_ip: false", "  node_ip: " + pub},
-                 "node_ip pins the public address natdiag measured; use_external_ip: true would make LiveKit ask "
-                 "a public STUN server itself at start-up." + why_moved(name)};
+    if (wants(targets, name)) out[name] = livekit_advice(name, context);
   }
   if (wants(targets, "freeswitch")) {
     out["freeswitch"] = {"/etc/freeswitch/vars.xml and /etc/freeswitch/sip_profiles/external.xml",
@@ -319,32 +304,8 @@ std::map<std::string, Advice> advise(const ProfileFacts& f, const std::vector<st
                      "org.ice4j.ice.harvest.NAT_HARVESTER_PUBLIC_ADDRESS=" + pub},
                     "Then: systemctl restart jitsi-videobridge2."};
   }
-  if (wants(targets, "janus")) {
-    const auto r = range("janus");
-    Advice a{"/etc/janus/janus.jcfg", {"media: {", "  rtp_port_range = \"" + r.text() + "\"", "}", "nat: {"},
-             "Then restart janus." + why_moved("janus")};
-    if (!no_classic.empty()) {
-      a.note += no_classic + " Give Janus a TURN server (turn_server in nat: {}) or a STUN server that answers RFC 3489.";
-    }
-    if (f.stun_server_ip) {
-      a.lines.push_back("  stun_server = \"" + *f.stun_server_ip + "\"");
-      a.lines.push_back("  stun_port = " + std::to_string(f.stun_server_port));
-    }
-    a.lines.push_back("  nat_1_1_mapping = \"" + pub + "\"");
-    a.lines.push_back("}");
-    out["janus"] = a;
-  }
-  if (wants(targets, "coturn")) {
-    const auto r = range("coturn");
-    out["coturn"] = {"/etc/turnserver.conf",
-                     {"external-ip=" + pub + (f.local_ipv4 && *f.local_ipv4 != pub ? "/" + *f.local_ipv4 : std::string()),
-                      "min-port=" + std::to_string(r.first), "max-port=" + std::to_string(r.last)},
-                     "Then: systemctl restart coturn." + why_moved("coturn") +
-                         (no_classic.empty() ? std::string()
-                                             : " If the STUN server " + *f.stun_server_ip + " is this coturn: delete the line "
-                                               "no-stun-backward-compatibility (Debian's stock file has it), or Kurento and "
-                                               "Janus (libnice before 0.1.23) get no srflx candidate from it.")};
-  }
+  if (wants(targets, "janus")) out["janus"] = janus_advice(f, context);
+  if (wants(targets, "coturn")) out["coturn"] = coturn_advice(f, context);
   const Ports ports = ports_for(targets, plan);
   if (!ports.tcp.empty() || !ports.udp.empty()) {
     Advice fw{"ufw, or /etc/nftables.conf (table inet filter, chain input)", {}, "Open these in any firewall in front of the host too."};

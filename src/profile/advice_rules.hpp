@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
-#include "src/advice.hpp"
-#include "src/media_ports.hpp"
+#include "src/profile/advice.hpp"
+#include "src/profile/media_ports.hpp"
 
 namespace natdiag::cli {
 

@@ -1,4 +1,4 @@
-#include "src/profile_facts.hpp"
+#include "src/profile/profile_facts.hpp"
 
 #include <algorithm>
 #include <cctype>

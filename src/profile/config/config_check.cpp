@@ -1,0 +1,125 @@
+#include "src/profile/config/config_check.hpp"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "src/profile/config/check_support.hpp"
+#include "src/profile/config/parsers.hpp"
+#include "src/profile/servers/config_checkers.hpp"
+
+namespace natdiag::profile::config {
+
+std::span<const ConfigFileKind> config_file_kinds() {
+  // Where each project's packages and install guides put the file.
+  static const std::vector<ConfigFileKind> kKinds = {
+      {"kurento", "WebRtcEndpoint.conf.ini", {"/etc/kurento/modules/kurento/WebRtcEndpoint.conf.ini"}, "ini", check_kurento},
+      {"kurento", "BaseRtpEndpoint.conf.ini", {"/etc/kurento/modules/kurento/BaseRtpEndpoint.conf.ini"}, "ini", check_kurento},
+      {"livekit", "livekit.yaml", {"/etc/livekit.yaml", "/opt/livekit/livekit.yaml"}, "yaml", check_livekit},
+      {"plugnmeet", "livekit.yaml", {"/opt/plugNmeet/etc/livekit.yaml"}, "yaml", check_livekit},
+      {"bigbluebutton", "production.yml", {"/etc/bigbluebutton/bbb-webrtc-sfu/production.yml"}, "yaml", check_bbb_sfu},
+      {"bigbluebutton", "default.yml", {"/usr/local/bigbluebutton/bbb-webrtc-sfu/config/default.yml"}, "yaml", check_bbb_sfu},
+      {"janus", "janus.jcfg", {"/etc/janus/janus.jcfg", "/opt/janus/etc/janus/janus.jcfg"}, "libconfig", check_janus},
+      {"coturn", "turnserver.conf", {"/etc/turnserver.conf", "/etc/coturn/turnserver.conf"}, "coturn", check_coturn},
+  };
+  return kKinds;
+}
+
+std::vector<std::string> config_servers() {
+  std::vector<std::string> out;
+  for (const auto& k : config_file_kinds()) {
+    if (std::find(out.begin(), out.end(), k.server) == out.end()) out.emplace_back(k.server);
+  }
+  return out;
+}
+
+const ConfigFileKind* kind_for(std::string_view server, std::string_view path) {
+  const std::string name = std::filesystem::path(std::string(path)).filename().string();
+  const ConfigFileKind* first = nullptr;
+  for (const auto& k : config_file_kinds()) {
+    if (k.server != server) continue;
+    if (first == nullptr) first = &k;
+    for (const auto p : k.paths) {
+      if (std::filesystem::path(std::string(p)).filename() == name) return &k;
+    }
+  }
+  return first;
+}
+
+ParsedFile parse_config(const std::string& path, std::string_view syntax, const std::string& text) {
+  ParsedFile f;
+  f.path = path;
+  f.syntax = std::string(syntax);
+  f.lines = split_lines(text);
+  if (syntax == "ini") {
+    parse_ini(text, f);
+  } else if (syntax == "coturn") {
+    parse_coturn(text, f);
+  } else if (syntax == "yaml") {
+    parse_yaml(text, f);
+  } else if (syntax == "libconfig") {
+    parse_libconfig(text, f);
+  } else {
+    f.error = ParseError{0, "natdiag has no parser for '" + f.syntax + "'"};
+  }
+  return f;
+}
+
+std::vector<ConfigFinding> check_file(const ParsedFile& file, const ConfigFileKind& kind, const ConfigFacts& facts) {
+  std::vector<ConfigFinding> out;
+  if (file.error) {
+    FindingSink sink(file, kind.server, out);
+    sink.add("config-syntax-error", "critical", file.error->line, "", std::nullopt, std::nullopt,
+             "The " + std::string(kind.syntax) + " parser cannot read this file: " + file.error->message + ". " +
+                 std::string(kind.server) + " will not read it either; natdiag checked nothing in it.");
+    return out;
+  }
+  kind.check(file, facts, kind, out);
+  return out;
+}
+
+std::vector<std::pair<std::string, std::uint16_t>> stun_servers_named(const ParsedFile& file, const ConfigFileKind& kind) {
+  std::vector<std::pair<std::string, std::uint16_t>> out;
+  const auto port_of = [&](const char* key, std::uint16_t fallback) {
+    const auto* s = file.find(key);
+    return s ? port_number(s->value).value_or(fallback) : fallback;
+  };
+  if (kind.server == "kurento") {
+    if (const auto* s = file.find("stunServerAddress"); s && !s->value.empty()) out.emplace_back(s->value, port_of("stunServerPort", 3478));
+  } else if (kind.server == "janus") {
+    if (const auto* s = file.find("nat.stun_server"); s && !s->value.empty()) out.emplace_back(s->value, port_of("nat.stun_port", 3478));
+  } else if (kind.server == "livekit" || kind.server == "plugnmeet") {
+    for (const auto& s : file.settings) {
+      if (!s.key.starts_with("rtc.stun_servers.")) continue;
+      // "host:port", "[v6]:port" or "host" (port 3478).
+      const auto colon = s.value.rfind(':');
+      const bool has_port = colon != std::string::npos && s.value.find(']') == std::string::npos
+                                ? s.value.find(':') == colon
+                                : colon != std::string::npos && colon > s.value.find(']');
+      std::string host = has_port ? s.value.substr(0, colon) : s.value;
+      if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+      const auto port = has_port ? port_number(s.value.substr(colon + 1)) : std::optional<std::uint16_t>(3478);
+      if (port && !host.empty()) out.emplace_back(host, *port);
+    }
+  }
+  return out;
+}
+
+void sort_findings(std::vector<ConfigFinding>& findings) {
+  const auto rank = [](const ConfigFinding& f) { return f.severity == "critical" ? 0 : f.severity == "warning" ? 1 : 2; };
+  std::stable_sort(findings.begin(), findings.end(), [&](const ConfigFinding& a, const ConfigFinding& b) {
+    if (rank(a) != rank(b)) return rank(a) < rank(b);
+    if (a.file != b.file) return a.file < b.file;
+    return a.line < b.line;
+  });
+}
+
+std::string config_verdict(const std::vector<ConfigFinding>& findings) {
+  bool warning = false;
+  for (const auto& f : findings) {
+    if (f.severity == "critical") return "broken";
+    warning = warning || f.severity == "warning";
+  }
+  return warning ? "needs-config" : "ok";
+}
+
+}  // namespace natdiag::profile::config
