@@ -150,11 +150,7 @@ PortsOptions parse(int argc, char** argv) {
   if (args.count("rate")) o.rate = parse_int(args["rate"].as<std::string>(), "--rate", 100, 200000);
   if (args.count("for")) {
     const auto targets = parse_targets(args["for"].as<std::string>());
-    for (const auto& name : targets) {
-      const auto table = firewall_ports_of(name, targets);
-      ports::ServerNeed need{name, {}, {}};
-      for (const auto& t : table.tcp) need.tcp.add(port_set(t, "--for"));
-      for (const auto& u : table.udp) need.udp.add(port_set(u, "--for"));
+    for (auto& need : ports::server_needs(targets)) {
       o.tcp.add(need.tcp);
       o.udp.add(need.udp);
       o.servers.push_back(std::move(need));
@@ -200,57 +196,25 @@ int exit_code(const ports::PortsReport& r) {
 /// `ipv6` beside it; a family that failed or was not tried is a note. Exit 1 unless every
 /// family that ran is all open and none failed.
 int emit_families(const PortsOptions& o, ports::FamiliesResult result) {
-  std::vector<ports::PortsReport*> reports;
-  std::vector<const ports::FamilyRun*> failures;
-  for (auto& run : result.runs) {
-    if (run.report) {
-      reports.push_back(&*run.report);
-    } else {
-      failures.push_back(&run);
-    }
-  }
-  if (reports.empty()) {
-    std::string message = failures.front()->error;
-    if (failures.size() > 1) {
-      message = ports::family_label(failures[0]->family) + ": " + message;
-      for (std::size_t i = 1; i < failures.size(); ++i)
-        message += "; " + ports::family_label(failures[i]->family) + ": " + failures[i]->error;
-    }
+  const auto failure = ports::settle(result);
+  if (failure) {
     if (o.json) {
       auto out = json_header("ports");
-      out["error"] = {{"kind", "far-end"}, {"message", message}, {"value", o.host}};
+      out["error"] = {{"kind", "far-end"}, {"message", *failure}, {"value", o.host}};
       std::cout << out.dump(2) << std::endl;
     } else {
-      std::cerr << "natdiag ports: " << message << "\n";
+      std::cerr << "natdiag ports: " << *failure << "\n";
     }
     return kProblem;
   }
-  auto& first = *reports.front();
-  for (const auto* f : failures)
-    first.notes.push_back(ports::family_label(f->family) + " not tested: " + f->error);
-  for (const auto& u : result.untested) first.notes.push_back(u);
   if (o.json) {
     auto out = json_header("ports");
-    ports::report_to_json(first, out);
-    if (reports.size() > 1) {
-      nlohmann::ordered_json six;
-      ports::report_to_json(*reports[1], six);
-      six.erase("mode");
-      out["ipv6"] = six;
-    } else {
-      out["ipv6"] = nullptr;
-    }
+    ports::families_to_json(result, out);
     std::cout << out.dump(2) << std::endl;
-  } else if (reports.size() == 1) {
-    ports::print_report(std::cout, first);
   } else {
-    for (const auto* r : reports) {
-      if (r != reports.front()) std::cout << "\n";
-      std::cout << r->family.value_or("") << ": ";
-      ports::print_report(std::cout, *r);
-    }
+    ports::print_families(std::cout, result);
   }
-  return ports::all_open(result) && failures.empty() ? kHealthy : kProblem;
+  return ports::all_open(result) ? kHealthy : kProblem;
 }
 
 int run_listen_mode(const PortsOptions& o) {

@@ -5,6 +5,7 @@
 
 #include "src/ports/control.hpp"
 #include "src/ports/listener.hpp"
+#include "src/profile/advice.hpp"
 
 namespace natdiag::ports {
 
@@ -150,6 +151,80 @@ bool all_open(const FamiliesResult& result) {
   return !result.runs.empty() && std::all_of(result.runs.begin(), result.runs.end(), [](const FamilyRun& r) {
     return r.report && all_open(*r.report);
   });
+}
+
+std::optional<std::string> settle(FamiliesResult& result) {
+  std::vector<PortsReport*> reports;
+  std::vector<const FamilyRun*> failures;
+  for (auto& run : result.runs) {
+    if (run.report) {
+      reports.push_back(&*run.report);
+    } else {
+      failures.push_back(&run);
+    }
+  }
+  if (reports.empty()) {
+    if (failures.empty()) return result.untested.empty() ? "nothing was tested" : result.untested.front();
+    std::string message = failures.front()->error;
+    if (failures.size() > 1) {
+      message = family_label(failures[0]->family) + ": " + message;
+      for (std::size_t i = 1; i < failures.size(); ++i)
+        message += "; " + family_label(failures[i]->family) + ": " + failures[i]->error;
+    }
+    return message;
+  }
+  auto& first = *reports.front();
+  for (const auto* f : failures) first.notes.push_back(family_label(f->family) + " not tested: " + f->error);
+  for (const auto& u : result.untested) first.notes.push_back(u);
+  result.untested.clear();
+  return std::nullopt;
+}
+
+namespace {
+
+std::vector<const PortsReport*> reports_of(const FamiliesResult& result) {
+  std::vector<const PortsReport*> out;
+  for (const auto& run : result.runs) {
+    if (run.report) out.push_back(&*run.report);
+  }
+  return out;
+}
+
+}  // namespace
+
+void families_to_json(const FamiliesResult& result, nlohmann::ordered_json& out) {
+  const auto reports = reports_of(result);
+  if (reports.empty()) return;
+  report_to_json(*reports.front(), out);
+  if (reports.size() > 1) {
+    nlohmann::ordered_json six;
+    report_to_json(*reports[1], six);
+    six.erase("mode");
+    out["ipv6"] = six;
+  } else {
+    out["ipv6"] = nullptr;
+  }
+}
+
+void print_families(std::ostream& out, const FamiliesResult& result) {
+  const auto reports = reports_of(result);
+  for (const auto* r : reports) {
+    if (r != reports.front()) out << "\n";
+    if (reports.size() > 1) out << r->family.value_or("") << ": ";
+    print_report(out, *r);
+  }
+}
+
+std::vector<ServerNeed> server_needs(const std::vector<std::string>& targets) {
+  std::vector<ServerNeed> out;
+  for (const auto& name : targets) {
+    const auto table = cli::firewall_ports_of(name, targets);
+    ServerNeed need{name, {}, {}};
+    for (const auto& t : table.tcp) need.tcp.add(parse_port_set(t, "--for"));
+    for (const auto& u : table.udp) need.udp.add(parse_port_set(u, "--for"));
+    out.push_back(std::move(need));
+  }
+  return out;
 }
 
 }  // namespace natdiag::ports

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <ostream>
 #include <string_view>
 #include <string>
 #include <vector>
@@ -61,5 +62,19 @@ struct FarEnds {
 
 /// True when every family that ran is all open and none failed.
 [[nodiscard]] bool all_open(const FamiliesResult& result);
+
+/// Moves the failures and the families not tested into the first report's notes. Returns
+/// the error to report instead when no family has a report (both families named if both
+/// failed).
+[[nodiscard]] std::optional<std::string> settle(FamiliesResult& result);
+/// The first report's fields (IPv4 when both ran), then `ipv6`: the IPv6 report or null.
+/// After settle(), with at least one report.
+void families_to_json(const FamiliesResult& result, nlohmann::ordered_json& out);
+/// One report, or each with its family before its verdict line. After settle().
+void print_families(std::ostream& out, const FamiliesResult& result);
+
+/// The ports each of `targets` (kMediaServers names) needs open, from profile's port table;
+/// servers without fixed ports in it are left out.
+[[nodiscard]] std::vector<ServerNeed> server_needs(const std::vector<std::string>& targets);
 
 }  // namespace natdiag::ports
