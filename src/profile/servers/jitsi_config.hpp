@@ -1,0 +1,21 @@
+// Jitsi Videobridge's configuration against the measured network: the NAT mapping ice4j
+// announces (jvb.conf ice4j.harvest.mapping.static-mappings, or sip-communicator.properties
+// NAT_HARVESTER_LOCAL_ADDRESS / NAT_HARVESTER_PUBLIC_ADDRESS), the STUN servers its mapping
+// harvester asks, and the videobridge's UDP port. Pure: file and facts in.
+#pragma once
+
+#include <vector>
+
+#include "src/advice.hpp"
+#include "src/profile/config/config_model.hpp"
+
+namespace natdiag::profile {
+
+/// Findings for a parsed jvb.conf (syntax "hocon") or sip-communicator.properties (syntax
+/// "properties"): a mapping whose local address is not this host's, whose public address is
+/// private or old, or with only one half; STUN mapping servers none of which answered or was
+/// asked; a UDP port the firewall advice does not open; an include natdiag did not follow.
+[[nodiscard]] std::vector<config::ConfigFinding> check_jitsi(const config::ParsedFile& file,
+                                                             const cli::ProfileFacts& facts);
+
+}  // namespace natdiag::profile
