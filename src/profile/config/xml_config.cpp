@@ -1,6 +1,7 @@
 #include "src/profile/config/xml_config.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <pugixml.hpp>
 
 #include "src/profile/config/announced.hpp"
@@ -76,15 +77,8 @@ struct Walker {
     for (const auto& child : node.children()) {
       if (child.type() != pugi::node_element) continue;
       const std::string_view name = child.name();
-      if (name == "X-PRE-PROCESS") {
-        const std::string_view cmd = child.attribute("cmd").value();
-        const std::string_view data = child.attribute("data").value();
-        const auto eq = data.find('=');
-        if ((cmd == "set" || cmd == "stun-set") && eq != std::string_view::npos && eq > 0) {
-          file.settings.push_back({std::string(data.substr(0, eq)), std::string(data.substr(eq + 1)),
-                                   line_of(child, "data")});
-        }
-      } else if (child.attribute("name") && child.attribute("value")) {
+      // X-PRE-PROCESS lines were read before, as FreeSWITCH reads them.
+      if (name != "X-PRE-PROCESS" && child.attribute("name") && child.attribute("value")) {
         file.settings.push_back({std::string(node.name()) + "." + std::string(name) + "." +
                                      child.attribute("name").value(),
                                  child.attribute("value").value(), line_of(child, "value")});
@@ -94,7 +88,74 @@ struct Walker {
   }
 };
 
+std::string lower(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// The quoted value after `name` = in `line` from `from`, as FreeSWITCH's pre-processor finds
+// it (the first '"' after the first '=' after the name); `end` is set past the closing quote.
+std::optional<std::string> quoted_after(const std::string& low, std::string_view line,
+                                        std::string_view name, std::size_t from, std::size_t& end) {
+  const auto at = low.find(name, from);
+  if (at == std::string::npos) return std::nullopt;
+  const auto eq = line.find('=', at + name.size());
+  if (eq == std::string_view::npos) return std::nullopt;
+  const auto open = line.find('"', eq);
+  if (open == std::string_view::npos) return std::nullopt;
+  const auto close = line.find('"', open + 1);
+  end = close == std::string_view::npos ? line.size() : close + 1;
+  return std::string(line.substr(open + 1, (close == std::string_view::npos ? line.size() : close) - open - 1));
+}
+
+std::string trim_spaces(std::string_view s) {
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  return std::string(s);
+}
+
+// FreeSWITCH's pre-processor (switch_xml.c, preprocess()) runs before the XML parser, one line
+// at a time, and acts on every line holding "<X-PRE-PROCESS" -- inside a comment too (vars.xml:
+// "YOU CAN NOT COMMENT OUT AN X-PRE-PROCESS line"). set and stun-set split their data at the
+// first '=' and trim the spaces around it.
+void preprocess_lines(ParsedFile& file) {
+  for (std::size_t i = 0; i < file.lines.size(); ++i) {
+    const std::string& line = file.lines[i];
+    const std::string low = lower(line);
+    const auto tag = low.find("x-pre-process");
+    if (tag == std::string::npos || tag == 0 || line[tag - 1] != '<') continue;
+    std::size_t end = 0;
+    const auto cmd = quoted_after(low, line, "cmd", tag, end);
+    if (!cmd) continue;
+    const auto data = quoted_after(low, line, "data", end, end);
+    const std::string command = lower(*cmd);
+    if (!data || (command != "set" && command != "stun-set")) continue;
+    const auto eq = data->find('=');
+    if (eq == std::string::npos || eq == 0) continue;
+    file.settings.push_back({trim_spaces(std::string_view(*data).substr(0, eq)),
+                             trim_spaces(std::string_view(*data).substr(eq + 1)), static_cast<int>(i) + 1});
+  }
+}
+
 }  // namespace
+
+bool xml_line_in_comment(const ParsedFile& file, int line) {
+  bool in_comment = false;
+  for (int i = 0; i < line && i < static_cast<int>(file.lines.size()); ++i) {
+    std::string_view rest = file.lines[static_cast<std::size_t>(i)];
+    bool inside_here = in_comment;
+    while (!rest.empty()) {
+      const auto mark = rest.find(in_comment ? "-->" : "<!--");
+      if (mark == std::string_view::npos) break;
+      in_comment = !in_comment;
+      inside_here = inside_here || in_comment;
+      rest.remove_prefix(mark + (in_comment ? 4 : 3));
+    }
+    if (i == line - 1) return inside_here;
+  }
+  return false;
+}
 
 ParsedFile parse_xml(std::string path, std::string_view text) {
   ParsedFile file;
@@ -108,7 +169,10 @@ ParsedFile parse_xml(std::string path, std::string_view text) {
                             result.description()};
     return file;
   }
+  preprocess_lines(file);
   Walker{text, file}.walk(doc);
+  std::stable_sort(file.settings.begin(), file.settings.end(),
+                   [](const Setting& a, const Setting& b) { return a.line < b.line; });
   return file;
 }
 

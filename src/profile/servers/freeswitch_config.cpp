@@ -31,7 +31,8 @@ class Checker {
     if (file_.error) return {};
     for (const auto& s : file_.settings) {
       if (s.key == "external_rtp_ip" || s.key == "external_sip_ip") {
-        announced({&file_, &s, true}, s.value);
+        // FreeSWITCH keeps the last set of a variable: an earlier one changes nothing.
+        if (file_.find(s.key) == &s) announced({&file_, &s, true}, s.value);
       } else if (s.key == "settings.param.ext-rtp-ip" || s.key == "settings.param.ext-sip-ip") {
         if (const auto p = follow({&file_, &s, false})) announced(*p, p->setting->value);
       } else if (s.key == "settings.param.rtp-ip" || s.key == "settings.param.sip-ip") {
@@ -88,6 +89,10 @@ class Checker {
 
   void add(const Place& p, std::string id, std::string severity, std::optional<std::string> expected,
            std::string why) {
+    if (p.preprocess && config::xml_line_in_comment(*p.file, p.setting->line)) {
+      why += " Line " + std::to_string(p.setting->line) +
+             " is inside an XML comment, but FreeSWITCH's pre-processor applies it anyway.";
+    }
     ConfigFinding x{std::move(id), std::move(severity), server(), p.file->path, p.setting->line,
                     p.setting->key, p.setting->value, std::move(expected), std::move(why), {}};
     if (x.expected) {
