@@ -1,1 +1,125 @@
+// BigBlueButton's bbb-web.properties against the measured facts: the server URL's host and
+// scheme, other absolute URLs, one finding and one edit per setting.
 #include <doctest/doctest.h>
+
+#include "src/profile/config/properties.hpp"
+#include "src/profile/servers/bbb_web_config.hpp"
+#include "tests/unit/config_test_helpers.hpp"
+
+using namespace natdiag::profile;
+using namespace natdiag::test;
+using config::parse_properties;
+
+namespace {
+
+const std::string kPath = "/etc/bigbluebutton/bbb-web.properties";
+
+config::ParsedFile with_server_url(const std::string& url) {
+  return parse_properties(kPath, replaced(read_config("bigbluebutton/bbb-web.properties"),
+                                          "serverURL=https://bbb.example.com", "serverURL=" + url));
+}
+
+void fixed_is_clean(const config::ParsedFile& file, const std::vector<config::ConfigFinding>& findings,
+                    const natdiag::cli::ProfileFacts& facts) {
+  const auto again = parse_properties(file.path, apply_edits(file, findings));
+  REQUIRE_FALSE(again.error);
+  const auto left = check_bbb_web(again, facts);
+  CHECK_MESSAGE(left.empty(), ids(left));
+}
+
+}  // namespace
+
+TEST_CASE("bbb-web: the file bbb-install writes, for the host name natdiag checked, is clean") {
+  const auto text = read_config("bigbluebutton/bbb-web.properties");
+  CHECK(check_bbb_web(parse_properties(kPath, text), lab_facts()).empty());
+  // Without --hostname there is nothing to compare a name with.
+  auto facts = lab_facts();
+  facts.hostname.reset();
+  facts.hostname_resolves_to_public.reset();
+  CHECK(check_bbb_web(parse_properties(kPath, text), facts).empty());
+}
+
+TEST_CASE("bbb-web: serverURL over http") {
+  const auto facts = lab_facts();
+  const auto file = with_server_url("http://bbb.example.com");
+  const auto findings = check_bbb_web(file, facts);
+  REQUIRE_MESSAGE(findings.size() == 1, ids(findings));
+  const auto& f = findings[0];
+  CHECK(f.id == "bbb-web-server-url-http");
+  CHECK(f.severity == "warning");
+  CHECK(f.server == "bigbluebutton");
+  CHECK(f.file == kPath);
+  CHECK(f.line == line_with(read_config("bigbluebutton/bbb-web.properties"), "serverURL="));
+  CHECK(f.expected == "https://bbb.example.com");
+  REQUIRE(f.edits.size() == 1);
+  CHECK(f.edits[0].text == "bigbluebutton.web.serverURL=https://bbb.example.com");
+  fixed_is_clean(file, findings, facts);
+}
+
+TEST_CASE("bbb-web: serverURL with an old public IP or a private IP") {
+  const auto facts = lab_facts();
+  SUBCASE("old public IP, path and port kept") {
+    const auto file = with_server_url("https://198.51.100.7:8443/x");
+    const auto findings = check_bbb_web(file, facts);
+    REQUIRE(findings.size() == 1);
+    CHECK(findings[0].id == "bbb-web-server-url-not-public");
+    CHECK(findings[0].severity == "warning");
+    CHECK(findings[0].expected == "https://203.0.113.1:8443/x");
+    check_edits_keep_layout(file, findings[0]);
+    fixed_is_clean(file, findings, facts);
+  }
+  SUBCASE("private IP over http: one finding, the worst first, one edit") {
+    const auto file = with_server_url("http://10.77.0.10");
+    const auto findings = check_bbb_web(file, facts);
+    REQUIRE(findings.size() == 1);
+    CHECK(findings[0].id == "bbb-web-server-url-private");
+    CHECK(findings[0].severity == "critical");
+    CHECK(findings[0].why.find("https") != std::string::npos);  // both problems are named
+    CHECK(findings[0].expected == "https://203.0.113.1");
+    CHECK(findings[0].edits.size() == 1);
+    fixed_is_clean(file, findings, facts);
+  }
+  SUBCASE("private IP and no public address measured: no address to write") {
+    auto unknown = lab_facts();
+    unknown.public_ipv4.reset();
+    const auto findings = check_bbb_web(with_server_url("https://10.77.0.10"), unknown);
+    REQUIRE(findings.size() == 1);
+    CHECK(findings[0].id == "bbb-web-server-url-private");
+    CHECK_FALSE(findings[0].expected);
+    CHECK(findings[0].edits.empty());
+  }
+}
+
+TEST_CASE("bbb-web: the server URL's host name against the one natdiag checked") {
+  auto facts = lab_facts();
+  SUBCASE("another name: said, nothing to write") {
+    const auto findings = check_bbb_web(with_server_url("https://meet.example.org"), facts);
+    REQUIRE(findings.size() == 1);
+    CHECK(findings[0].id == "bbb-web-server-url-other-host");
+    CHECK(findings[0].severity == "info");
+    CHECK(findings[0].edits.empty());
+  }
+  SUBCASE("the name does not resolve to the public address here: the fix is DNS or /etc/hosts") {
+    facts.hostname_resolves_to_public = false;
+    const auto findings = check_bbb_web(with_server_url("https://bbb.example.com"), facts);
+    REQUIRE(findings.size() == 1);
+    CHECK(findings[0].id == "bbb-web-server-url-not-public");
+    CHECK(findings[0].why.find("/etc/hosts") != std::string::npos);
+    CHECK_FALSE(findings[0].expected);
+    CHECK(findings[0].edits.empty());
+  }
+}
+
+TEST_CASE("bbb-web: other absolute URLs are checked; ${...} values where their key is set") {
+  const auto facts = lab_facts();
+  const auto text = replaced(read_config("bigbluebutton/bbb-web.properties"), "bigbluebutton.web.logoutURL=default",
+                             "bigbluebutton.web.logoutURL=https://10.77.0.10/goodbye");
+  const auto file = parse_properties(kPath, text);
+  const auto findings = check_bbb_web(file, facts);
+  REQUIRE_MESSAGE(findings.size() == 1, ids(findings));
+  CHECK(findings[0].id == "bbb-web-url-private");
+  CHECK(findings[0].setting == "bigbluebutton.web.logoutURL");
+  CHECK(findings[0].line == line_with(text, "logoutURL="));
+  CHECK(findings[0].expected == "https://203.0.113.1/goodbye");
+  fixed_is_clean(file, findings, facts);
+}
