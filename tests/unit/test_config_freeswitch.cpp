@@ -185,6 +185,13 @@ TEST_CASE("freeswitch: a commented-out X-PRE-PROCESS line still counts, and the 
   CHECK(findings[0].line == line_with(text, "<!-- <X-PRE-PROCESS"));
   CHECK(findings[0].why.find("inside an XML comment") != std::string::npos);
   fixed_is_clean(vars, findings, facts);
+  // An old value set first and overridden below changes nothing: no finding.
+  const auto overridden = replaced(read_config("bigbluebutton/vars.xml"), "  <X-PRE-PROCESS cmd=\"set\" data=\"external_rtp_ip",
+                                   "  <X-PRE-PROCESS cmd=\"set\" data=\"external_rtp_ip=198.51.100.7\"/>\n"
+                                   "  <X-PRE-PROCESS cmd=\"set\" data=\"external_rtp_ip");
+  const auto twice = parse_xml(kBbbVars, overridden);
+  CHECK(twice.find_all("external_rtp_ip").size() == 2);
+  CHECK(check_freeswitch(twice, facts).empty());
 }
 
 TEST_CASE("freeswitch: binding the public address that is not on this host") {
