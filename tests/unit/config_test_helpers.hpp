@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -129,6 +130,36 @@ inline void check_edits_keep_layout(const ParsedFile& file, const ConfigFinding&
     // Everything before the old value is kept as written (indentation, key, quotes).
     const auto at = old.find(*f.current);
     CHECK(e.text.substr(0, at) == old.substr(0, at));
+  }
+}
+
+}  // namespace natdiag::test
+
+namespace natdiag::test {
+
+// Deterministic damage to a config text for the no-crash tests: every prefix (cut anywhere,
+// mid-token too) and `flips` single-byte changes to bytes that matter to the syntaxes.
+template <typename Parse>
+void survives_damage(const std::string& text, Parse parse, int flips = 400) {
+  for (std::size_t cut = 0; cut <= text.size(); cut += 7) {
+    const auto file = parse(text.substr(0, cut));
+    if (file.error) CHECK(file.error->line >= 0);
+  }
+  static constexpr char kNasty[] = "\"'<>=:{}[],\\#!/$\n\r&;-";
+  std::uint32_t state = 12345;
+  for (int i = 0; i < flips && !text.empty(); ++i) {
+    state = state * 1103515245U + 12345U;  // a fixed LCG: the same damage on every run
+    std::string damaged = text;
+    damaged[(state >> 8) % damaged.size()] = kNasty[(state >> 3) % (sizeof(kNasty) - 1)];
+    const auto file = parse(damaged);
+    if (file.error) {
+      CHECK(file.error->line >= 1);
+      CHECK(file.error->line <= static_cast<int>(file.lines.size()) + 1);
+    }
+    for (const auto& s : file.settings) {
+      CHECK(s.line >= 1);
+      CHECK(s.line <= static_cast<int>(file.lines.size()));
+    }
   }
 }
 

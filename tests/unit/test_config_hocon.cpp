@@ -128,3 +128,25 @@ TEST_CASE("hocon: replacing a value keeps the line's layout and quoting") {
   CHECK_FALSE(hocon_replace_value("a = other", "a", "old", "new"));
   CHECK_FALSE(hocon_replace_value("a = [x, x]", "a.1", "x", "y"));  // which x: not guessed
 }
+
+TEST_CASE("hocon: damaged files never crash the reader; errors and settings have real lines") {
+  natdiag::test::survives_damage(read_config("jitsi/jvb.conf"), [](const std::string& t) { return parse_hocon("c", t); });
+  // Nesting deeper than natdiag reads is an error with its line, not a stack overflow.
+  std::string deep;
+  for (int i = 0; i < 100000; ++i) deep += "a {\n";
+  const auto file = parse_hocon("c", deep);
+  REQUIRE(file.error);
+  CHECK(file.error->message.find("nested") != std::string::npos);
+  CHECK(file.error->line == 65);
+  std::string arrays(100000, '[');
+  REQUIRE(parse_hocon("c", "a = " + arrays).error);
+  std::string ok;
+  for (int i = 0; i < 20; ++i) ok += "a {";
+  ok += "b = 1";
+  for (int i = 0; i < 20; ++i) ok += "}";
+  CHECK(parse_hocon("c", ok).find("a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.b")->value == "1");
+  for (const char* line : {"\"", "a = \"", "[", "{", "= =", "a.b.0"}) {
+    CAPTURE(line);
+    (void)hocon_replace_value(line, "a.b.0", "x", "y");
+  }
+}

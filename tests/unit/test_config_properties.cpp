@@ -107,3 +107,15 @@ TEST_CASE("properties: replacing a value keeps the key, the separator and its bl
   REQUIRE(line);
   CHECK(parse_properties("p", *line).find("k")->value == "a\\b c");
 }
+
+TEST_CASE("properties: damaged files never crash the reader; errors and settings have real lines") {
+  for (const char* name : {"bigbluebutton/bbb-web.properties", "jitsi/sip-communicator.properties"}) {
+    CAPTURE(name);
+    natdiag::test::survives_damage(read_config(name), [](const std::string& t) { return parse_properties("p", t); });
+  }
+  for (const char* line : {"\\", "=", ":", "\\u", "a\\u12", "  \\", "k=\\\\\\"}) {
+    CAPTURE(line);
+    (void)parse_properties("p", line);
+    (void)properties_replace_value(line, "x");
+  }
+}

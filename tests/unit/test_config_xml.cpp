@@ -137,3 +137,22 @@ TEST_CASE("xml: replacing an attribute value keeps the rest of the line") {
   CHECK(xml_replace_attribute("<p data-name=\"a\" name=\"b\"/>", "name", "c") == "<p data-name=\"a\" name=\"c\"/>");
   CHECK_FALSE(xml_replace_attribute("<param name=\"ext-rtp-ip\"", "value", "x"));
 }
+
+TEST_CASE("xml: damaged files never crash the reader; errors and settings have real lines") {
+  for (const char* name : {"freeswitch/vars.xml", "freeswitch/sip_profiles/external.xml",
+                           "freeswitch/autoload_configs/switch.conf.xml"}) {
+    CAPTURE(name);
+    natdiag::test::survives_damage(read_config(name), [](const std::string& t) { return parse_xml("f.xml", t); });
+  }
+  for (const char* line : {"<param name=\"a\" value=\"", "<X-PRE-PROCESS cmd=\"set\" data=\"", "value=", "'", ""}) {
+    CAPTURE(line);
+    (void)xml_replace_attribute(line, "value", "x");
+  }
+  // Nesting deeper than natdiag reads is an error, not a stack overflow.
+  std::string deep;
+  for (int i = 0; i < 100000; ++i) deep += "<a>";
+  for (int i = 0; i < 100000; ++i) deep += "</a>";
+  const auto file = parse_xml("deep.xml", deep);
+  REQUIRE(file.error);
+  CHECK(file.error->message.find("nested") != std::string::npos);
+}

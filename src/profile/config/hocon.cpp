@@ -137,6 +137,9 @@ class Lexer {
   int line_ = 1;
 };
 
+// Objects and arrays nest at most this deep: deeper is an error, never a stack overflow.
+constexpr int kMaxDepth = 64;
+
 std::string join(const std::string& prefix, const std::string& key) {
   return prefix.empty() ? key : prefix + "." + key;
 }
@@ -225,6 +228,10 @@ class Parser {
   }
 
   void value(const std::string& path) {
+    if ((tok_.kind == Tok::lbrace || tok_.kind == Tok::lbracket) && ++depth_ > kMaxDepth) {
+      throw Error{tok_.line, "objects and arrays nested deeper than " + std::to_string(kMaxDepth) + " levels"};
+    }
+    const Depth restore{depth_, tok_.kind == Tok::lbrace || tok_.kind == Tok::lbracket};
     if (tok_.kind == Tok::lbrace) {
       const int open = tok_.line;
       advance();
@@ -276,10 +283,20 @@ class Parser {
     file_.settings.push_back({"include", target, line});
   }
 
+  // Undoes value()'s depth count when the object or array is read.
+  struct Depth {
+    int& depth;
+    bool counted;
+    ~Depth() {
+      if (counted) --depth;
+    }
+  };
+
   std::string_view text_;
   Lexer lexer_;
   ParsedFile& file_;
   Token tok_;
+  int depth_ = 0;
 };
 
 bool safe_unquoted(std::string_view value) {

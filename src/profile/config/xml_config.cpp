@@ -62,9 +62,14 @@ std::string xml_escape(std::string_view value) {
   return out;
 }
 
+// Elements nest at most this deep (FreeSWITCH's files: 5); deeper is an error, never a stack
+// overflow in the walk below.
+constexpr int kMaxDepth = 64;
+
 struct Walker {
   std::string_view text;
   ParsedFile& file;
+  int depth = 0;
 
   int line_of(const pugi::xml_node& node, std::string_view attribute) const {
     const auto offset = node.offset_debug();
@@ -74,7 +79,14 @@ struct Walker {
   }
 
   void walk(const pugi::xml_node& node) {
+    if (++depth > kMaxDepth) {
+      const auto offset = node.offset_debug();
+      file.error = ParseError{offset < 0 ? 0 : line_at(text, static_cast<std::size_t>(offset)),
+                              "elements nested deeper than " + std::to_string(kMaxDepth) + " levels"};
+      return;
+    }
     for (const auto& child : node.children()) {
+      if (file.error) return;
       if (child.type() != pugi::node_element) continue;
       const std::string_view name = child.name();
       // X-PRE-PROCESS lines were read before, as FreeSWITCH reads them.
@@ -85,6 +97,7 @@ struct Walker {
       }
       walk(child);
     }
+    --depth;
   }
 };
 
@@ -171,6 +184,10 @@ ParsedFile parse_xml(std::string path, std::string_view text) {
   }
   preprocess_lines(file);
   Walker{text, file}.walk(doc);
+  if (file.error) {
+    file.settings.clear();
+    return file;
+  }
   std::stable_sort(file.settings.begin(), file.settings.end(),
                    [](const Setting& a, const Setting& b) { return a.line < b.line; });
   return file;
