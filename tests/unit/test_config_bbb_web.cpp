@@ -123,3 +123,53 @@ TEST_CASE("bbb-web: other absolute URLs are checked; ${...} values where their k
   CHECK(findings[0].expected == "https://203.0.113.1/goodbye");
   fixed_is_clean(file, findings, facts);
 }
+
+TEST_CASE("sip.nginx: the proxy to FreeSWITCH's WebSocket goes to the public address behind NAT") {
+  const auto facts = lab_facts();
+  const std::string path = "/usr/share/bigbluebutton/nginx/sip.nginx";
+  const auto text = read_config("bigbluebutton/sip.nginx");
+  const auto good = parse_sip_nginx(path, text);
+  REQUIRE(good.find("proxy_pass"));
+  CHECK(good.find("proxy_pass")->value == "https://203.0.113.1:7443");
+  CHECK(good.find("proxy_pass")->line == 2);
+  CHECK(check_bbb_sip_nginx(good, facts).empty());
+
+  struct Case {
+    std::string host;
+    std::string id;
+  };
+  for (const Case& c : {Case{"10.77.0.10", "bbb-sip-nginx-private"}, Case{"198.51.100.7", "bbb-sip-nginx-not-public"}}) {
+    CAPTURE(c.host);
+    const auto file = parse_sip_nginx(path, replaced(text, "203.0.113.1", c.host));
+    const auto findings = check_bbb_sip_nginx(file, facts);
+    REQUIRE(findings.size() == 1);
+    CHECK(findings[0].id == c.id);
+    CHECK(findings[0].line == 2);
+    CHECK(findings[0].expected == "https://203.0.113.1:7443");
+    REQUIRE(findings[0].edits.size() == 1);
+    CHECK(findings[0].edits[0].text == "        proxy_pass https://203.0.113.1:7443;");
+    const auto again = parse_sip_nginx(path, apply_edits(file, findings));
+    CHECK(check_bbb_sip_nginx(again, facts).empty());
+  }
+  // Not behind NAT, a loopback proxy, a commented-out line: nothing to say.
+  auto direct = facts;
+  direct.behind_nat = false;
+  CHECK(check_bbb_sip_nginx(parse_sip_nginx(path, replaced(text, "203.0.113.1", "10.77.0.10")), direct).empty());
+  CHECK(check_bbb_sip_nginx(parse_sip_nginx(path, replaced(text, "203.0.113.1", "127.0.0.1")), facts).empty());
+  const auto commented = parse_sip_nginx(path, "# proxy_pass https://10.77.0.10:7443;\nmy_proxy_pass x;\n");
+  CHECK(commented.settings.empty());
+}
+
+TEST_CASE("sip.nginx and bbb-web: damaged files never crash the readers or the checkers") {
+  const auto facts = lab_facts();
+  natdiag::test::survives_damage(read_config("bigbluebutton/sip.nginx"), [&](const std::string& t) {
+    auto file = parse_sip_nginx("sip.nginx", t);
+    (void)check_bbb_sip_nginx(file, facts);
+    return file;
+  });
+  natdiag::test::survives_damage(read_config("bigbluebutton/bbb-web.properties"), [&](const std::string& t) {
+    auto file = parse_properties(kPath, t);
+    (void)check_bbb_web(file, facts);
+    return file;
+  });
+}

@@ -116,4 +116,67 @@ std::vector<config::ConfigFinding> check_bbb_web(const config::ParsedFile& file,
   return out;
 }
 
+config::ParsedFile parse_sip_nginx(std::string path, std::string_view text) {
+  config::ParsedFile file;
+  file.path = std::move(path);
+  file.syntax = "nginx";
+  file.lines = config::split_lines(text);
+  for (std::size_t i = 0; i < file.lines.size(); ++i) {
+    std::string_view line = file.lines[i];
+    line = line.substr(0, line.find('#'));
+    const auto at = line.find("proxy_pass");
+    if (at == std::string_view::npos || (at > 0 && line[at - 1] != ' ' && line[at - 1] != '\t' && line[at - 1] != '{')) {
+      continue;
+    }
+    auto rest = line.substr(at + 10);
+    if (rest.empty() || (rest.front() != ' ' && rest.front() != '\t')) continue;
+    const auto begin = rest.find_first_not_of(" \t");
+    const auto end = rest.find(';');
+    if (begin == std::string_view::npos || end == std::string_view::npos || end < begin) continue;
+    auto url = rest.substr(begin, end - begin);
+    while (!url.empty() && (url.back() == ' ' || url.back() == '\t')) url.remove_suffix(1);
+    file.settings.push_back({"proxy_pass", std::string(url), static_cast<int>(i) + 1});
+  }
+  return file;
+}
+
+std::vector<config::ConfigFinding> check_bbb_sip_nginx(const config::ParsedFile& file,
+                                                       const cli::ProfileFacts& facts) {
+  std::vector<ConfigFinding> out;
+  if (file.error || facts.behind_nat != true) return out;
+  for (const Setting& s : file.settings) {
+    const auto url = parse_url(s.value);
+    if (!url || !config::is_ip_literal(url->host) || (facts.public_ipv4 && url->host == *facts.public_ipv4)) continue;
+    std::string id;
+    std::string why;
+    if (facts.local_ipv4 && url->host == *facts.local_ipv4) {
+      id = "bbb-sip-nginx-private";
+      why = "nginx proxies the SIP WebSocket to FreeSWITCH on the private address " + url->host +
+            "; behind NAT the BigBlueButton guide has FreeSWITCH on the public address (the dummy NIC "
+            "carries it) and nginx proxy there, or browsers' audio fails (WebRTC error 1002 or 1007).";
+    } else if (const auto p = config::check_announced_ipv4(url->host, facts); p && p->kind == "not-public") {
+      id = "bbb-sip-nginx-not-public";
+      why = "nginx proxies the SIP WebSocket to " + url->host + ", which is neither this host's "
+            "private address nor the measured public address " + facts.public_ipv4.value_or("") +
+            ": an old address.";
+    } else {
+      continue;  // loopback or another private address: nothing measured to compare with
+    }
+    ConfigFinding x{id, "warning", "bigbluebutton", file.path, s.line, s.key, s.value, std::nullopt, why, {}};
+    if (facts.public_ipv4) {
+      Url fixed = *url;
+      fixed.host = *facts.public_ipv4;
+      x.expected = fixed.text();
+      const std::string& line = file.lines[static_cast<std::size_t>(s.line) - 1];
+      const auto at = line.find(s.value);
+      if (at != std::string::npos) {
+        x.edits.push_back({config::LineEdit::Kind::replace, s.line,
+                           line.substr(0, at) + *x.expected + line.substr(at + s.value.size())});
+      }
+    }
+    out.push_back(std::move(x));
+  }
+  return out;
+}
+
 }  // namespace natdiag::profile
