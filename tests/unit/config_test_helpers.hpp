@@ -78,8 +78,10 @@ inline std::string replaced(std::string text, const std::string& from, const std
   return text;
 }
 
-inline const ConfigFinding* find_finding(const std::vector<ConfigFinding>& findings, const std::string& id) {
-  const auto it = std::find_if(findings.begin(), findings.end(), [&](const ConfigFinding& f) { return f.id == id; });
+inline const ConfigFinding* find_finding(const std::vector<ConfigFinding>& findings,
+                                         const std::string& id) {
+  const auto it = std::find_if(findings.begin(), findings.end(),
+                               [&](const ConfigFinding& f) { return f.id == id; });
   return it == findings.end() ? nullptr : &*it;
 }
 

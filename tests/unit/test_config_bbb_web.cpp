@@ -19,7 +19,8 @@ config::ParsedFile with_server_url(const std::string& url) {
                                           "serverURL=https://bbb.example.com", "serverURL=" + url));
 }
 
-void fixed_is_clean(const config::ParsedFile& file, const std::vector<config::ConfigFinding>& findings,
+void fixed_is_clean(const config::ParsedFile& file,
+                    const std::vector<config::ConfigFinding>& findings,
                     const natdiag::cli::ProfileFacts& facts) {
   const auto again = parse_properties(file.path, apply_edits(file, findings));
   REQUIRE_FALSE(again.error);
@@ -112,7 +113,8 @@ TEST_CASE("bbb-web: the server URL's host name against the one natdiag checked")
 
 TEST_CASE("bbb-web: other absolute URLs are checked; ${...} values where their key is set") {
   const auto facts = lab_facts();
-  const auto text = replaced(read_config("bigbluebutton/bbb-web.properties"), "bigbluebutton.web.logoutURL=default",
+  const auto text = replaced(read_config("bigbluebutton/bbb-web.properties"),
+                             "bigbluebutton.web.logoutURL=default",
                              "bigbluebutton.web.logoutURL=https://10.77.0.10/goodbye");
   const auto file = parse_properties(kPath, text);
   const auto findings = check_bbb_web(file, facts);
@@ -138,7 +140,8 @@ TEST_CASE("sip.nginx: the proxy to FreeSWITCH's WebSocket goes to the public add
     std::string host;
     std::string id;
   };
-  for (const Case& c : {Case{"10.77.0.10", "bbb-sip-nginx-private"}, Case{"198.51.100.7", "bbb-sip-nginx-not-public"}}) {
+  for (const Case& c : {Case{"10.77.0.10", "bbb-sip-nginx-private"},
+                        Case{"198.51.100.7", "bbb-sip-nginx-not-public"}}) {
     CAPTURE(c.host);
     const auto file = parse_sip_nginx(path, replaced(text, "203.0.113.1", c.host));
     const auto findings = check_bbb_sip_nginx(file, facts);
@@ -154,9 +157,14 @@ TEST_CASE("sip.nginx: the proxy to FreeSWITCH's WebSocket goes to the public add
   // Not behind NAT, a loopback proxy, a commented-out line: nothing to say.
   auto direct = facts;
   direct.behind_nat = false;
-  CHECK(check_bbb_sip_nginx(parse_sip_nginx(path, replaced(text, "203.0.113.1", "10.77.0.10")), direct).empty());
-  CHECK(check_bbb_sip_nginx(parse_sip_nginx(path, replaced(text, "203.0.113.1", "127.0.0.1")), facts).empty());
-  const auto commented = parse_sip_nginx(path, "# proxy_pass https://10.77.0.10:7443;\nmy_proxy_pass x;\n");
+  CHECK(check_bbb_sip_nginx(parse_sip_nginx(path, replaced(text, "203.0.113.1", "10.77.0.10")),
+                            direct)
+            .empty());
+  CHECK(
+      check_bbb_sip_nginx(parse_sip_nginx(path, replaced(text, "203.0.113.1", "127.0.0.1")), facts)
+          .empty());
+  const auto commented =
+      parse_sip_nginx(path, "# proxy_pass https://10.77.0.10:7443;\nmy_proxy_pass x;\n");
   CHECK(commented.settings.empty());
 }
 
@@ -167,9 +175,10 @@ TEST_CASE("sip.nginx and bbb-web: damaged files never crash the readers or the c
     (void)check_bbb_sip_nginx(file, facts);
     return file;
   });
-  natdiag::test::survives_damage(read_config("bigbluebutton/bbb-web.properties"), [&](const std::string& t) {
-    auto file = parse_properties(kPath, t);
-    (void)check_bbb_web(file, facts);
-    return file;
-  });
+  natdiag::test::survives_damage(read_config("bigbluebutton/bbb-web.properties"),
+                                 [&](const std::string& t) {
+                                   auto file = parse_properties(kPath, t);
+                                   (void)check_bbb_web(file, facts);
+                                   return file;
+                                 });
 }

@@ -19,7 +19,8 @@ const std::string kBbbVars = "/opt/freeswitch/conf/vars.xml";
 const std::string kBbbExternal = "/opt/freeswitch/conf/sip_profiles/external.xml";
 
 // Applies the findings' edits to `file` and checks it again: nothing is left.
-void fixed_is_clean(const config::ParsedFile& file, const std::vector<config::ConfigFinding>& findings,
+void fixed_is_clean(const config::ParsedFile& file,
+                    const std::vector<config::ConfigFinding>& findings,
                     const natdiag::cli::ProfileFacts& facts) {
   const auto again = parse_xml(file.path, apply_edits(file, findings));
   REQUIRE_FALSE(again.error);
@@ -39,7 +40,8 @@ TEST_CASE("freeswitch: BigBlueButton's files after the guide's NAT steps give no
   CHECK(check_freeswitch(external, vars, facts).empty());
   CHECK(check_freeswitch(sw, facts).empty());
   // Stock internal.xml takes both addresses from vars.xml: checked there, not twice.
-  const auto internal = parse_xml("internal.xml", read_config("freeswitch/sip_profiles/internal.xml"));
+  const auto internal =
+      parse_xml("internal.xml", read_config("freeswitch/sip_profiles/internal.xml"));
   CHECK(check_freeswitch(internal, vars, facts).empty());
 }
 
@@ -59,7 +61,8 @@ TEST_CASE("freeswitch: stock vars.xml asks stun.freeswitch.org, which natdiag di
     CHECK(f.why.find("203.0.113.10:3478") != std::string::npos);  // the server that answered
     REQUIRE(f.edits.size() == 1);
     // stun-set looks its value up: the fixed address is written with set.
-    CHECK(f.edits[0].text.find("cmd=\"set\" data=\"" + f.setting + "=203.0.113.1\"") != std::string::npos);
+    CHECK(f.edits[0].text.find("cmd=\"set\" data=\"" + f.setting + "=203.0.113.1\"") !=
+          std::string::npos);
   }
   CHECK(findings[0].line == line_with(text, "data=\"external_rtp_ip="));
   CHECK(findings[1].line == line_with(text, "data=\"external_sip_ip="));
@@ -70,9 +73,10 @@ TEST_CASE("freeswitch: a stun: server is judged by what was measured") {
   auto facts = lab_facts();
   const auto text = read_config("bigbluebutton/vars.xml");
   const auto with = [&](const std::string& value) {
-    return parse_xml(kBbbVars, replaced(text, "external_rtp_ip=203.0.113.1", "external_rtp_ip=" + value));
+    return parse_xml(kBbbVars,
+                     replaced(text, "external_rtp_ip=203.0.113.1", "external_rtp_ip=" + value));
   };
-  CHECK(check_freeswitch(with("stun:203.0.113.10"), facts).empty());       // it answered (3478)
+  CHECK(check_freeswitch(with("stun:203.0.113.10"), facts).empty());  // it answered (3478)
   CHECK(check_freeswitch(with("stun:203.0.113.10:3478"), facts).empty());
   const auto other_port = check_freeswitch(with("stun:203.0.113.10:19302"), facts);
   REQUIRE(other_port.size() == 1);
@@ -106,7 +110,8 @@ TEST_CASE("freeswitch: an old public IP, a private IP, auto, local_ip_v4 in vars
                         Case{"auto", "freeswitch-external-ip-private", "critical"},
                         Case{"$${local_ip_v4}", "freeswitch-external-ip-private", "critical"}}) {
     CAPTURE(c.value);
-    const auto vars = parse_xml(kBbbVars, replaced(text, "external_rtp_ip=203.0.113.1", "external_rtp_ip=" + c.value));
+    const auto vars = parse_xml(
+        kBbbVars, replaced(text, "external_rtp_ip=203.0.113.1", "external_rtp_ip=" + c.value));
     const auto findings = check_freeswitch(vars, facts);
     REQUIRE_MESSAGE(findings.size() == 1, ids(findings));
     const auto& f = findings[0];
@@ -125,7 +130,8 @@ TEST_CASE("freeswitch: an old public IP, a private IP, auto, local_ip_v4 in vars
 TEST_CASE("freeswitch: advice names no address natdiag did not measure") {
   auto facts = lab_facts();
   facts.public_ipv4.reset();  // behind NAT, but no public address measured
-  const auto vars = parse_xml(kBbbVars, replaced(read_config("bigbluebutton/vars.xml"), "=203.0.113.1", "=10.77.0.10"));
+  const auto vars = parse_xml(
+      kBbbVars, replaced(read_config("bigbluebutton/vars.xml"), "=203.0.113.1", "=10.77.0.10"));
   const auto findings = check_freeswitch(vars, facts);
   REQUIRE(findings.size() == 2);
   for (const auto& f : findings) {
@@ -137,7 +143,9 @@ TEST_CASE("freeswitch: advice names no address natdiag did not measure") {
   facts = lab_facts();
   facts.behind_nat = false;
   facts.local_ipv4 = "203.0.113.1";
-  CHECK(check_freeswitch(parse_xml(kExternal, read_config("freeswitch/sip_profiles/external.xml")), facts).empty());
+  CHECK(check_freeswitch(parse_xml(kExternal, read_config("freeswitch/sip_profiles/external.xml")),
+                         facts)
+            .empty());
 }
 
 TEST_CASE("freeswitch: stock external.xml's auto-nat needs UPnP that natdiag saw no sign of") {
@@ -157,7 +165,8 @@ TEST_CASE("freeswitch: stock external.xml's auto-nat needs UPnP that natdiag saw
 
 TEST_CASE("freeswitch: a SIP profile's $${variable} is reported where vars.xml sets it") {
   const auto facts = lab_facts();
-  const auto vars_text = replaced(read_config("bigbluebutton/vars.xml"), "  <X-PRE-PROCESS cmd=\"set\" data=\"unroll_loops",
+  const auto vars_text = replaced(read_config("bigbluebutton/vars.xml"),
+                                  "  <X-PRE-PROCESS cmd=\"set\" data=\"unroll_loops",
                                   "  <X-PRE-PROCESS cmd=\"set\" data=\"announce_ip=10.77.0.10\"/>\n"
                                   "  <X-PRE-PROCESS cmd=\"set\" data=\"unroll_loops");
   const auto vars = parse_xml(kBbbVars, vars_text);
@@ -176,9 +185,10 @@ TEST_CASE("freeswitch: a SIP profile's $${variable} is reported where vars.xml s
 
 TEST_CASE("freeswitch: a commented-out X-PRE-PROCESS line still counts, and the last set wins") {
   const auto facts = lab_facts();
-  const auto text = replaced(read_config("bigbluebutton/vars.xml"), "  <X-PRE-PROCESS cmd=\"set\" data=\"unroll_loops",
-                             "  <!-- <X-PRE-PROCESS cmd=\"set\" data=\"external_rtp_ip=10.77.0.10\"/> -->\n"
-                             "  <X-PRE-PROCESS cmd=\"set\" data=\"unroll_loops");
+  const auto text = replaced(
+      read_config("bigbluebutton/vars.xml"), "  <X-PRE-PROCESS cmd=\"set\" data=\"unroll_loops",
+      "  <!-- <X-PRE-PROCESS cmd=\"set\" data=\"external_rtp_ip=10.77.0.10\"/> -->\n"
+      "  <X-PRE-PROCESS cmd=\"set\" data=\"unroll_loops");
   const auto vars = parse_xml(kBbbVars, text);
   const auto findings = check_freeswitch(vars, facts);
   REQUIRE_MESSAGE(findings.size() == 1, ids(findings));
@@ -186,9 +196,10 @@ TEST_CASE("freeswitch: a commented-out X-PRE-PROCESS line still counts, and the 
   CHECK(findings[0].why.find("inside an XML comment") != std::string::npos);
   fixed_is_clean(vars, findings, facts);
   // An old value set first and overridden below changes nothing: no finding.
-  const auto overridden = replaced(read_config("bigbluebutton/vars.xml"), "  <X-PRE-PROCESS cmd=\"set\" data=\"external_rtp_ip",
-                                   "  <X-PRE-PROCESS cmd=\"set\" data=\"external_rtp_ip=198.51.100.7\"/>\n"
-                                   "  <X-PRE-PROCESS cmd=\"set\" data=\"external_rtp_ip");
+  const auto overridden = replaced(
+      read_config("bigbluebutton/vars.xml"), "  <X-PRE-PROCESS cmd=\"set\" data=\"external_rtp_ip",
+      "  <X-PRE-PROCESS cmd=\"set\" data=\"external_rtp_ip=198.51.100.7\"/>\n"
+      "  <X-PRE-PROCESS cmd=\"set\" data=\"external_rtp_ip");
   const auto twice = parse_xml(kBbbVars, overridden);
   CHECK(twice.find_all("external_rtp_ip").size() == 2);
   CHECK(check_freeswitch(twice, facts).empty());
@@ -196,8 +207,9 @@ TEST_CASE("freeswitch: a commented-out X-PRE-PROCESS line still counts, and the 
 
 TEST_CASE("freeswitch: binding the public address that is not on this host") {
   const auto facts = lab_facts();
-  const auto text = replaced(read_config("freeswitch/sip_profiles/internal.xml"),
-                             "\"rtp-ip\" value=\"$${local_ip_v4}\"", "\"rtp-ip\" value=\"203.0.113.1\"");
+  const auto text =
+      replaced(read_config("freeswitch/sip_profiles/internal.xml"),
+               "\"rtp-ip\" value=\"$${local_ip_v4}\"", "\"rtp-ip\" value=\"203.0.113.1\"");
   const auto profile = parse_xml("internal.xml", text);
   const auto findings = check_freeswitch(profile, facts);
   REQUIRE_MESSAGE(findings.size() == 1, ids(findings));
@@ -226,11 +238,14 @@ TEST_CASE("freeswitch: an RTP range outside the one the firewall advice opens") 
   CHECK(findings[0].why.find("10000-20000") != std::string::npos);
   fixed_is_clean(sw, findings, facts);
   // BigBlueButton's FreeSWITCH share (16384-24576) is inside: fine.
-  CHECK(check_freeswitch(parse_xml(kSwitch, replaced(text, "value=\"32768\"", "value=\"24576\"")), facts).empty());
+  CHECK(check_freeswitch(parse_xml(kSwitch, replaced(text, "value=\"32768\"", "value=\"24576\"")),
+                         facts)
+            .empty());
 }
 
 TEST_CASE("freeswitch: a file that did not parse gives no findings (its error is the finding)") {
-  const auto file = parse_xml(kVars, "<include>\n<X-PRE-PROCESS cmd=\"set\" data=\"external_rtp_ip=10.0.0.1\">\n");
+  const auto file = parse_xml(
+      kVars, "<include>\n<X-PRE-PROCESS cmd=\"set\" data=\"external_rtp_ip=10.0.0.1\">\n");
   REQUIRE(file.error);
   CHECK(check_freeswitch(file, lab_facts()).empty());
 }

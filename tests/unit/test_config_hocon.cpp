@@ -71,7 +71,8 @@ TEST_CASE("hocon: arrays of scalars and of objects, over one line or several") {
 }
 
 TEST_CASE("hocon: include lines are noted, not followed") {
-  const auto file = parse_hocon("c", "include \"other.conf\"\ninclude required(file(\"x.conf\"))\na = 1\n");
+  const auto file =
+      parse_hocon("c", "include \"other.conf\"\ninclude required(file(\"x.conf\"))\na = 1\n");
   REQUIRE_FALSE(file.error);
   const auto includes = file.find_all("include");
   REQUIRE(includes.size() == 2);
@@ -115,22 +116,23 @@ TEST_CASE("hocon: what is outside the subset is an error with its line, never a 
 TEST_CASE("hocon: replacing a value keeps the line's layout and quoting") {
   CHECK(hocon_replace_value("    port = 10000   # media", "a.port", "10000", "10001") ==
         "    port = 10001   # media");
-  CHECK(hocon_replace_value("  public-address = \"198.51.100.7\"", "m.0.public-address", "198.51.100.7",
-                            "203.0.113.1") == "  public-address = \"203.0.113.1\"");
+  CHECK(hocon_replace_value("  public-address = \"198.51.100.7\"", "m.0.public-address",
+                            "198.51.100.7", "203.0.113.1") == "  public-address = \"203.0.113.1\"");
   // Both addresses on one line, the same value: the key decides which one changes.
   CHECK(hocon_replace_value("{ local-address = \"10.0.0.1\", public-address = \"10.0.0.1\" }",
                             "m.0.public-address", "10.0.0.1", "203.0.113.1") ==
         "{ local-address = \"10.0.0.1\", public-address = \"203.0.113.1\" }");
   // An array element alone on its line; an unquoted value that now needs quotes.
-  CHECK(hocon_replace_value("    \"stun.example:443\",", "s.addresses.0", "stun.example:443", "203.0.113.10:3478") ==
-        "    \"203.0.113.10:3478\",");
+  CHECK(hocon_replace_value("    \"stun.example:443\",", "s.addresses.0", "stun.example:443",
+                            "203.0.113.10:3478") == "    \"203.0.113.10:3478\",");
   CHECK(hocon_replace_value("a = old", "a", "old", "1.2.3.4:5") == "a = \"1.2.3.4:5\"");
   CHECK_FALSE(hocon_replace_value("a = other", "a", "old", "new"));
   CHECK_FALSE(hocon_replace_value("a = [x, x]", "a.1", "x", "y"));  // which x: not guessed
 }
 
 TEST_CASE("hocon: damaged files never crash the reader; errors and settings have real lines") {
-  natdiag::test::survives_damage(read_config("jitsi/jvb.conf"), [](const std::string& t) { return parse_hocon("c", t); });
+  natdiag::test::survives_damage(read_config("jitsi/jvb.conf"),
+                                 [](const std::string& t) { return parse_hocon("c", t); });
   // Nesting deeper than natdiag reads is an error with its line, not a stack overflow.
   std::string deep;
   for (int i = 0; i < 100000; ++i) deep += "a {\n";

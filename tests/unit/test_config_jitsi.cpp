@@ -22,7 +22,8 @@ config::ParsedFile reparse(const config::ParsedFile& file, const std::string& te
   return file.syntax == "hocon" ? parse_hocon(file.path, text) : parse_properties(file.path, text);
 }
 
-void fixed_is_clean(const config::ParsedFile& file, const std::vector<config::ConfigFinding>& findings,
+void fixed_is_clean(const config::ParsedFile& file,
+                    const std::vector<config::ConfigFinding>& findings,
                     const natdiag::cli::ProfileFacts& facts) {
   const auto again = reparse(file, apply_edits(file, findings));
   REQUIRE_FALSE(again.error);
@@ -34,7 +35,9 @@ void fixed_is_clean(const config::ParsedFile& file, const std::vector<config::Co
 
 TEST_CASE("jitsi: the NAT guide's files with the measured addresses are clean") {
   const auto facts = lab_facts();
-  CHECK(check_jitsi(parse_properties(kProps, read_config("jitsi/sip-communicator-nat.properties")), facts).empty());
+  CHECK(check_jitsi(parse_properties(kProps, read_config("jitsi/sip-communicator-nat.properties")),
+                    facts)
+            .empty());
   CHECK(check_jitsi(parse_hocon(kJvb, read_config("jitsi/jvb.conf")), facts).empty());
 }
 
@@ -63,17 +66,18 @@ TEST_CASE("jitsi: Debian's sip-communicator.properties asks a STUN server natdia
   }
   SUBCASE("a list: one entry that answered is enough; else the first is replaced") {
     const auto text = read_config("jitsi/sip-communicator.properties");
-    const auto ok = parse_properties(
-        kProps, replaced(text, "=meet-jit-si-turnrelay.jitsi.net:443", "=stun.example.org:3478, 203.0.113.10:3478"));
+    const auto ok = parse_properties(kProps, replaced(text, "=meet-jit-si-turnrelay.jitsi.net:443",
+                                                      "=stun.example.org:3478, 203.0.113.10:3478"));
     CHECK(check_jitsi(ok, facts).empty());
-    const auto two = parse_properties(
-        kProps, replaced(text, "=meet-jit-si-turnrelay.jitsi.net:443", "=a.example.org:443,b.example.org:3478"));
+    const auto two = parse_properties(kProps, replaced(text, "=meet-jit-si-turnrelay.jitsi.net:443",
+                                                       "=a.example.org:443,b.example.org:3478"));
     const auto found = check_jitsi(two, facts);
     REQUIRE(found.size() == 1);
     CHECK(found[0].why.find("a.example.org:443, b.example.org:3478") != std::string::npos);
     REQUIRE(found[0].edits.size() == 1);
     CHECK(found[0].edits[0].text ==
-          "org.ice4j.ice.harvest.STUN_MAPPING_HARVESTER_ADDRESSES=203.0.113.10:3478,b.example.org:3478");
+          "org.ice4j.ice.harvest.STUN_MAPPING_HARVESTER_ADDRESSES=203.0.113.10:3478,b.example.org:"
+          "3478");
     fixed_is_clean(two, found, facts);
   }
 }
@@ -91,12 +95,13 @@ TEST_CASE("jitsi: NAT_HARVESTER addresses: old public, private public, wrong loc
     int line;
     std::string expected;
   };
-  for (const Case& c : {Case{"PUBLIC_ADDRESS=203.0.113.1", "PUBLIC_ADDRESS=198.51.100.7", "jitsi-nat-public-address-not-public",
-                             "warning", public_line, "203.0.113.1"},
-                        Case{"PUBLIC_ADDRESS=203.0.113.1", "PUBLIC_ADDRESS=10.77.0.10", "jitsi-nat-public-address-private",
-                             "critical", public_line, "203.0.113.1"},
-                        Case{"LOCAL_ADDRESS=10.77.0.10", "LOCAL_ADDRESS=192.168.0.5", "jitsi-nat-local-address-wrong",
-                             "warning", local_line, "10.77.0.10"}}) {
+  for (const Case& c :
+       {Case{"PUBLIC_ADDRESS=203.0.113.1", "PUBLIC_ADDRESS=198.51.100.7",
+             "jitsi-nat-public-address-not-public", "warning", public_line, "203.0.113.1"},
+        Case{"PUBLIC_ADDRESS=203.0.113.1", "PUBLIC_ADDRESS=10.77.0.10",
+             "jitsi-nat-public-address-private", "critical", public_line, "203.0.113.1"},
+        Case{"LOCAL_ADDRESS=10.77.0.10", "LOCAL_ADDRESS=192.168.0.5",
+             "jitsi-nat-local-address-wrong", "warning", local_line, "10.77.0.10"}}) {
     CAPTURE(c.to);
     const auto file = parse_properties(kProps, replaced(text, c.from, c.to));
     const auto findings = check_jitsi(file, facts);
@@ -109,7 +114,9 @@ TEST_CASE("jitsi: NAT_HARVESTER addresses: old public, private public, wrong loc
     fixed_is_clean(file, findings, facts);
   }
   SUBCASE("only the local address: the public one is inserted below it") {
-    const auto file = parse_properties(kProps, replaced(text, "org.ice4j.ice.harvest.NAT_HARVESTER_PUBLIC_ADDRESS=203.0.113.1\n", ""));
+    const auto file = parse_properties(
+        kProps,
+        replaced(text, "org.ice4j.ice.harvest.NAT_HARVESTER_PUBLIC_ADDRESS=203.0.113.1\n", ""));
     const auto findings = check_jitsi(file, facts);
     REQUIRE(findings.size() == 1);
     CHECK(findings[0].id == "jitsi-nat-mapping-incomplete");
@@ -136,7 +143,8 @@ TEST_CASE("jitsi: jvb.conf's static mapping, STUN addresses and UDP port") {
     fixed_is_clean(file, findings, facts);
   }
   SUBCASE("a mapping without its public address: said, with the measured value, no edit") {
-    const auto file = parse_hocon(kJvb, replaced(text, "public-address = \"203.0.113.1\"", "# public-address"));
+    const auto file =
+        parse_hocon(kJvb, replaced(text, "public-address = \"203.0.113.1\"", "# public-address"));
     const auto findings = check_jitsi(file, facts);
     REQUIRE(findings.size() == 1);
     CHECK(findings[0].id == "jitsi-nat-mapping-incomplete");
@@ -144,11 +152,12 @@ TEST_CASE("jitsi: jvb.conf's static mapping, STUN addresses and UDP port") {
     CHECK(findings[0].edits.empty());
   }
   SUBCASE("STUN addresses natdiag did not ask") {
-    const auto file = parse_hocon(kJvb, replaced(text, "addresses = [ ]",
-                                                 "addresses = [\n"
-                                                 "                    \"meet-jit-si-turnrelay.jitsi.net:443\",\n"
-                                                 "                    \"stun.example.org:3478\"\n"
-                                                 "                ]"));
+    const auto file =
+        parse_hocon(kJvb, replaced(text, "addresses = [ ]",
+                                   "addresses = [\n"
+                                   "                    \"meet-jit-si-turnrelay.jitsi.net:443\",\n"
+                                   "                    \"stun.example.org:3478\"\n"
+                                   "                ]"));
     const auto findings = check_jitsi(file, facts);
     REQUIRE_MESSAGE(findings.size() == 1, ids(findings));
     CHECK(findings[0].id == "jitsi-stun-not-asked");

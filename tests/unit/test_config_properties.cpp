@@ -76,16 +76,19 @@ TEST_CASE("properties: a malformed \\uXXXX is an error with its line") {
   CHECK(short_escape.error->line == 2);
 }
 
-TEST_CASE("properties: BigBlueButton's bbb-web.properties and Jitsi's sip-communicator.properties") {
+TEST_CASE(
+    "properties: BigBlueButton's bbb-web.properties and Jitsi's sip-communicator.properties") {
   const auto bbb_text = read_config("bigbluebutton/bbb-web.properties");
   const auto bbb = parse_properties("/etc/bigbluebutton/bbb-web.properties", bbb_text);
   REQUIRE_FALSE(bbb.error);
   CHECK(bbb.find("bigbluebutton.web.serverURL")->value == "https://bbb.example.com");
   CHECK(bbb.find("bigbluebutton.web.serverURL")->line == line_with(bbb_text, "serverURL="));
-  CHECK(bbb.find("defaultHTML5ClientUrl")->value == "${bigbluebutton.web.serverURL}/html5client/join");
+  CHECK(bbb.find("defaultHTML5ClientUrl")->value ==
+        "${bigbluebutton.web.serverURL}/html5client/join");
   CHECK(bbb.find("redisPassword")->value.empty());
 
-  const auto jitsi = parse_properties("sip-communicator.properties", read_config("jitsi/sip-communicator.properties"));
+  const auto jitsi = parse_properties("sip-communicator.properties",
+                                      read_config("jitsi/sip-communicator.properties"));
   REQUIRE_FALSE(jitsi.error);
   CHECK(jitsi.find("org.ice4j.ice.harvest.STUN_MAPPING_HARVESTER_ADDRESSES")->value ==
         "meet-jit-si-turnrelay.jitsi.net:443");
@@ -109,9 +112,11 @@ TEST_CASE("properties: replacing a value keeps the key, the separator and its bl
 }
 
 TEST_CASE("properties: damaged files never crash the reader; errors and settings have real lines") {
-  for (const char* name : {"bigbluebutton/bbb-web.properties", "jitsi/sip-communicator.properties"}) {
+  for (const char* name :
+       {"bigbluebutton/bbb-web.properties", "jitsi/sip-communicator.properties"}) {
     CAPTURE(name);
-    natdiag::test::survives_damage(read_config(name), [](const std::string& t) { return parse_properties("p", t); });
+    natdiag::test::survives_damage(read_config(name),
+                                   [](const std::string& t) { return parse_properties("p", t); });
   }
   for (const char* line : {"\\", "=", ":", "\\u", "a\\u12", "  \\", "k=\\\\\\"}) {
     CAPTURE(line);

@@ -24,7 +24,8 @@ TEST_CASE("xml: FreeSWITCH's stock vars.xml gives every X-PRE-PROCESS set with i
   CHECK(sip->line == line_with(text, "data=\"external_sip_ip="));
   // Values keep what XML would not like in element text: '>' inside an attribute, regexes.
   REQUIRE(file.find("bong-ring"));
-  CHECK(file.find("bong-ring")->value == "v=-7;%(100,0,941.0,1477.0);v=-7;>=2;+=.1;%(1400,0,350,440)");
+  CHECK(file.find("bong-ring")->value ==
+        "v=-7;%(100,0,941.0,1477.0);v=-7;>=2;+=.1;%(1400,0,350,440)");
   CHECK(file.find("domain")->value == "$${local_ip_v4}");
   // The NOTICE comment names X-PRE-PROCESS but is no directive; cmd="include" sets nothing.
   CHECK(file.find("default_password")->line == line_with(text, "default_password=1234"));
@@ -105,13 +106,15 @@ TEST_CASE("xml: a document pugixml refuses is an error with the line, no setting
     CHECK(file.settings.empty());
   }
   SUBCASE("attribute without quotes") {
-    const auto file = parse_xml("vars.xml", "<include>\n\n  <param name=ext-rtp-ip value=\"x\"/>\n</include>\n");
+    const auto file =
+        parse_xml("vars.xml", "<include>\n\n  <param name=ext-rtp-ip value=\"x\"/>\n</include>\n");
     REQUIRE(file.error);
     CHECK(file.error->line == 3);
     CHECK_FALSE(file.error->message.empty());
   }
   SUBCASE("unclosed root") {
-    const auto file = parse_xml("vars.xml", "<include>\n  <X-PRE-PROCESS cmd=\"set\" data=\"a=b\"/>\n");
+    const auto file =
+        parse_xml("vars.xml", "<include>\n  <X-PRE-PROCESS cmd=\"set\" data=\"a=b\"/>\n");
     REQUIRE(file.error);
     CHECK(file.error->line >= 2);
   }
@@ -128,13 +131,14 @@ TEST_CASE("xml: $${NAME} references resolve against vars.xml; built-ins do not")
 }
 
 TEST_CASE("xml: replacing an attribute value keeps the rest of the line") {
-  CHECK(xml_replace_attribute("    <param name=\"ext-rtp-ip\" value=\"auto-nat\"/>  <!-- x -->", "value",
-                              "203.0.113.1") ==
+  CHECK(xml_replace_attribute("    <param name=\"ext-rtp-ip\" value=\"auto-nat\"/>  <!-- x -->",
+                              "value", "203.0.113.1") ==
         "    <param name=\"ext-rtp-ip\" value=\"203.0.113.1\"/>  <!-- x -->");
-  CHECK(xml_replace_attribute("<X-PRE-PROCESS cmd=\"set\" data='external_rtp_ip=x'/>", "data", "a&b") ==
-        "<X-PRE-PROCESS cmd=\"set\" data='a&amp;b'/>");
+  CHECK(xml_replace_attribute("<X-PRE-PROCESS cmd=\"set\" data='external_rtp_ip=x'/>", "data",
+                              "a&b") == "<X-PRE-PROCESS cmd=\"set\" data='a&amp;b'/>");
   // "name" is not "data-name", and the attribute must be on the line.
-  CHECK(xml_replace_attribute("<p data-name=\"a\" name=\"b\"/>", "name", "c") == "<p data-name=\"a\" name=\"c\"/>");
+  CHECK(xml_replace_attribute("<p data-name=\"a\" name=\"b\"/>", "name", "c") ==
+        "<p data-name=\"a\" name=\"c\"/>");
   CHECK_FALSE(xml_replace_attribute("<param name=\"ext-rtp-ip\"", "value", "x"));
 }
 
@@ -142,9 +146,11 @@ TEST_CASE("xml: damaged files never crash the reader; errors and settings have r
   for (const char* name : {"freeswitch/vars.xml", "freeswitch/sip_profiles/external.xml",
                            "freeswitch/autoload_configs/switch.conf.xml"}) {
     CAPTURE(name);
-    natdiag::test::survives_damage(read_config(name), [](const std::string& t) { return parse_xml("f.xml", t); });
+    natdiag::test::survives_damage(read_config(name),
+                                   [](const std::string& t) { return parse_xml("f.xml", t); });
   }
-  for (const char* line : {"<param name=\"a\" value=\"", "<X-PRE-PROCESS cmd=\"set\" data=\"", "value=", "'", ""}) {
+  for (const char* line :
+       {"<param name=\"a\" value=\"", "<X-PRE-PROCESS cmd=\"set\" data=\"", "value=", "'", ""}) {
     CAPTURE(line);
     (void)xml_replace_attribute(line, "value", "x");
   }

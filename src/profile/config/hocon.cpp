@@ -7,7 +7,19 @@
 namespace natdiag::profile::config {
 namespace {
 
-enum class Tok { lbrace, rbrace, lbracket, rbracket, equals, colon, comma, newline, quoted, unquoted, end };
+enum class Tok {
+  lbrace,
+  rbrace,
+  lbracket,
+  rbracket,
+  equals,
+  colon,
+  comma,
+  newline,
+  quoted,
+  unquoted,
+  end
+};
 
 struct Token {
   Tok kind = Tok::end;
@@ -26,7 +38,9 @@ struct Error {
 bool forbidden(char c) {
   return std::string_view("$\"{}[]:=,+#`^?!@*&\\").find(c) != std::string_view::npos;
 }
-bool blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f'; }
+bool blank(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\f';
+}
 
 class Lexer {
  public:
@@ -122,7 +136,8 @@ class Lexer {
         case 'n': out += '\n'; break;
         case 'r': out += '\r'; break;
         case 't': out += '\t'; break;
-        default: throw Error{line_, std::string("unsupported escape '\\") + e + "' in a quoted string"};
+        default:
+          throw Error{line_, std::string("unsupported escape '\\") + e + "' in a quoted string"};
       }
     }
     t.kind = Tok::quoted;
@@ -146,7 +161,9 @@ std::string join(const std::string& prefix, const std::string& key) {
 
 class Parser {
  public:
-  Parser(std::string_view text, ParsedFile& file) : text_(text), lexer_(text), file_(file) { advance(); }
+  Parser(std::string_view text, ParsedFile& file) : text_(text), lexer_(text), file_(file) {
+    advance();
+  }
 
   void root() {
     skip_newlines();
@@ -175,7 +192,8 @@ class Parser {
         if (closer != Tok::end) advance();
         return;
       }
-      if (tok_.kind == Tok::end) throw Error{tok_.line, "'{' opened on line " + std::to_string(open) + " is not closed"};
+      if (tok_.kind == Tok::end)
+        throw Error{tok_.line, "'{' opened on line " + std::to_string(open) + " is not closed"};
       field(prefix);
       if (tok_.kind == Tok::comma) {
         advance();
@@ -186,7 +204,8 @@ class Parser {
   }
 
   void field(const std::string& prefix) {
-    if (tok_.kind == Tok::unquoted && (tok_.text == "include" || tok_.text.starts_with("include "))) {
+    if (tok_.kind == Tok::unquoted &&
+        (tok_.text == "include" || tok_.text.starts_with("include "))) {
       include();
       return;
     }
@@ -202,12 +221,14 @@ class Parser {
 
   // A key: quoted and unquoted pieces written together, split on the unquoted dots.
   std::string key() {
-    if (tok_.kind != Tok::quoted && tok_.kind != Tok::unquoted) throw Error{tok_.line, "expected a key"};
+    if (tok_.kind != Tok::quoted && tok_.kind != Tok::unquoted)
+      throw Error{tok_.line, "expected a key"};
     std::string path;
     std::string segment;
     bool first = true;
     std::size_t end = tok_.begin;
-    while ((tok_.kind == Tok::quoted || tok_.kind == Tok::unquoted) && (first || tok_.begin == end)) {
+    while ((tok_.kind == Tok::quoted || tok_.kind == Tok::unquoted) &&
+           (first || tok_.begin == end)) {
       if (tok_.kind == Tok::quoted) {
         segment += tok_.text;
       } else {
@@ -229,7 +250,8 @@ class Parser {
 
   void value(const std::string& path) {
     if ((tok_.kind == Tok::lbrace || tok_.kind == Tok::lbracket) && ++depth_ > kMaxDepth) {
-      throw Error{tok_.line, "objects and arrays nested deeper than " + std::to_string(kMaxDepth) + " levels"};
+      throw Error{tok_.line,
+                  "objects and arrays nested deeper than " + std::to_string(kMaxDepth) + " levels"};
     }
     const Depth restore{depth_, tok_.kind == Tok::lbrace || tok_.kind == Tok::lbracket};
     if (tok_.kind == Tok::lbrace) {
@@ -243,7 +265,8 @@ class Parser {
       const int line = tok_.line;
       advance();
       if (tok_.kind == Tok::quoted || tok_.kind == Tok::unquoted) {
-        throw Error{line, "value concatenation is outside natdiag's HOCON subset (quote the whole value)"};
+        throw Error{
+            line, "value concatenation is outside natdiag's HOCON subset (quote the whole value)"};
       }
     } else {
       throw Error{tok_.line, "expected a value for '" + path + "'"};
@@ -260,7 +283,8 @@ class Parser {
         advance();
         return;
       }
-      if (tok_.kind == Tok::end) throw Error{tok_.line, "'[' opened on line " + std::to_string(open) + " is not closed"};
+      if (tok_.kind == Tok::end)
+        throw Error{tok_.line, "'[' opened on line " + std::to_string(open) + " is not closed"};
       value(path + "." + std::to_string(index++));
       skip_newlines();
       if (tok_.kind == Tok::comma) advance();
@@ -279,7 +303,8 @@ class Parser {
     }
     std::string target(text_.substr(begin, end - begin));
     while (!target.empty() && blank(target.front())) target.erase(target.begin());
-    if (target.size() >= 2 && target.front() == '"' && target.back() == '"') target = target.substr(1, target.size() - 2);
+    if (target.size() >= 2 && target.front() == '"' && target.back() == '"')
+      target = target.substr(1, target.size() - 2);
     file_.settings.push_back({"include", target, line});
   }
 
@@ -348,7 +373,8 @@ std::optional<std::string> hocon_replace_value(std::string_view line, std::strin
   while (true) {
     const auto dot = want.rfind('.');
     const auto last = dot == std::string_view::npos ? want : want.substr(dot + 1);
-    if (dot == std::string_view::npos || last.find_first_not_of("0123456789") != std::string_view::npos) {
+    if (dot == std::string_view::npos ||
+        last.find_first_not_of("0123456789") != std::string_view::npos) {
       want = last;
       break;
     }
@@ -356,12 +382,15 @@ std::optional<std::string> hocon_replace_value(std::string_view line, std::strin
   }
   const auto is_key = [&](std::size_t i) {
     return i + 1 < tokens.size() &&
-           (tokens[i + 1].kind == Tok::equals || tokens[i + 1].kind == Tok::colon || tokens[i + 1].kind == Tok::lbrace);
+           (tokens[i + 1].kind == Tok::equals || tokens[i + 1].kind == Tok::colon ||
+            tokens[i + 1].kind == Tok::lbrace);
   };
   std::vector<std::size_t> named;  // matches whose nearest key on the line is `want`
   std::vector<std::size_t> keyless;
   for (std::size_t i = 0; i < tokens.size(); ++i) {
-    if ((tokens[i].kind != Tok::quoted && tokens[i].kind != Tok::unquoted) || is_key(i) || tokens[i].text != old_value) continue;
+    if ((tokens[i].kind != Tok::quoted && tokens[i].kind != Tok::unquoted) || is_key(i) ||
+        tokens[i].text != old_value)
+      continue;
     std::optional<std::string_view> owner;
     for (std::size_t k = i; k-- > 0;) {
       if ((tokens[k].kind == Tok::quoted || tokens[k].kind == Tok::unquoted) && is_key(k)) {
@@ -373,7 +402,8 @@ std::optional<std::string> hocon_replace_value(std::string_view line, std::strin
       keyless.push_back(i);
     } else {
       const auto dot = owner->rfind('.');
-      if ((dot == std::string_view::npos ? *owner : owner->substr(dot + 1)) == want) named.push_back(i);
+      if ((dot == std::string_view::npos ? *owner : owner->substr(dot + 1)) == want)
+        named.push_back(i);
     }
   }
   const auto& chosen = named.empty() ? keyless : named;

@@ -5,7 +5,9 @@
 namespace natdiag::profile::config {
 namespace {
 
-bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\f'; }
+bool is_blank(char c) {
+  return c == ' ' || c == '\t' || c == '\f';
+}
 
 // A line without its '\r' (the file may have CRLF endings).
 std::string_view logical(std::string_view line) {
@@ -74,10 +76,14 @@ std::optional<std::string> unescape(std::string_view raw) {
         for (int k = 1; k <= 4; ++k) {
           const char h = raw[i + k];
           cp <<= 4;
-          if (h >= '0' && h <= '9') cp |= static_cast<unsigned>(h - '0');
-          else if (h >= 'a' && h <= 'f') cp |= static_cast<unsigned>(h - 'a' + 10);
-          else if (h >= 'A' && h <= 'F') cp |= static_cast<unsigned>(h - 'A' + 10);
-          else return std::nullopt;
+          if (h >= '0' && h <= '9')
+            cp |= static_cast<unsigned>(h - '0');
+          else if (h >= 'a' && h <= 'f')
+            cp |= static_cast<unsigned>(h - 'a' + 10);
+          else if (h >= 'A' && h <= 'F')
+            cp |= static_cast<unsigned>(h - 'A' + 10);
+          else
+            return std::nullopt;
         }
         i += 4;
         if (cp < 0x80) {
@@ -137,8 +143,7 @@ ParsedFile parse_properties(std::string path, std::string_view text) {
   return file;
 }
 
-std::optional<std::string> properties_replace_value(std::string_view line,
-                                                    std::string_view value) {
+std::optional<std::string> properties_replace_value(std::string_view line, std::string_view value) {
   const bool cr = !line.empty() && line.back() == '\r';
   const std::string_view text = logical(line);
   std::size_t lead = 0;

@@ -11,7 +11,8 @@ namespace {
 
 int line_at(std::string_view text, std::size_t offset) {
   offset = std::min(offset, text.size());
-  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(offset), '\n'));
+  return 1 + static_cast<int>(std::count(text.begin(),
+                                         text.begin() + static_cast<std::ptrdiff_t>(offset), '\n'));
 }
 
 bool is_name_char(char c) {
@@ -36,10 +37,14 @@ std::optional<std::size_t> attribute_value_offset(std::string_view text, std::si
         text.substr(i, attribute.size()) == attribute &&
         (i + attribute.size() == text.size() || !is_name_char(text[i + attribute.size()]))) {
       std::size_t j = i + attribute.size();
-      while (j < text.size() && (text[j] == ' ' || text[j] == '\t' || text[j] == '\n' || text[j] == '\r')) ++j;
+      while (j < text.size() &&
+             (text[j] == ' ' || text[j] == '\t' || text[j] == '\n' || text[j] == '\r'))
+        ++j;
       if (j < text.size() && text[j] == '=') {
         ++j;
-        while (j < text.size() && (text[j] == ' ' || text[j] == '\t' || text[j] == '\n' || text[j] == '\r')) ++j;
+        while (j < text.size() &&
+               (text[j] == ' ' || text[j] == '\t' || text[j] == '\n' || text[j] == '\r'))
+          ++j;
         if (j < text.size() && (text[j] == '"' || text[j] == '\'')) return j + 1;
       }
     }
@@ -81,8 +86,9 @@ struct Walker {
   void walk(const pugi::xml_node& node) {
     if (++depth > kMaxDepth) {
       const auto offset = node.offset_debug();
-      file.error = ParseError{offset < 0 ? 0 : line_at(text, static_cast<std::size_t>(offset)),
-                              "elements nested deeper than " + std::to_string(kMaxDepth) + " levels"};
+      file.error =
+          ParseError{offset < 0 ? 0 : line_at(text, static_cast<std::size_t>(offset)),
+                     "elements nested deeper than " + std::to_string(kMaxDepth) + " levels"};
       return;
     }
     for (const auto& child : node.children()) {
@@ -119,7 +125,8 @@ std::optional<std::string> quoted_after(const std::string& low, std::string_view
   if (open == std::string_view::npos) return std::nullopt;
   const auto close = line.find('"', open + 1);
   end = close == std::string_view::npos ? line.size() : close + 1;
-  return std::string(line.substr(open + 1, (close == std::string_view::npos ? line.size() : close) - open - 1));
+  return std::string(
+      line.substr(open + 1, (close == std::string_view::npos ? line.size() : close) - open - 1));
 }
 
 std::string trim_spaces(std::string_view s) {
@@ -147,7 +154,8 @@ void preprocess_lines(ParsedFile& file) {
     const auto eq = data->find('=');
     if (eq == std::string::npos || eq == 0) continue;
     file.settings.push_back({trim_spaces(std::string_view(*data).substr(0, eq)),
-                             trim_spaces(std::string_view(*data).substr(eq + 1)), static_cast<int>(i) + 1});
+                             trim_spaces(std::string_view(*data).substr(eq + 1)),
+                             static_cast<int>(i) + 1});
   }
 }
 
@@ -176,10 +184,12 @@ ParsedFile parse_xml(std::string path, std::string_view text) {
   file.syntax = "xml";
   file.lines = split_lines(text);
   pugi::xml_document doc;
-  const auto result = doc.load_buffer(text.data(), text.size(), pugi::parse_default, pugi::encoding_utf8);
+  const auto result =
+      doc.load_buffer(text.data(), text.size(), pugi::parse_default, pugi::encoding_utf8);
   if (!result) {
-    file.error = ParseError{line_at(text, static_cast<std::size_t>(std::max<std::ptrdiff_t>(result.offset, 0))),
-                            result.description()};
+    file.error = ParseError{
+        line_at(text, static_cast<std::size_t>(std::max<std::ptrdiff_t>(result.offset, 0))),
+        result.description()};
     return file;
   }
   preprocess_lines(file);

@@ -72,8 +72,7 @@ std::vector<config::ConfigFinding> check_bbb_web(const config::ParsedFile& file,
     std::vector<Problem> problems;
     Url fixed = *url;
     if (const auto p = config::check_announced_ipv4(url->host, facts)) {
-      problems.push_back({id + "-" + p->kind, p->severity,
-                          s.key + " names the host " + p->why});
+      problems.push_back({id + "-" + p->kind, p->severity, s.key + " names the host " + p->why});
       if (facts.public_ipv4) fixed.host = *facts.public_ipv4;
     } else if (server_url && !config::is_ip_literal(url->host) && facts.hostname &&
                !config::is_ip_literal(*facts.hostname)) {
@@ -83,11 +82,11 @@ std::vector<config::ConfigFinding> check_bbb_web(const config::ParsedFile& file,
                                 *facts.hostname + " (--hostname): what it says about " +
                                 *facts.hostname + " does not apply to this URL."});
       } else if (facts.hostname_resolves_to_public == false && facts.public_ipv4) {
-        problems.push_back({id + "-not-public", "warning",
-                            url->host + " does not resolve to the measured public address " +
-                                *facts.public_ipv4 +
-                                " on this host: bbb-web and the HTML5 client reach themselves "
-                                "through this URL (fix DNS or /etc/hosts: see the etc_hosts advice)."});
+        problems.push_back(
+            {id + "-not-public", "warning",
+             url->host + " does not resolve to the measured public address " + *facts.public_ipv4 +
+                 " on this host: bbb-web and the HTML5 client reach themselves "
+                 "through this URL (fix DNS or /etc/hosts: see the etc_hosts advice)."});
       }
     }
     if (server_url && url->scheme == "http") {
@@ -97,10 +96,19 @@ std::vector<config::ConfigFinding> check_bbb_web(const config::ParsedFile& file,
       fixed.scheme = "https";
     }
     if (problems.empty()) continue;
-    std::stable_sort(problems.begin(), problems.end(),
-                     [](const Problem& a, const Problem& b) { return rank(a.severity) < rank(b.severity); });
-    ConfigFinding x{problems.front().id, problems.front().severity, "bigbluebutton", file.path, s.line,
-                    s.key, s.value, std::nullopt, "", {}};
+    std::stable_sort(problems.begin(), problems.end(), [](const Problem& a, const Problem& b) {
+      return rank(a.severity) < rank(b.severity);
+    });
+    ConfigFinding x{problems.front().id,
+                    problems.front().severity,
+                    "bigbluebutton",
+                    file.path,
+                    s.line,
+                    s.key,
+                    s.value,
+                    std::nullopt,
+                    "",
+                    {}};
     for (const auto& p : problems) x.why += (x.why.empty() ? "" : " ") + p.why;
     if (fixed.text() != s.value) {
       x.expected = fixed.text();
@@ -125,7 +133,8 @@ config::ParsedFile parse_sip_nginx(std::string path, std::string_view text) {
     std::string_view line = file.lines[i];
     line = line.substr(0, line.find('#'));
     const auto at = line.find("proxy_pass");
-    if (at == std::string_view::npos || (at > 0 && line[at - 1] != ' ' && line[at - 1] != '\t' && line[at - 1] != '{')) {
+    if (at == std::string_view::npos ||
+        (at > 0 && line[at - 1] != ' ' && line[at - 1] != '\t' && line[at - 1] != '{')) {
       continue;
     }
     auto rest = line.substr(at + 10);
@@ -146,23 +155,30 @@ std::vector<config::ConfigFinding> check_bbb_sip_nginx(const config::ParsedFile&
   if (file.error || facts.behind_nat != true) return out;
   for (const Setting& s : file.settings) {
     const auto url = parse_url(s.value);
-    if (!url || !config::is_ip_literal(url->host) || (facts.public_ipv4 && url->host == *facts.public_ipv4)) continue;
+    if (!url || !config::is_ip_literal(url->host) ||
+        (facts.public_ipv4 && url->host == *facts.public_ipv4))
+      continue;
     std::string id;
     std::string why;
     if (facts.local_ipv4 && url->host == *facts.local_ipv4) {
       id = "bbb-sip-nginx-private";
       why = "nginx proxies the SIP WebSocket to FreeSWITCH on the private address " + url->host +
-            "; behind NAT the BigBlueButton guide has FreeSWITCH on the public address (the dummy NIC "
-            "carries it) and nginx proxy there, or browsers' audio fails (WebRTC error 1002 or 1007).";
-    } else if (const auto p = config::check_announced_ipv4(url->host, facts); p && p->kind == "not-public") {
+            "; behind NAT the BigBlueButton guide has FreeSWITCH on the public address (the dummy "
+            "NIC "
+            "carries it) and nginx proxy there, or browsers' audio fails (WebRTC error 1002 or "
+            "1007).";
+    } else if (const auto p = config::check_announced_ipv4(url->host, facts);
+               p && p->kind == "not-public") {
       id = "bbb-sip-nginx-not-public";
-      why = "nginx proxies the SIP WebSocket to " + url->host + ", which is neither this host's "
-            "private address nor the measured public address " + facts.public_ipv4.value_or("") +
-            ": an old address.";
+      why = "nginx proxies the SIP WebSocket to " + url->host +
+            ", which is neither this host's "
+            "private address nor the measured public address " +
+            facts.public_ipv4.value_or("") + ": an old address.";
     } else {
       continue;  // loopback or another private address: nothing measured to compare with
     }
-    ConfigFinding x{id, "warning", "bigbluebutton", file.path, s.line, s.key, s.value, std::nullopt, why, {}};
+    ConfigFinding x{id,    "warning", "bigbluebutton", file.path, s.line,
+                    s.key, s.value,   std::nullopt,    why,       {}};
     if (facts.public_ipv4) {
       Url fixed = *url;
       fixed.host = *facts.public_ipv4;

@@ -27,7 +27,7 @@ namespace natdiag::profile {
 /// Findings for sip.nginx: behind NAT the BigBlueButton guide has nginx proxy the SIP
 /// WebSocket to FreeSWITCH on the public address (the dummy NIC carries it), not the private
 /// one; an address that is neither is an old one.
-[[nodiscard]] std::vector<config::ConfigFinding> check_bbb_sip_nginx(const config::ParsedFile& file,
-                                                                     const cli::ProfileFacts& facts);
+[[nodiscard]] std::vector<config::ConfigFinding> check_bbb_sip_nginx(
+    const config::ParsedFile& file, const cli::ProfileFacts& facts);
 
 }  // namespace natdiag::profile

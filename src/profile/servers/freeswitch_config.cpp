@@ -71,7 +71,8 @@ class Checker {
 
   std::optional<LineEdit> edit(const Place& p, const std::string& value) const {
     const auto& lines = p.file->lines;
-    if (p.setting->line < 1 || static_cast<std::size_t>(p.setting->line) > lines.size()) return std::nullopt;
+    if (p.setting->line < 1 || static_cast<std::size_t>(p.setting->line) > lines.size())
+      return std::nullopt;
     const std::string& line = lines[static_cast<std::size_t>(p.setting->line) - 1];
     std::optional<std::string> text;
     if (p.preprocess) {
@@ -87,14 +88,17 @@ class Checker {
     return LineEdit{LineEdit::Kind::replace, p.setting->line, *text};
   }
 
-  void add(const Place& p, std::string id, std::string severity, std::optional<std::string> expected,
-           std::string why) {
+  void add(const Place& p, std::string id, std::string severity,
+           std::optional<std::string> expected, std::string why) {
     if (p.preprocess && config::xml_line_in_comment(*p.file, p.setting->line)) {
       why += " Line " + std::to_string(p.setting->line) +
              " is inside an XML comment, but FreeSWITCH's pre-processor applies it anyway.";
     }
-    ConfigFinding x{std::move(id), std::move(severity), server(), p.file->path, p.setting->line,
-                    p.setting->key, p.setting->value, std::move(expected), std::move(why), {}};
+    ConfigFinding x{std::move(id),    std::move(severity),
+                    server(),         p.file->path,
+                    p.setting->line,  p.setting->key,
+                    p.setting->value, std::move(expected),
+                    std::move(why),   {}};
     if (x.expected) {
       if (auto e = edit(p, *x.expected)) x.edits.push_back(*e);
     }
@@ -102,7 +106,9 @@ class Checker {
   }
 
   std::string pinned() const {
-    return f_.public_ipv4 ? " natdiag measured the public address " + *f_.public_ipv4 + ": write it here." : "";
+    return f_.public_ipv4
+               ? " natdiag measured the public address " + *f_.public_ipv4 + ": write it here."
+               : "";
   }
 
   // An address FreeSWITCH puts in its SDP and SIP headers for peers to reach it.
@@ -111,29 +117,36 @@ class Checker {
     if (value == "auto-nat") {
       if (f_.behind_nat == true) {
         add(p, "freeswitch-auto-nat", "warning", f_.public_ipv4,
-            name + " is auto-nat: FreeSWITCH asks the router for the public address by UPnP or "
-                   "NAT-PMP. natdiag does not test those and has no evidence this router answers "
-                   "them; without an answer FreeSWITCH announces its private address." + pinned());
+            name +
+                " is auto-nat: FreeSWITCH asks the router for the public address by UPnP or "
+                "NAT-PMP. natdiag does not test those and has no evidence this router answers "
+                "them; without an answer FreeSWITCH announces its private address." +
+                pinned());
       }
     } else if (value == "auto" || value == "$${local_ip_v4}") {
       if (f_.behind_nat == true) {
         add(p, "freeswitch-external-ip-private", "critical", f_.public_ipv4,
             name + " is " + value + ": FreeSWITCH announces this host's own address" +
                 (f_.local_ipv4 ? " (" + *f_.local_ipv4 + ")" : std::string()) +
-                ", and this host is behind NAT, so peers on the Internet cannot reach it." + pinned());
+                ", and this host is behind NAT, so peers on the Internet cannot reach it." +
+                pinned());
       }
     } else if (value.starts_with("stun:")) {
       const auto hp = config::split_host_port(std::string_view(value).substr(5));
       if (const auto problem = config::check_stun_server(hp.host, hp.port, f_)) {
         add(p, "freeswitch-stun-" + problem->kind, problem->severity, f_.public_ipv4,
-            name + " is " + value + ": FreeSWITCH asks that STUN server for its public address "
-                   "when it starts. " + problem->why + pinned());
+            name + " is " + value +
+                ": FreeSWITCH asks that STUN server for its public address "
+                "when it starts. " +
+                problem->why + pinned());
       }
     } else if (value.starts_with("host:")) {
-      if (f_.hostname && value.substr(5) == *f_.hostname && f_.hostname_resolves_to_public == false) {
+      if (f_.hostname && value.substr(5) == *f_.hostname &&
+          f_.hostname_resolves_to_public == false) {
         add(p, "freeswitch-external-ip-hostname", "warning", f_.public_ipv4,
             name + " is " + value + ": FreeSWITCH announces what " + *f_.hostname +
-                " resolves to on this host, and that is not the measured public address." + pinned());
+                " resolves to on this host, and that is not the measured public address." +
+                pinned());
       }
     } else if (const auto problem = config::check_announced_ipv4(value, f_)) {
       add(p, "freeswitch-external-ip-" + problem->kind, problem->severity, f_.public_ipv4,
@@ -144,7 +157,8 @@ class Checker {
   // rtp-ip / sip-ip: the address FreeSWITCH binds, which must be on this host.
   void bound(const Place& p) {
     const std::string& v = p.setting->value;
-    if (f_.behind_nat == true && f_.public_ipv4 && v == *f_.public_ipv4 && f_.dummy_nic_present != true) {
+    if (f_.behind_nat == true && f_.public_ipv4 && v == *f_.public_ipv4 &&
+        f_.dummy_nic_present != true) {
       add(p, "freeswitch-bind-ip-not-local", "warning", f_.local_ipv4,
           p.setting->key + " binds to " + v +
               ", the public address, which is on the router, not on this host (no dummy NIC "
@@ -165,8 +179,10 @@ class Checker {
     if (*first >= table->first && *last <= table->last && *first <= *last) return;
     const std::string range = std::to_string(*first) + "-" + std::to_string(*last);
     const std::string why =
-        "FreeSWITCH's RTP range is " + range + ", but the firewall and port-forward advice natdiag "
-        "gives (natdiag ports --for freeswitch) opens UDP " + table->text() +
+        "FreeSWITCH's RTP range is " + range +
+        ", but the firewall and port-forward advice natdiag "
+        "gives (natdiag ports --for freeswitch) opens UDP " +
+        table->text() +
         " (FreeSWITCH's and BigBlueButton's documented range); calls on ports outside it get no "
         "media unless those ports are opened too. natdiag did not measure the firewall here.";
     for (const Setting* s : {start, end}) {

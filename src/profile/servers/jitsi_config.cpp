@@ -37,7 +37,8 @@ struct StunEntry {
 
 class Checker {
  public:
-  Checker(const config::ParsedFile& file, const cli::ProfileFacts& facts) : file_(file), f_(facts) {}
+  Checker(const config::ParsedFile& file, const cli::ProfileFacts& facts)
+      : file_(file), f_(facts) {}
 
   std::vector<ConfigFinding> run() {
     if (file_.error) return {};
@@ -52,7 +53,8 @@ class Checker {
         std::size_t start = 0;
         while (start <= s->value.size()) {
           const auto comma = s->value.find(',', start);
-          const auto entry = trim(std::string_view(s->value).substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+          const auto entry = trim(std::string_view(s->value).substr(
+              start, comma == std::string::npos ? std::string::npos : comma - start));
           if (!entry.empty()) entries.push_back({s, entry});
           if (comma == std::string::npos) break;
           start = comma + 1;
@@ -85,7 +87,13 @@ class Checker {
       } else if (key == "videobridge.ice.udp.port") {
         port(s);
       } else if (key == "include") {
-        out_.push_back({"jitsi-include-not-followed", "info", "jitsi", file_.path, s.line, s.key, s.value,
+        out_.push_back({"jitsi-include-not-followed",
+                        "info",
+                        "jitsi",
+                        file_.path,
+                        s.line,
+                        s.key,
+                        s.value,
                         std::nullopt,
                         "This file includes " + s.value +
                             "; natdiag did not read it, so settings made there are not checked.",
@@ -109,10 +117,11 @@ class Checker {
     return LineEdit{LineEdit::Kind::replace, s.line, *text};
   }
 
-  void add(const Setting& s, std::string id, std::string severity, std::optional<std::string> expected,
-           std::string why, std::optional<std::string> written = std::nullopt) {
-    ConfigFinding x{std::move(id), std::move(severity), "jitsi", file_.path, s.line, s.key, s.value,
-                    std::move(expected), std::move(why), {}};
+  void add(const Setting& s, std::string id, std::string severity,
+           std::optional<std::string> expected, std::string why,
+           std::optional<std::string> written = std::nullopt) {
+    ConfigFinding x{std::move(id), std::move(severity), "jitsi",        file_.path, s.line, s.key,
+                    s.value,       std::move(expected), std::move(why), {}};
     if (x.expected) {
       if (auto e = edit(s, written.value_or(*x.expected))) x.edits.push_back(*e);
     }
@@ -122,7 +131,8 @@ class Checker {
   // A static NAT mapping: ice4j gives every host candidate on `local` a srflx twin on `pub`.
   void mapping(const Setting* local, const Setting* pub, const std::string& local_key,
                const std::string& public_key) {
-    if (local && config::is_ip_literal(local->value) && f_.local_ipv4 && local->value != *f_.local_ipv4) {
+    if (local && config::is_ip_literal(local->value) && f_.local_ipv4 &&
+        local->value != *f_.local_ipv4) {
       add(*local, "jitsi-nat-local-address-wrong", "warning", f_.local_ipv4,
           local_key + " is " + local->value + ", but this host's address on the way out is " +
               *f_.local_ipv4 + ": ice4j maps only candidates on " + local->value +
@@ -138,12 +148,20 @@ class Checker {
     const Setting& present = local ? *local : *pub;
     const std::string& missing_key = local ? public_key : local_key;
     const auto missing = local ? f_.public_ipv4 : f_.local_ipv4;
-    ConfigFinding x{"jitsi-nat-mapping-incomplete", "warning", "jitsi", file_.path, present.line,
-                    missing_key, std::nullopt, missing,
-                    present.key + " is set but " + missing_key +
-                        " is not: ice4j uses a mapping only with both addresses, so it announces no "
-                        "public address." + (missing ? " natdiag measured " + *missing + "." : ""),
-                    {}};
+    ConfigFinding x{
+        "jitsi-nat-mapping-incomplete",
+        "warning",
+        "jitsi",
+        file_.path,
+        present.line,
+        missing_key,
+        std::nullopt,
+        missing,
+        present.key + " is set but " + missing_key +
+            " is not: ice4j uses a mapping only with both addresses, so it announces no "
+            "public address." +
+            (missing ? " natdiag measured " + *missing + "." : ""),
+        {}};
     // A properties file takes the missing line after the present one; in jvb.conf the
     // object's layout is not known from one line, so only the value is given.
     if (missing && file_.syntax == "properties") {
@@ -164,7 +182,8 @@ class Checker {
       if (!problem) problem = std::move(p);
       names += (names.empty() ? "" : ", ") + e.address;
     }
-    const auto answered = problem->kind == "not-asked" ? config::answered_stun_server(f_) : std::nullopt;
+    const auto answered =
+        problem->kind == "not-asked" ? config::answered_stun_server(f_) : std::nullopt;
     const Setting& first = *entries.front().setting;
     std::optional<std::string> written;
     if (answered && file_.syntax == "properties") {
@@ -173,7 +192,8 @@ class Checker {
       written = *answered + (comma == std::string::npos ? "" : first.value.substr(comma));
     }
     add(first, "jitsi-stun-" + problem->kind, problem->severity, answered,
-        "ice4j's mapping harvester asks " + names + " for the public address. " + problem->why, written);
+        "ice4j's mapping harvester asks " + names + " for the public address. " + problem->why,
+        written);
   }
 
   void port(const Setting& s) {
@@ -181,10 +201,11 @@ class Checker {
     const auto value = config::parse_port(s.value);
     if (!table || !value || (*value >= table->first && *value <= table->last)) return;
     add(s, "jitsi-udp-port-outside-firewall", "info", std::to_string(table->first),
-        "The videobridge's UDP port is " + s.value + ", but the firewall and port-forward advice "
-        "natdiag gives (natdiag ports --for jitsi) opens UDP " + table->text() +
-        " (Jitsi's documented port); media gets through only if " + s.value +
-        " is opened too. natdiag did not measure the firewall here.");
+        "The videobridge's UDP port is " + s.value +
+            ", but the firewall and port-forward advice "
+            "natdiag gives (natdiag ports --for jitsi) opens UDP " +
+            table->text() + " (Jitsi's documented port); media gets through only if " + s.value +
+            " is opened too. natdiag did not measure the firewall here.");
   }
 
   const config::ParsedFile& file_;
