@@ -249,3 +249,44 @@ TEST_CASE("freeswitch: a file that did not parse gives no findings (its error is
   REQUIRE(file.error);
   CHECK(check_freeswitch(file, lab_facts()).empty());
 }
+
+TEST_CASE("freeswitch: behind NAT, an external address that is not set at all") {
+  const auto facts = lab_facts();
+  SUBCASE("vars.xml without external_sip_ip: the line goes before </include>") {
+    const auto text =
+        replaced(read_config("bigbluebutton/vars.xml"),
+                 "  <X-PRE-PROCESS cmd=\"set\" data=\"external_sip_ip=203.0.113.1\"/>\n", "");
+    const auto vars = parse_xml(kBbbVars, text);
+    const auto findings = check_freeswitch(vars, facts);
+    REQUIRE_MESSAGE(findings.size() == 1, ids(findings));
+    CHECK(findings[0].id == "freeswitch-external-ip-missing");
+    CHECK(findings[0].setting == "external_sip_ip");
+    CHECK_FALSE(findings[0].current);
+    CHECK(findings[0].expected == "203.0.113.1");
+    CHECK(findings[0].line == line_with(text, "</include>"));
+    REQUIRE(findings[0].edits.size() == 1);
+    CHECK(findings[0].edits[0].kind == config::LineEdit::Kind::insert_after);
+    CHECK(findings[0].edits[0].line == line_with(text, "</include>") - 1);
+    fixed_is_clean(vars, findings, facts);
+  }
+  SUBCASE("a SIP profile without ext-rtp-ip: the param goes below rtp-ip, indented like it") {
+    const auto text =
+        replaced(read_config("bigbluebutton/external.xml"),
+                 "    <param name=\"ext-rtp-ip\" value=\"$${external_rtp_ip}\"/>\n", "");
+    const auto profile = parse_xml(kBbbExternal, text);
+    const auto findings = check_freeswitch(profile, facts);
+    REQUIRE_MESSAGE(findings.size() == 1, ids(findings));
+    CHECK(findings[0].setting == "settings.param.ext-rtp-ip");
+    CHECK(findings[0].edits[0].line == line_with(text, "\"rtp-ip\""));
+    CHECK(findings[0].edits[0].text == "    <param name=\"ext-rtp-ip\" value=\"203.0.113.1\"/>");
+    fixed_is_clean(profile, findings, facts);
+  }
+  SUBCASE("not behind NAT, or not a vars.xml or SIP profile: nothing is missing") {
+    auto direct = facts;
+    direct.behind_nat = false;
+    CHECK(check_freeswitch(parse_xml(kBbbVars, "<include>\n</include>\n"), direct).empty());
+    CHECK(check_freeswitch(
+              parse_xml(kSwitch, read_config("freeswitch/autoload_configs/switch.conf.xml")), facts)
+              .empty());
+  }
+}

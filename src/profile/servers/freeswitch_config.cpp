@@ -30,15 +30,17 @@ class Checker {
   std::vector<ConfigFinding> run() {
     if (file_.error) return {};
     for (const auto& s : file_.settings) {
+      // FreeSWITCH keeps the last set of a variable or param: an earlier one changes nothing.
+      if (file_.find(s.key) != &s) continue;
       if (s.key == "external_rtp_ip" || s.key == "external_sip_ip") {
-        // FreeSWITCH keeps the last set of a variable: an earlier one changes nothing.
-        if (file_.find(s.key) == &s) announced({&file_, &s, true}, s.value);
+        announced({&file_, &s, true}, s.value);
       } else if (s.key == "settings.param.ext-rtp-ip" || s.key == "settings.param.ext-sip-ip") {
         if (const auto p = follow({&file_, &s, false})) announced(*p, p->setting->value);
       } else if (s.key == "settings.param.rtp-ip" || s.key == "settings.param.sip-ip") {
         if (const auto p = follow({&file_, &s, false})) bound(*p);
       }
     }
+    missing();
     port_range();
     // One variable can stand behind several params: report its line once per finding.
     std::vector<ConfigFinding> unique;
@@ -151,6 +153,54 @@ class Checker {
     } else if (const auto problem = config::check_announced_ipv4(value, f_)) {
       add(p, "freeswitch-external-ip-" + problem->kind, problem->severity, f_.public_ipv4,
           name + " announces " + problem->why);
+    }
+  }
+
+  // Behind NAT, a vars.xml without external_rtp_ip / external_sip_ip, or a SIP profile without
+  // ext-rtp-ip / ext-sip-ip, leaves FreeSWITCH announcing the address it binds: the private one.
+  void missing() {
+    if (f_.behind_nat != true) return;
+    const bool vars = file_.path.ends_with("vars.xml");
+    const bool profile = file_.find("settings.param.sip-port") != nullptr;
+    if (!vars && !profile) return;
+    for (const char* name : {"rtp", "sip"}) {
+      const std::string key = vars ? "external_" + std::string(name) + "_ip"
+                                   : "settings.param.ext-" + std::string(name) + "-ip";
+      if (file_.find(key)) continue;
+      // Where it goes: before vars.xml's </include>; after the profile's bind address.
+      int after = 0;
+      std::string text;
+      const std::string pub = f_.public_ipv4.value_or("");
+      if (vars) {
+        for (std::size_t i = file_.lines.size(); i-- > 0 && after == 0;) {
+          if (file_.lines[i].find("</include>") != std::string::npos) after = static_cast<int>(i);
+        }
+        text = "  <X-PRE-PROCESS cmd=\"set\" data=\"" + key + "=" + pub + "\"/>";
+      } else {
+        const Setting* anchor = file_.find("settings.param." + std::string(name) + "-ip");
+        if (!anchor) anchor = file_.find("settings.param.sip-port");
+        after = anchor->line;
+        const std::string& line = file_.lines[static_cast<std::size_t>(after) - 1];
+        text = line.substr(0, line.find_first_not_of(" \t")) + "<param name=\"ext-" + name +
+               "-ip\" value=\"" + pub + "\"/>";
+      }
+      ConfigFinding x{"freeswitch-external-ip-missing",
+                      "warning",
+                      server(),
+                      file_.path,
+                      after + 1,
+                      key,
+                      std::nullopt,
+                      f_.public_ipv4,
+                      key +
+                          " is not set: FreeSWITCH announces the address it binds, and behind NAT "
+                          "that is the private one." +
+                          pinned(),
+                      {}};
+      if (f_.public_ipv4 && (after > 0 || !vars)) {
+        x.edits.push_back({LineEdit::Kind::insert_after, after, text});
+      }
+      out_.push_back(std::move(x));
     }
   }
 

@@ -1,5 +1,6 @@
 #include "src/profile/servers/jitsi_config.hpp"
 
+#include <charconv>
 #include <map>
 #include <optional>
 #include <string>
@@ -76,9 +77,12 @@ class Checker {
         const auto rest = key.substr(kMappings.size());
         const auto dot = rest.find('.');
         if (dot == std::string_view::npos) continue;
-        const auto index = config::parse_port(rest.substr(0, dot));  // a small number
-        const int i = rest.substr(0, dot) == "0" ? 0 : index ? *index : -1;
-        if (i < 0) continue;
+        int i = 0;
+        const auto digits = rest.substr(0, dot);
+        if (std::from_chars(digits.data(), digits.data() + digits.size(), i).ptr !=
+            digits.data() + digits.size()) {
+          continue;
+        }
         if (rest.substr(dot + 1) == "local-address") mappings[i].first = &s;
         if (rest.substr(dot + 1) == "public-address") mappings[i].second = &s;
       } else if (key.starts_with(kStunAddresses) &&
