@@ -80,6 +80,11 @@ TEST_CASE("hocon: include lines are noted, not followed") {
   CHECK(includes[1]->value == "required(file(\"x.conf\"))");
   CHECK(includes[1]->line == 2);
   CHECK(file.find("a")->value == "1");
+  // A key named include is a key.
+  const auto key = parse_hocon("c", "include = yes\ninclude { x = 2 }\n");
+  REQUIRE_FALSE(key.error);
+  CHECK(key.find("include")->value == "yes");
+  CHECK(key.find("include.x")->value == "2");
 }
 
 TEST_CASE("hocon: what is outside the subset is an error with its line, never a guess") {

@@ -205,7 +205,7 @@ class Parser {
 
   void field(const std::string& prefix) {
     if (tok_.kind == Tok::unquoted &&
-        (tok_.text == "include" || tok_.text.starts_with("include "))) {
+        (tok_.text == "include" || tok_.text.starts_with("include ")) && !followed_by_separator()) {
       include();
       return;
     }
@@ -217,6 +217,13 @@ class Parser {
       throw Error{key_line, "expected '=', ':' or '{' after the key '" + path + "'"};
     }
     value(path);
+  }
+
+  // `include = 1` names a key "include"; only `include "file"` and the like include.
+  bool followed_by_separator() const {
+    const auto next = text_.find_first_not_of(" \t", tok_.end);
+    return next != std::string_view::npos &&
+           (text_[next] == '=' || text_[next] == ':' || text_[next] == '{');
   }
 
   // A key: quoted and unquoted pieces written together, split on the unquoted dots.

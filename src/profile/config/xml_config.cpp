@@ -33,7 +33,7 @@ std::optional<std::size_t> attribute_value_offset(std::string_view text, std::si
       i = close + 1;
       continue;
     }
-    if (is_name_char(c) && !is_name_char(text[i - 1]) &&
+    if (is_name_char(c) && (i == 0 || !is_name_char(text[i - 1])) &&
         text.substr(i, attribute.size()) == attribute &&
         (i + attribute.size() == text.size() || !is_name_char(text[i + attribute.size()]))) {
       std::size_t j = i + attribute.size();
