@@ -110,13 +110,15 @@ inline std::string apply_edits(const ParsedFile& file, const std::vector<ConfigF
       }
     }
   }
-  std::string out;
-  for (const auto& t : insert[0]) out += t + "\n";
+  std::vector<std::string> lines = insert[0];
   for (int n = 1; n <= static_cast<int>(file.lines.size()); ++n) {
     const auto r = replace.find(n);
-    out += (r == replace.end() ? file.lines[static_cast<std::size_t>(n) - 1] : r->second) + "\n";
-    for (const auto& t : insert[n]) out += t + "\n";
+    lines.push_back(r == replace.end() ? file.lines[static_cast<std::size_t>(n) - 1] : r->second);
+    for (const auto& t : insert[n]) lines.push_back(t);
   }
+  // The lines end where the text did: joined with '\n' they give the file back.
+  std::string out;
+  for (std::size_t i = 0; i < lines.size(); ++i) out += (i == 0 ? "" : "\n") + lines[i];
   return out;
 }
 

@@ -63,8 +63,8 @@ TEST_CASE("bbb-web: serverURL with an old public IP or a private IP") {
     const auto file = with_server_url("https://198.51.100.7:8443/x");
     const auto findings = check_bbb_web(file, facts);
     REQUIRE(findings.size() == 1);
-    CHECK(findings[0].id == "bbb-web-server-url-not-public");
-    CHECK(findings[0].severity == "warning");
+    CHECK(findings[0].id == "bbb-web-server-url-stale");
+    CHECK(findings[0].severity == "critical");
     CHECK(findings[0].expected == "https://203.0.113.1:8443/x");
     check_edits_keep_layout(file, findings[0]);
     fixed_is_clean(file, findings, facts);
@@ -104,7 +104,7 @@ TEST_CASE("bbb-web: the server URL's host name against the one natdiag checked")
     facts.hostname_resolves_to_public = false;
     const auto findings = check_bbb_web(with_server_url("https://bbb.example.com"), facts);
     REQUIRE(findings.size() == 1);
-    CHECK(findings[0].id == "bbb-web-server-url-not-public");
+    CHECK(findings[0].id == "bbb-web-server-url-hostname-not-public");
     CHECK(findings[0].why.find("/etc/hosts") != std::string::npos);
     CHECK_FALSE(findings[0].expected);
     CHECK(findings[0].edits.empty());
@@ -141,7 +141,7 @@ TEST_CASE("sip.nginx: the proxy to FreeSWITCH's WebSocket goes to the public add
     std::string id;
   };
   for (const Case& c : {Case{"10.77.0.10", "bbb-sip-nginx-private"},
-                        Case{"198.51.100.7", "bbb-sip-nginx-not-public"}}) {
+                        Case{"198.51.100.7", "bbb-sip-nginx-stale"}}) {
     CAPTURE(c.host);
     const auto file = parse_sip_nginx(path, replaced(text, "203.0.113.1", c.host));
     const auto findings = check_bbb_sip_nginx(file, facts);

@@ -104,7 +104,7 @@ TEST_CASE("freeswitch: an old public IP, a private IP, auto, local_ip_v4 in vars
     std::string id;
     std::string severity;
   };
-  for (const Case& c : {Case{"198.51.100.7", "freeswitch-external-ip-not-public", "warning"},
+  for (const Case& c : {Case{"198.51.100.7", "freeswitch-external-ip-stale", "critical"},
                         Case{"10.77.0.10", "freeswitch-external-ip-private", "critical"},
                         Case{"192.168.1.20", "freeswitch-external-ip-private", "critical"},
                         Case{"auto", "freeswitch-external-ip-private", "critical"},

@@ -97,7 +97,7 @@ TEST_CASE("jitsi: NAT_HARVESTER addresses: old public, private public, wrong loc
   };
   for (const Case& c :
        {Case{"PUBLIC_ADDRESS=203.0.113.1", "PUBLIC_ADDRESS=198.51.100.7",
-             "jitsi-nat-public-address-not-public", "warning", public_line, "203.0.113.1"},
+             "jitsi-nat-public-address-stale", "critical", public_line, "203.0.113.1"},
         Case{"PUBLIC_ADDRESS=203.0.113.1", "PUBLIC_ADDRESS=10.77.0.10",
              "jitsi-nat-public-address-private", "critical", public_line, "203.0.113.1"},
         Case{"LOCAL_ADDRESS=10.77.0.10", "LOCAL_ADDRESS=192.168.0.5",
@@ -136,7 +136,7 @@ TEST_CASE("jitsi: jvb.conf's static mapping, STUN addresses and UDP port") {
     const auto file = parse_hocon(kJvb, replaced(text, "\"203.0.113.1\"", "\"198.51.100.7\""));
     const auto findings = check_jitsi(file, facts);
     REQUIRE_MESSAGE(findings.size() == 1, ids(findings));
-    CHECK(findings[0].id == "jitsi-nat-public-address-not-public");
+    CHECK(findings[0].id == "jitsi-nat-public-address-stale");
     CHECK(findings[0].setting == "ice4j.harvest.mapping.static-mappings.0.public-address");
     CHECK(findings[0].line == line_with(text, "public-address"));
     CHECK(findings[0].edits[0].text == "                    public-address = \"203.0.113.1\"");

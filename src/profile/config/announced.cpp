@@ -1,5 +1,6 @@
 #include "src/profile/config/announced.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include "stun/net/endpoint.hpp"
@@ -7,19 +8,16 @@
 
 namespace natdiag::profile::config {
 
-std::vector<std::string> split_lines(std::string_view text) {
+std::vector<std::string> split_text_lines(std::string_view text) {
   std::vector<std::string> lines;
   std::size_t start = 0;
-  while (start < text.size()) {
+  while (true) {
     const auto nl = text.find('\n', start);
-    if (nl == std::string_view::npos) {
-      lines.emplace_back(text.substr(start));
-      break;
-    }
-    lines.emplace_back(text.substr(start, nl - start));
+    lines.emplace_back(
+        text.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start));
+    if (nl == std::string_view::npos) return lines;
     start = nl + 1;
   }
-  return lines;
 }
 
 bool is_ip_literal(std::string_view text) {
@@ -80,7 +78,7 @@ std::optional<AddressProblem> check_announced_ipv4(std::string_view value,
             ": peers on the Internet cannot reach the address the server announces."};
   }
   if (facts.public_ipv4) {
-    return AddressProblem{"not-public", "warning",
+    return AddressProblem{"stale", "critical",
                           v + " is not this host's public address as natdiag measured it (" +
                               *facts.public_ipv4 +
                               "): an old address or another host's, so peers send media where "
@@ -90,7 +88,7 @@ std::optional<AddressProblem> check_announced_ipv4(std::string_view value,
 }
 
 std::optional<std::string> answered_stun_server(const cli::ProfileFacts& facts) {
-  if (!facts.stun_server_ip) return std::nullopt;
+  if (!facts.stun_server_ip || facts.udp != true) return std::nullopt;
   auto a = stun::TransportAddress::parse(*facts.stun_server_ip);
   if (!a) return std::nullopt;
   a->port = facts.stun_server_port;
@@ -99,31 +97,53 @@ std::optional<std::string> answered_stun_server(const cli::ProfileFacts& facts) 
 
 std::optional<StunProblem> check_stun_server(std::string_view host,
                                              std::optional<std::uint16_t> port,
-                                             const cli::ProfileFacts& facts) {
+                                             const cli::ProfileFacts& facts,
+                                             const Measurements& measured) {
+  // RFC 8489 §18.6: 3478 is STUN's default port.
+  const std::uint16_t wanted_port = port.value_or(3478);
   std::string named(host);
-  if (port) named.append(":").append(std::to_string(*port));
-  if (!facts.measured()) {
-    if (!facts.stun_error) return std::nullopt;
+  named.append(":").append(std::to_string(wanted_port));
+  const auto answered = answered_stun_server(facts);
+  if (answered && is_ip_literal(host)) {
+    const auto a = stun::TransportAddress::parse(host);
+    const auto b = stun::TransportAddress::parse(*facts.stun_server_ip);
+    if (a && b && a->same_ip(*b) && wanted_port == facts.stun_server_port) return std::nullopt;
+  }
+  const std::string other =
+      answered ? " (the STUN server that answered the profile is " + *answered + ")" : "";
+  if (const auto it = measured.stun_answers.find(named); it != measured.stun_answers.end()) {
+    if (it->second) return std::nullopt;
+    return StunProblem{"unanswered", "warning",
+                       "The STUN server " + named + " did not answer natdiag from this host" +
+                           other + ": the server learns no public address from it."};
+  }
+  if (!facts.measured() && facts.stun_error) {
     return StunProblem{"none-answered", "warning",
                        "No STUN server answered natdiag from this host (" + *facts.stun_error +
                            "); natdiag did not ask " + named +
                            ", but if STUN is blocked on the way out its answer is lost too and "
                            "the server learns no public address."};
   }
-  // RFC 8489 §18.6: 3478 is STUN's default port.
-  const std::uint16_t wanted_port = port.value_or(3478);
-  const auto answered = answered_stun_server(facts);
-  if (facts.stun_server_ip && is_ip_literal(host)) {
-    const auto a = stun::TransportAddress::parse(host);
-    const auto b = stun::TransportAddress::parse(*facts.stun_server_ip);
-    if (a && b && a->same_ip(*b) && wanted_port == facts.stun_server_port) return std::nullopt;
-  }
+  if (!facts.measured()) return std::nullopt;
   return StunProblem{"not-asked", "info",
-                     "natdiag did not ask " + named +
-                         (answered ? " (the STUN server that answered here is " + *answered + ")"
-                                   : std::string()) +
+                     "natdiag did not ask " + named + other +
                          ", so it cannot tell whether that server answers from this host; if it "
                          "does not, the server learns no public address."};
+}
+
+std::optional<std::string> udp_ports_not_open(const Measurements& measured,
+                                              const cli::PortRange& range) {
+  std::string out;
+  std::uint32_t count = 0;
+  for (const auto& m : measured.udp_ports) {
+    if (m.state == "open" || !m.range.overlaps(range)) continue;
+    const cli::PortRange part{std::max(m.range.first, range.first),
+                              std::min(m.range.last, range.last)};
+    out += (out.empty() ? "" : ", ") + part.text() + " " + m.state;
+    count += part.size();
+  }
+  if (out.empty()) return std::nullopt;
+  return out + " (" + std::to_string(count) + " of " + std::to_string(range.size()) + " ports)";
 }
 
 std::optional<cli::PortRange> firewall_media_range(std::string_view server) {

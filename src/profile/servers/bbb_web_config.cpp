@@ -83,7 +83,7 @@ std::vector<config::ConfigFinding> check_bbb_web(const config::ParsedFile& file,
                                 *facts.hostname + " does not apply to this URL."});
       } else if (facts.hostname_resolves_to_public == false && facts.public_ipv4) {
         problems.push_back(
-            {id + "-not-public", "warning",
+            {id + "-hostname-not-public", "warning",
              url->host + " does not resolve to the measured public address " + *facts.public_ipv4 +
                  " on this host: bbb-web and the HTML5 client reach themselves "
                  "through this URL (fix DNS or /etc/hosts: see the etc_hosts advice)."});
@@ -128,7 +128,7 @@ config::ParsedFile parse_sip_nginx(std::string path, std::string_view text) {
   config::ParsedFile file;
   file.path = std::move(path);
   file.syntax = "nginx";
-  file.lines = config::split_lines(text);
+  file.lines = config::split_text_lines(text);
   for (std::size_t i = 0; i < file.lines.size(); ++i) {
     std::string_view line = file.lines[i];
     line = line.substr(0, line.find('#'));
@@ -168,8 +168,8 @@ std::vector<config::ConfigFinding> check_bbb_sip_nginx(const config::ParsedFile&
             "carries it) and nginx proxy there, or browsers' audio fails (WebRTC error 1002 or "
             "1007).";
     } else if (const auto p = config::check_announced_ipv4(url->host, facts);
-               p && p->kind == "not-public") {
-      id = "bbb-sip-nginx-not-public";
+               p && p->kind == "stale") {
+      id = "bbb-sip-nginx-stale";
       why = "nginx proxies the SIP WebSocket to " + url->host +
             ", which is neither this host's "
             "private address nor the measured public address " +

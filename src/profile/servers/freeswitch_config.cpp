@@ -24,8 +24,9 @@ struct Place {
 
 class Checker {
  public:
-  Checker(const ParsedFile& file, const ParsedFile* vars, const cli::ProfileFacts& facts)
-      : file_(file), vars_(vars), f_(facts) {}
+  Checker(const ParsedFile& file, const ParsedFile* vars, const cli::ProfileFacts& facts,
+          const config::Measurements& measured)
+      : file_(file), vars_(vars), f_(facts), m_(measured) {}
 
   std::vector<ConfigFinding> run() {
     if (file_.error) return {};
@@ -135,7 +136,7 @@ class Checker {
       }
     } else if (value.starts_with("stun:")) {
       const auto hp = config::split_host_port(std::string_view(value).substr(5));
-      if (const auto problem = config::check_stun_server(hp.host, hp.port, f_)) {
+      if (const auto problem = config::check_stun_server(hp.host, hp.port, f_, m_)) {
         add(p, "freeswitch-stun-" + problem->kind, problem->severity, f_.public_ipv4,
             name + " is " + value +
                 ": FreeSWITCH asks that STUN server for its public address "
@@ -218,6 +219,8 @@ class Checker {
   }
 
   // switch.conf.xml's rtp-start-port / rtp-end-port against the range the firewall advice opens.
+  // switch.conf.xml's rtp-start-port / rtp-end-port: against the UDP ports `natdiag ports`
+  // measured; when it did not run, against the range the firewall advice opens.
   void port_range() {
     const Setting* start = file_.find("settings.param.rtp-start-port");
     const Setting* end = file_.find("settings.param.rtp-end-port");
@@ -226,15 +229,32 @@ class Checker {
     const auto first = start ? config::parse_port(start->value) : table->first;
     const auto last = end ? config::parse_port(end->value) : table->last;
     if (!first || !last) return;  // a $${variable} or not a number: nothing to compare
-    if (*first >= table->first && *last <= table->last && *first <= *last) return;
     const std::string range = std::to_string(*first) + "-" + std::to_string(*last);
+    const Setting* at = start ? start : end;
+    if (*first > *last) {
+      add({&file_, at, false}, "freeswitch-rtp-range-inverted", "warning", std::nullopt,
+          "FreeSWITCH's RTP range starts at " + std::to_string(*first) + " and ends at " +
+              std::to_string(*last) + ": the start is above the end.");
+      return;
+    }
+    if (!m_.udp_ports.empty()) {
+      if (const auto closed = config::udp_ports_not_open(m_, {*first, *last})) {
+        add({&file_, at, false}, "freeswitch-rtp-range-not-open", "warning", std::nullopt,
+            "FreeSWITCH's RTP range " + range +
+                " is not open from the Internet as natdiag measured it: " + *closed +
+                ". Media on those ports never arrives: open and forward them to this host.");
+      }
+      return;
+    }
+    if (*first >= table->first && *last <= table->last) return;
     const std::string why =
         "FreeSWITCH's RTP range is " + range +
-        ", but the firewall and port-forward advice natdiag "
-        "gives (natdiag ports --for freeswitch) opens UDP " +
+        ", but the firewall and port-forward advice natdiag gives (natdiag ports --for "
+        "freeswitch) opens UDP " +
         table->text() +
         " (FreeSWITCH's and BigBlueButton's documented range); calls on ports outside it get no "
-        "media unless those ports are opened too. natdiag did not measure the firewall here.";
+        "media unless those ports are opened too. natdiag did not measure the ports here "
+        "(natdiag ports would).";
     for (const Setting* s : {start, end}) {
       if (!s) continue;
       const std::string want = std::to_string(s == start ? table->first : table->last);
@@ -246,20 +266,39 @@ class Checker {
   const ParsedFile& file_;
   const ParsedFile* vars_;
   const cli::ProfileFacts& f_;
+  const config::Measurements& m_;
   std::vector<ConfigFinding> out_;
 };
 
 }  // namespace
 
+std::vector<std::pair<std::string, std::uint16_t>> freeswitch_stun_servers(
+    const config::ParsedFile& file) {
+  std::vector<std::pair<std::string, std::uint16_t>> out;
+  for (const auto& s : file.settings) {
+    const bool announced = s.key == "external_rtp_ip" || s.key == "external_sip_ip" ||
+                           s.key == "settings.param.ext-rtp-ip" ||
+                           s.key == "settings.param.ext-sip-ip";
+    if (!announced || file.find(s.key) != &s || !s.value.starts_with("stun:")) continue;
+    const auto hp = config::split_host_port(std::string_view(s.value).substr(5));
+    if (hp.host.empty() || hp.bad_port) continue;
+    const std::pair<std::string, std::uint16_t> server{hp.host, hp.port.value_or(3478)};
+    if (std::find(out.begin(), out.end(), server) == out.end()) out.push_back(server);
+  }
+  return out;
+}
+
 std::vector<config::ConfigFinding> check_freeswitch(const config::ParsedFile& file,
-                                                    const cli::ProfileFacts& facts) {
-  return Checker(file, nullptr, facts).run();
+                                                    const cli::ProfileFacts& facts,
+                                                    const config::Measurements& measured) {
+  return Checker(file, nullptr, facts, measured).run();
 }
 
 std::vector<config::ConfigFinding> check_freeswitch(const config::ParsedFile& file,
                                                     const config::ParsedFile& vars,
-                                                    const cli::ProfileFacts& facts) {
-  return Checker(file, &vars, facts).run();
+                                                    const cli::ProfileFacts& facts,
+                                                    const config::Measurements& measured) {
+  return Checker(file, &vars, facts, measured).run();
 }
 
 }  // namespace natdiag::profile

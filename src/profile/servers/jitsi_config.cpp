@@ -1,5 +1,6 @@
 #include "src/profile/servers/jitsi_config.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <map>
 #include <optional>
@@ -30,6 +31,21 @@ std::string trim(std::string_view s) {
   return std::string(s);
 }
 
+// STUN_MAPPING_HARVESTER_ADDRESSES: "host:port" entries separated by commas.
+std::vector<std::string> split_list(std::string_view value) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= value.size()) {
+    const auto comma = value.find(',', start);
+    auto entry = trim(value.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
+    if (!entry.empty()) out.push_back(std::move(entry));
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
 // One STUN server the mapping harvester asks, and the setting that names it.
 struct StunEntry {
   const Setting* setting;
@@ -38,8 +54,9 @@ struct StunEntry {
 
 class Checker {
  public:
-  Checker(const config::ParsedFile& file, const cli::ProfileFacts& facts)
-      : file_(file), f_(facts) {}
+  Checker(const config::ParsedFile& file, const cli::ProfileFacts& facts,
+          const config::Measurements& measured)
+      : file_(file), f_(facts), m_(measured) {}
 
   std::vector<ConfigFinding> run() {
     if (file_.error) return {};
@@ -51,15 +68,7 @@ class Checker {
       if (local || pub) mapping(local, pub, std::string(kLocalKey), std::string(kPublicKey));
       if (const Setting* s = file_.find(kStunKey)) {
         std::vector<StunEntry> entries;
-        std::size_t start = 0;
-        while (start <= s->value.size()) {
-          const auto comma = s->value.find(',', start);
-          const auto entry = trim(std::string_view(s->value).substr(
-              start, comma == std::string::npos ? std::string::npos : comma - start));
-          if (!entry.empty()) entries.push_back({s, entry});
-          if (comma == std::string::npos) break;
-          start = comma + 1;
-        }
+        for (auto& entry : split_list(s->value)) entries.push_back({s, std::move(entry)});
         stun(entries);
       }
       if (const Setting* s = file_.find(kPortKey)) port(*s);
@@ -181,7 +190,7 @@ class Checker {
     std::string names;
     for (const auto& e : entries) {
       const auto hp = config::split_host_port(e.address);
-      auto p = config::check_stun_server(hp.host, hp.port, f_);
+      auto p = config::check_stun_server(hp.host, hp.port, f_, m_);
       if (!p) return;
       if (!problem) problem = std::move(p);
       names += (names.empty() ? "" : ", ") + e.address;
@@ -200,28 +209,63 @@ class Checker {
         written);
   }
 
+  // The videobridge's UDP port: against the ports `natdiag ports` measured; when it did not
+  // run, against the port the firewall advice opens.
   void port(const Setting& s) {
     const auto table = config::firewall_media_range("jitsi");
     const auto value = config::parse_port(s.value);
-    if (!table || !value || (*value >= table->first && *value <= table->last)) return;
+    if (!table || !value) return;
+    if (!m_.udp_ports.empty()) {
+      if (const auto closed = config::udp_ports_not_open(m_, {*value, *value})) {
+        add(s, "jitsi-udp-port-not-open", "warning", std::nullopt,
+            "The videobridge's UDP port " + s.value +
+                " is not open from the Internet as natdiag measured it: " + *closed +
+                ". Open and forward it to this host.");
+      }
+      return;
+    }
+    if (*value >= table->first && *value <= table->last) return;
     add(s, "jitsi-udp-port-outside-firewall", "info", std::to_string(table->first),
         "The videobridge's UDP port is " + s.value +
-            ", but the firewall and port-forward advice "
-            "natdiag gives (natdiag ports --for jitsi) opens UDP " +
+            ", but the firewall and port-forward advice natdiag gives (natdiag ports --for "
+            "jitsi) opens UDP " +
             table->text() + " (Jitsi's documented port); media gets through only if " + s.value +
-            " is opened too. natdiag did not measure the firewall here.");
+            " is opened too. natdiag did not measure the ports here (natdiag ports would).");
   }
 
   const config::ParsedFile& file_;
   const cli::ProfileFacts& f_;
+  const config::Measurements& m_;
   std::vector<ConfigFinding> out_;
 };
 
 }  // namespace
 
 std::vector<config::ConfigFinding> check_jitsi(const config::ParsedFile& file,
-                                               const cli::ProfileFacts& facts) {
-  return Checker(file, facts).run();
+                                               const cli::ProfileFacts& facts,
+                                               const config::Measurements& measured) {
+  return Checker(file, facts, measured).run();
+}
+
+std::vector<std::pair<std::string, std::uint16_t>> jitsi_stun_servers(
+    const config::ParsedFile& file) {
+  std::vector<std::string> entries;
+  if (const Setting* s = file.find(kStunKey)) entries = split_list(s->value);
+  for (const Setting& s : file.settings) {
+    const std::string_view key = s.key;
+    if (key.starts_with(kStunAddresses) &&
+        key.substr(kStunAddresses.size()).find('.') == std::string_view::npos) {
+      entries.push_back(s.value);
+    }
+  }
+  std::vector<std::pair<std::string, std::uint16_t>> out;
+  for (const auto& e : entries) {
+    const auto hp = config::split_host_port(e);
+    if (hp.host.empty() || hp.bad_port) continue;
+    const std::pair<std::string, std::uint16_t> server{hp.host, hp.port.value_or(3478)};
+    if (std::find(out.begin(), out.end(), server) == out.end()) out.push_back(server);
+  }
+  return out;
 }
 
 }  // namespace natdiag::profile
