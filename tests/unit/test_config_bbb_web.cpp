@@ -140,8 +140,8 @@ TEST_CASE("sip.nginx: the proxy to FreeSWITCH's WebSocket goes to the public add
     std::string host;
     std::string id;
   };
-  for (const Case& c : {Case{"10.77.0.10", "bbb-sip-nginx-private"},
-                        Case{"198.51.100.7", "bbb-sip-nginx-stale"}}) {
+  for (const Case& c :
+       {Case{"10.77.0.10", "bbb-sip-nginx-private"}, Case{"198.51.100.7", "bbb-sip-nginx-stale"}}) {
     CAPTURE(c.host);
     const auto file = parse_sip_nginx(path, replaced(text, "203.0.113.1", c.host));
     const auto findings = check_bbb_sip_nginx(file, facts);

@@ -290,3 +290,49 @@ TEST_CASE("freeswitch: behind NAT, an external address that is not set at all") 
               .empty());
   }
 }
+
+TEST_CASE("freeswitch: what config check measured: STUN answers and the UDP ports") {
+  const auto facts = lab_facts();
+  const auto vars = parse_xml(kVars, read_config("freeswitch/vars.xml"));
+  REQUIRE(freeswitch_stun_servers(vars) ==
+          std::vector<std::pair<std::string, std::uint16_t>>{{"stun.freeswitch.org", 3478}});
+  config::Measurements measured;
+  SUBCASE("stun.freeswitch.org answered config check: nothing to say") {
+    measured.stun_answers["stun.freeswitch.org:3478"] = true;
+    CHECK(check_freeswitch(vars, facts, measured).empty());
+  }
+  SUBCASE("it did not answer: a warning, the measured address to write") {
+    measured.stun_answers["stun.freeswitch.org:3478"] = false;
+    const auto findings = check_freeswitch(vars, facts, measured);
+    REQUIRE_MESSAGE(findings.size() == 2, ids(findings));
+    CHECK(findings[0].id == "freeswitch-stun-unanswered");
+    CHECK(findings[0].severity == "warning");
+    CHECK(findings[0].expected == "203.0.113.1");
+    CHECK(findings[0].why.find("did not answer") != std::string::npos);
+    fixed_is_clean(vars, findings, facts);
+  }
+  SUBCASE("the RTP range against the measured ports") {
+    const auto text = read_config("freeswitch/autoload_configs/switch.conf.xml");
+    const auto sw = parse_xml(kSwitch, text);
+    measured.udp_ports = {{{16384, 20000}, "open"}, {{20001, 32768}, "filtered"}};
+    const auto findings = check_freeswitch(sw, facts, measured);
+    REQUIRE_MESSAGE(findings.size() == 1, ids(findings));
+    CHECK(findings[0].id == "freeswitch-rtp-range-not-open");
+    CHECK(findings[0].severity == "warning");
+    CHECK(findings[0].line == line_with(text, "rtp-start-port"));
+    CHECK(findings[0].why.find("20001-32768 filtered (12768 of 16385 ports)") != std::string::npos);
+    CHECK(findings[0].edits.empty());  // the fix is the firewall, not this file
+    measured.udp_ports = {{{16384, 32768}, "open"}};
+    CHECK(check_freeswitch(sw, facts, measured).empty());
+    // Measured open, the table does not matter: a range outside it is fine.
+    measured.udp_ports = {{{10000, 20000}, "open"}};
+    const auto moved =
+        parse_xml(kSwitch, replaced(replaced(text, "value=\"16384\"", "value=\"10000\""),
+                                    "value=\"32768\"", "value=\"20000\""));
+    CHECK(check_freeswitch(moved, facts, measured).empty());
+    const auto inverted = parse_xml(kSwitch, replaced(text, "value=\"16384\"", "value=\"40000\""));
+    const auto bad = check_freeswitch(inverted, facts, measured);
+    REQUIRE(bad.size() == 1);
+    CHECK(bad[0].id == "freeswitch-rtp-range-inverted");
+  }
+}

@@ -190,3 +190,43 @@ TEST_CASE("jitsi: jvb.conf's static mapping, STUN addresses and UDP port") {
     CHECK(check_jitsi(file, facts).empty());
   }
 }
+
+TEST_CASE("jitsi: what config check measured: STUN answers and the UDP port") {
+  const auto facts = lab_facts();
+  const auto file = parse_properties(kProps, read_config("jitsi/sip-communicator.properties"));
+  CHECK(jitsi_stun_servers(file) == std::vector<std::pair<std::string, std::uint16_t>>{
+                                        {"meet-jit-si-turnrelay.jitsi.net", 443}});
+  const auto jvb =
+      parse_hocon(kJvb, replaced(read_config("jitsi/jvb.conf"), "addresses = [ ]",
+                                 "addresses = [ \"a.example.org:3478\", \"b.example.org\" ]"));
+  CHECK(jitsi_stun_servers(jvb) == std::vector<std::pair<std::string, std::uint16_t>>{
+                                       {"a.example.org", 3478}, {"b.example.org", 3478}});
+  config::Measurements measured;
+  measured.stun_answers["meet-jit-si-turnrelay.jitsi.net:443"] = true;
+  CHECK(check_jitsi(file, facts, measured).empty());
+  measured.stun_answers["meet-jit-si-turnrelay.jitsi.net:443"] = false;
+  auto findings = check_jitsi(file, facts, measured);
+  REQUIRE(findings.size() == 1);
+  CHECK(findings[0].id == "jitsi-stun-unanswered");
+  CHECK(findings[0].severity == "warning");
+  CHECK(findings[0].expected == "203.0.113.10:3478");
+  fixed_is_clean(file, findings, facts);
+  // One not asked, one that did not answer: the warning speaks for the list.
+  measured.stun_answers["b.example.org:3478"] = false;
+  findings = check_jitsi(jvb, facts, measured);
+  REQUIRE(findings.size() == 1);
+  CHECK(findings[0].id == "jitsi-stun-unanswered");
+  CHECK(findings[0].setting == "ice4j.harvest.mapping.stun.addresses.0");
+  fixed_is_clean(jvb, findings, facts);
+  // One of two answered: ice4j gets its address from that one.
+  measured.stun_answers["b.example.org:3478"] = true;
+  CHECK(check_jitsi(jvb, facts, measured).empty());
+
+  measured.udp_ports = {{{10000, 10000}, "filtered"}};
+  findings = check_jitsi(parse_hocon(kJvb, read_config("jitsi/jvb.conf")), facts, measured);
+  REQUIRE(findings.size() == 1);
+  CHECK(findings[0].id == "jitsi-udp-port-not-open");
+  CHECK(findings[0].why.find("10000 filtered") != std::string::npos);
+  measured.udp_ports = {{{10000, 10000}, "open"}};
+  CHECK(check_jitsi(parse_hocon(kJvb, read_config("jitsi/jvb.conf")), facts, measured).empty());
+}

@@ -2,6 +2,7 @@
 // java.util.Properties.load's syntax, each setting at the line its key is on.
 #include <doctest/doctest.h>
 
+#include "src/profile/config/announced.hpp"
 #include "src/profile/config/properties.hpp"
 #include "tests/unit/config_test_helpers.hpp"
 
@@ -123,4 +124,11 @@ TEST_CASE("properties: damaged files never crash the reader; errors and settings
     (void)parse_properties("p", line);
     (void)properties_replace_value(line, "x");
   }
+}
+
+TEST_CASE("config lines: split byte-exact, so the edits and the diff give the file back") {
+  CHECK(split_text_lines("a\nb\n") == std::vector<std::string>{"a", "b", ""});
+  CHECK(split_text_lines("a\r\nb") == std::vector<std::string>{"a\r", "b"});
+  CHECK(split_text_lines("") == std::vector<std::string>{""});
+  CHECK(split_text_lines("\n\n") == std::vector<std::string>{"", "", ""});
 }

@@ -192,11 +192,14 @@ class Checker {
       const auto hp = config::split_host_port(e.address);
       auto p = config::check_stun_server(hp.host, hp.port, f_, m_);
       if (!p) return;
-      if (!problem) problem = std::move(p);
+      // The worst of them speaks for the list: one that did not answer over one not asked.
+      if (!problem || (p->severity == "warning" && problem->severity != "warning")) {
+        problem = std::move(p);
+      }
       names += (names.empty() ? "" : ", ") + e.address;
     }
     const auto answered =
-        problem->kind == "not-asked" ? config::answered_stun_server(f_) : std::nullopt;
+        problem->kind != "none-answered" ? config::answered_stun_server(f_) : std::nullopt;
     const Setting& first = *entries.front().setting;
     std::optional<std::string> written;
     if (answered && file_.syntax == "properties") {
