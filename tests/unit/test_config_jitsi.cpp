@@ -114,9 +114,9 @@ TEST_CASE("jitsi: NAT_HARVESTER addresses: old public, private public, wrong loc
     fixed_is_clean(file, findings, facts);
   }
   SUBCASE("only the local address: the public one is inserted below it") {
-    const auto file = parse_properties(
-        kProps,
-        replaced(text, "org.ice4j.ice.harvest.NAT_HARVESTER_PUBLIC_ADDRESS=203.0.113.1\n", ""));
+    const auto local_only =
+        replaced(text, "org.ice4j.ice.harvest.NAT_HARVESTER_PUBLIC_ADDRESS=203.0.113.1\n", "");
+    const auto file = parse_properties(kProps, local_only);
     const auto findings = check_jitsi(file, facts);
     REQUIRE(findings.size() == 1);
     CHECK(findings[0].id == "jitsi-nat-mapping-incomplete");
@@ -125,7 +125,15 @@ TEST_CASE("jitsi: NAT_HARVESTER addresses: old public, private public, wrong loc
     CHECK(findings[0].expected == "203.0.113.1");
     REQUIRE(findings[0].edits.size() == 1);
     CHECK(findings[0].edits[0].kind == config::LineEdit::Kind::insert_after);
+    CHECK(findings[0].edits[0].text ==
+          "org.ice4j.ice.harvest.NAT_HARVESTER_PUBLIC_ADDRESS=203.0.113.1");
     fixed_is_clean(file, findings, facts);
+    // CRLF endings: the new line gets its '\r' too.
+    const auto crlf = parse_properties(kProps, replaced(local_only, "\n", "\r\n"));
+    const auto crlf_findings = check_jitsi(crlf, facts);
+    REQUIRE(crlf_findings.size() == 1);
+    CHECK(crlf_findings[0].edits[0].text.back() == '\r');
+    fixed_is_clean(crlf, crlf_findings, facts);
   }
 }
 

@@ -199,6 +199,9 @@ class Checker {
                           pinned(),
                       {}};
       if (f_.public_ipv4 && (after > 0 || !vars)) {
+        // A file with CRLF endings gets its new line with one too.
+        const std::string& near = file_.lines[static_cast<std::size_t>(std::max(after, 1)) - 1];
+        if (!near.empty() && near.back() == '\r') text += '\r';
         x.edits.push_back({LineEdit::Kind::insert_after, after, text});
       }
       out_.push_back(std::move(x));

@@ -178,7 +178,10 @@ class Checker {
     // A properties file takes the missing line after the present one; in jvb.conf the
     // object's layout is not known from one line, so only the value is given.
     if (missing && file_.syntax == "properties") {
-      x.edits.push_back({LineEdit::Kind::insert_after, present.line, missing_key + "=" + *missing});
+      const std::string& line = file_.lines[static_cast<std::size_t>(present.line) - 1];
+      const bool crlf = !line.empty() && line.back() == '\r';  // the new line ends like the others
+      x.edits.push_back({LineEdit::Kind::insert_after, present.line,
+                         missing_key + "=" + *missing + (crlf ? "\r" : "")});
     }
     out_.push_back(std::move(x));
   }
