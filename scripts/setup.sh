@@ -9,7 +9,7 @@ PACKAGES=(
   # build
   g++ cmake ninja-build pkg-config
   # libraries (design.md: Debian's packages only)
-  libnice-dev libglib2.0-dev libsoup-3.0-dev glib-networking libssl-dev libcxxopts-dev doctest-dev nlohmann-json3-dev libbenchmark-dev
+  libnice-dev libglib2.0-dev libsoup-3.0-dev glib-networking libssl-dev libcxxopts-dev doctest-dev nlohmann-json3-dev libbenchmark-dev libpugixml-dev
   # tests: real peers, the namespace lab, the fuzzer, JSON checks
   coturn iproute2 iptables conntrack clang libclang-rt-14-dev jq openssl procps psmisc python3
   # packaging: man pages, the .deb and its checks, the systemd unit, the JSON Schemas
