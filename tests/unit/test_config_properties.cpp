@@ -2,7 +2,7 @@
 // java.util.Properties.load's syntax, each setting at the line its key is on.
 #include <doctest/doctest.h>
 
-#include "src/profile/config/announced.hpp"
+#include "src/profile/config/parsers.hpp"
 #include "src/profile/config/properties.hpp"
 #include "tests/unit/config_test_helpers.hpp"
 
@@ -127,8 +127,8 @@ TEST_CASE("properties: damaged files never crash the reader; errors and settings
 }
 
 TEST_CASE("config lines: split byte-exact, so the edits and the diff give the file back") {
-  CHECK(split_text_lines("a\nb\n") == std::vector<std::string>{"a", "b", ""});
-  CHECK(split_text_lines("a\r\nb") == std::vector<std::string>{"a\r", "b"});
-  CHECK(split_text_lines("") == std::vector<std::string>{""});
-  CHECK(split_text_lines("\n\n") == std::vector<std::string>{"", "", ""});
+  CHECK(split_lines("a\nb\n") == std::vector<std::string>{"a", "b", ""});
+  CHECK(split_lines("a\r\nb") == std::vector<std::string>{"a\r", "b"});
+  CHECK(split_lines("") == std::vector<std::string>{""});
+  CHECK(split_lines("\n\n") == std::vector<std::string>{"", "", ""});
 }

@@ -1,41 +1,13 @@
 #include "src/profile/config/announced.hpp"
 
 #include <algorithm>
-#include <charconv>
 
 #include "stun/net/endpoint.hpp"
 #include "stun/proto/types.hpp"
 
 namespace natdiag::profile::config {
 
-std::vector<std::string> split_text_lines(std::string_view text) {
-  std::vector<std::string> lines;
-  std::size_t start = 0;
-  while (true) {
-    const auto nl = text.find('\n', start);
-    lines.emplace_back(
-        text.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start));
-    if (nl == std::string_view::npos) return lines;
-    start = nl + 1;
-  }
-}
-
-bool is_ip_literal(std::string_view text) {
-  const auto a = stun::TransportAddress::parse(text);
-  // parse() also takes "1.2.3.4:5" and "[::1]:5": an IP literal has no port and no brackets.
-  return a && a->port == 0 && text.find('[') == std::string_view::npos &&
-         (a->family == stun::Family::kIPv6 || text.find(':') == std::string_view::npos);
-}
-
-std::optional<std::uint16_t> parse_port(std::string_view text) {
-  unsigned value = 0;
-  const auto* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (text.empty() || ec != std::errc() || ptr != end || value == 0 || value > 65535) {
-    return std::nullopt;
-  }
-  return static_cast<std::uint16_t>(value);
-}
+Measurements measurements_of(const ConfigFacts& facts) { return {facts.stun_answers, facts.udp_ports}; }
 
 HostPort split_host_port(std::string_view text) {
   HostPort out;
@@ -54,7 +26,7 @@ HostPort split_host_port(std::string_view text) {
     out.host = std::string(text);
   }
   if (!port.empty()) {
-    out.port = parse_port(port);
+    out.port = port_number(port);
     out.bad_port = !out.port;
   }
   return out;
@@ -63,7 +35,7 @@ HostPort split_host_port(std::string_view text) {
 std::optional<AddressProblem> check_announced_ipv4(std::string_view value,
                                                    const cli::ProfileFacts& facts) {
   const auto address = stun::TransportAddress::parse(value);
-  if (!address || address->family != stun::Family::kIPv4 || !is_ip_literal(value)) {
+  if (!address || address->family != stun::Family::kIPv4 || !plain_ip(value)) {
     return std::nullopt;
   }
   const std::string v(value);
@@ -104,7 +76,7 @@ std::optional<StunProblem> check_stun_server(std::string_view host,
   std::string named(host);
   named.append(":").append(std::to_string(wanted_port));
   const auto answered = answered_stun_server(facts);
-  if (answered && is_ip_literal(host)) {
+  if (answered && plain_ip(host)) {
     const auto a = stun::TransportAddress::parse(host);
     const auto b = stun::TransportAddress::parse(*facts.stun_server_ip);
     if (a && b && a->same_ip(*b) && wanted_port == facts.stun_server_port) return std::nullopt;
@@ -129,21 +101,6 @@ std::optional<StunProblem> check_stun_server(std::string_view host,
                      "natdiag did not ask " + named + other +
                          ", so it cannot tell whether that server answers from this host; if it "
                          "does not, the server learns no public address."};
-}
-
-std::optional<std::string> udp_ports_not_open(const Measurements& measured,
-                                              const cli::PortRange& range) {
-  std::string out;
-  std::uint32_t count = 0;
-  for (const auto& m : measured.udp_ports) {
-    if (m.state == "open" || !m.range.overlaps(range)) continue;
-    const cli::PortRange part{std::max(m.range.first, range.first),
-                              std::min(m.range.last, range.last)};
-    out += (out.empty() ? "" : ", ") + part.text() + " " + m.state;
-    count += part.size();
-  }
-  if (out.empty()) return std::nullopt;
-  return out + " (" + std::to_string(count) + " of " + std::to_string(range.size()) + " ports)";
 }
 
 std::optional<cli::PortRange> firewall_media_range(std::string_view server) {

@@ -12,27 +12,21 @@
 #include <vector>
 
 #include "src/profile/advice.hpp"
-#include "src/profile/media_ports.hpp"
+#include "src/profile/config/check_support.hpp"
 #include "src/profile/config/config_model.hpp"
+#include "src/profile/media_ports.hpp"
 
 namespace natdiag::profile::config {
 
-/// The text split on '\n' exactly: a text that ends with a newline gives a last element "",
-/// so joining with '\n' gives the text back byte for byte; a '\r' stays in its line. (The
-/// same as part A's split_lines, under its own name so both link until they are folded.)
-[[nodiscard]] std::vector<std::string> split_text_lines(std::string_view text);
-
 /// What `config check` measured beyond the profile's facts (the fields of the same names in
-/// the framework's ConfigFacts): the STUN servers the files name, asked by config check, and
-/// the UDP port ranges `natdiag ports` measured.
+/// ConfigFacts): the STUN servers the files name, asked by config check, and the UDP port
+/// ranges `natdiag ports` measured.
 struct Measurements {
   std::map<std::string, bool> stun_answers;  ///< "host:port" -> it answered; absent: not asked
-  struct Ports {
-    cli::PortRange range;
-    std::string state;  ///< "open", "closed", "filtered", ...
-  };
-  std::vector<Ports> udp_ports;  ///< empty: not measured
+  std::vector<MeasuredPorts> udp_ports;      ///< empty: not measured
 };
+/// The Measurements part of `facts`.
+[[nodiscard]] Measurements measurements_of(const ConfigFacts& facts);
 
 /// What is wrong with an address a server announces to its peers.
 struct AddressProblem {
@@ -60,11 +54,6 @@ struct StunProblem {
 /// "IP:port" of the STUN server that answered the profile, when one did.
 [[nodiscard]] std::optional<std::string> answered_stun_server(const cli::ProfileFacts& facts);
 
-/// The measured UDP ports of `range` that are not open ("50000-50999 filtered (1000 of 10001
-/// ports)"), or nullopt when none is known to be closed (all open, or not measured).
-[[nodiscard]] std::optional<std::string> udp_ports_not_open(const Measurements& measured,
-                                                            const cli::PortRange& range);
-
 /// Splits "host", "host:port", "[v6]:port", "v6" into host and port.
 struct HostPort {
   std::string host;
@@ -72,12 +61,6 @@ struct HostPort {
   bool bad_port = false;              ///< a port was written but is not 1-65535
 };
 [[nodiscard]] HostPort split_host_port(std::string_view text);
-
-/// The value is an IP literal (v4 or v6, no port).
-[[nodiscard]] bool is_ip_literal(std::string_view text);
-
-/// A decimal port 1-65535.
-[[nodiscard]] std::optional<std::uint16_t> parse_port(std::string_view text);
 
 /// The documented UDP media range of `server` (the firewall table: media_ports.cpp).
 [[nodiscard]] std::optional<cli::PortRange> firewall_media_range(std::string_view server);

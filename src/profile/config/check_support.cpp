@@ -91,7 +91,10 @@ bool check_public_ipv4_part(FindingSink& sink, const Setting& s, std::string_vie
 }
 
 std::optional<std::string> ports_not_open(const ConfigFacts& facts, const cli::PortRange& range, bool udp) {
-  const auto& measured = udp ? facts.udp_ports : facts.tcp_ports;
+  return ports_not_open(udp ? facts.udp_ports : facts.tcp_ports, range);
+}
+
+std::optional<std::string> ports_not_open(const std::vector<MeasuredPorts>& measured, const cli::PortRange& range) {
   std::string out;
   std::uint32_t count = 0;
   for (const auto& m : measured) {

@@ -61,6 +61,9 @@ bool check_public_ipv4_part(FindingSink& sink, const Setting& s, std::string_vie
 /// The ports of `range` that were measured and are not open ("50000-50999 filtered"), or
 /// nullopt when none is known to be closed (all open, or not measured).
 [[nodiscard]] std::optional<std::string> ports_not_open(const ConfigFacts& facts, const cli::PortRange& range, bool udp);
+/// The same over one list of measured ranges.
+[[nodiscard]] std::optional<std::string> ports_not_open(const std::vector<MeasuredPorts>& measured,
+                                                        const cli::PortRange& range);
 
 /// Checks a configured range (start, end settings): numbers, start <= end, and the measured
 /// ports. `prefix` starts the ids.

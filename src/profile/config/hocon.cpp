@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "src/profile/config/announced.hpp"
+#include "src/profile/config/parsers.hpp"
 
 namespace natdiag::profile::config {
 namespace {
@@ -354,7 +354,7 @@ ParsedFile parse_hocon(std::string path, std::string_view text) {
   ParsedFile file;
   file.path = std::move(path);
   file.syntax = "hocon";
-  file.lines = split_text_lines(text);
+  file.lines = split_lines(text);
   try {
     Parser(text, file).root();
   } catch (const Error& e) {

@@ -1,6 +1,6 @@
 #include "src/profile/config/properties.hpp"
 
-#include "src/profile/config/announced.hpp"
+#include "src/profile/config/parsers.hpp"
 
 namespace natdiag::profile::config {
 namespace {
@@ -110,7 +110,7 @@ ParsedFile parse_properties(std::string path, std::string_view text) {
   ParsedFile file;
   file.path = std::move(path);
   file.syntax = "properties";
-  file.lines = split_text_lines(text);
+  file.lines = split_lines(text);
   std::size_t i = 0;
   while (i < file.lines.size()) {
     const int first_line = static_cast<int>(i) + 1;

@@ -4,7 +4,7 @@
 #include <cctype>
 #include <pugixml.hpp>
 
-#include "src/profile/config/announced.hpp"
+#include "src/profile/config/parsers.hpp"
 
 namespace natdiag::profile::config {
 namespace {
@@ -182,7 +182,7 @@ ParsedFile parse_xml(std::string path, std::string_view text) {
   ParsedFile file;
   file.path = std::move(path);
   file.syntax = "xml";
-  file.lines = split_text_lines(text);
+  file.lines = split_lines(text);
   pugi::xml_document doc;
   const auto result =
       doc.load_buffer(text.data(), text.size(), pugi::parse_default, pugi::encoding_utf8);

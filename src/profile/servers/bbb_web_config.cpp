@@ -5,6 +5,7 @@
 #include <string>
 
 #include "src/profile/config/announced.hpp"
+#include "src/profile/config/parsers.hpp"
 #include "src/profile/config/properties.hpp"
 
 namespace natdiag::profile {
@@ -74,8 +75,8 @@ std::vector<config::ConfigFinding> check_bbb_web(const config::ParsedFile& file,
     if (const auto p = config::check_announced_ipv4(url->host, facts)) {
       problems.push_back({id + "-" + p->kind, p->severity, s.key + " names the host " + p->why});
       if (facts.public_ipv4) fixed.host = *facts.public_ipv4;
-    } else if (server_url && !config::is_ip_literal(url->host) && facts.hostname &&
-               !config::is_ip_literal(*facts.hostname)) {
+    } else if (server_url && !config::plain_ip(url->host) && facts.hostname &&
+               !config::plain_ip(*facts.hostname)) {
       if (url->host != *facts.hostname) {
         problems.push_back({id + "-other-host", "info",
                             s.key + " names " + url->host + ", but natdiag checked the host name " +
@@ -128,7 +129,7 @@ config::ParsedFile parse_sip_nginx(std::string path, std::string_view text) {
   config::ParsedFile file;
   file.path = std::move(path);
   file.syntax = "nginx";
-  file.lines = config::split_text_lines(text);
+  file.lines = config::split_lines(text);
   for (std::size_t i = 0; i < file.lines.size(); ++i) {
     std::string_view line = file.lines[i];
     line = line.substr(0, line.find('#'));
@@ -155,7 +156,7 @@ std::vector<config::ConfigFinding> check_bbb_sip_nginx(const config::ParsedFile&
   if (file.error || facts.behind_nat != true) return out;
   for (const Setting& s : file.settings) {
     const auto url = parse_url(s.value);
-    if (!url || !config::is_ip_literal(url->host) ||
+    if (!url || !config::plain_ip(url->host) ||
         (facts.public_ipv4 && url->host == *facts.public_ipv4))
       continue;
     std::string id;

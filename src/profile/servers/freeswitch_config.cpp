@@ -229,8 +229,8 @@ class Checker {
     const Setting* end = file_.find("settings.param.rtp-end-port");
     const auto table = config::firewall_media_range("freeswitch");
     if ((!start && !end) || !table) return;
-    const auto first = start ? config::parse_port(start->value) : table->first;
-    const auto last = end ? config::parse_port(end->value) : table->last;
+    const auto first = start ? config::port_number(start->value) : table->first;
+    const auto last = end ? config::port_number(end->value) : table->last;
     if (!first || !last) return;  // a $${variable} or not a number: nothing to compare
     const std::string range = std::to_string(*first) + "-" + std::to_string(*last);
     const Setting* at = start ? start : end;
@@ -241,7 +241,7 @@ class Checker {
       return;
     }
     if (!m_.udp_ports.empty()) {
-      if (const auto closed = config::udp_ports_not_open(m_, {*first, *last})) {
+      if (const auto closed = config::ports_not_open(m_.udp_ports, {*first, *last})) {
         add({&file_, at, false}, "freeswitch-rtp-range-not-open", "warning", std::nullopt,
             "FreeSWITCH's RTP range " + range +
                 " is not open from the Internet as natdiag measured it: " + *closed +

@@ -144,7 +144,7 @@ class Checker {
   // A static NAT mapping: ice4j gives every host candidate on `local` a srflx twin on `pub`.
   void mapping(const Setting* local, const Setting* pub, const std::string& local_key,
                const std::string& public_key) {
-    if (local && config::is_ip_literal(local->value) && f_.local_ipv4 &&
+    if (local && config::plain_ip(local->value) && f_.local_ipv4 &&
         local->value != *f_.local_ipv4) {
       add(*local, "jitsi-nat-local-address-wrong", "warning", f_.local_ipv4,
           local_key + " is " + local->value + ", but this host's address on the way out is " +
@@ -219,10 +219,10 @@ class Checker {
   // run, against the port the firewall advice opens.
   void port(const Setting& s) {
     const auto table = config::firewall_media_range("jitsi");
-    const auto value = config::parse_port(s.value);
+    const auto value = config::port_number(s.value);
     if (!table || !value) return;
     if (!m_.udp_ports.empty()) {
-      if (const auto closed = config::udp_ports_not_open(m_, {*value, *value})) {
+      if (const auto closed = config::ports_not_open(m_.udp_ports, {*value, *value})) {
         add(s, "jitsi-udp-port-not-open", "warning", std::nullopt,
             "The videobridge's UDP port " + s.value +
                 " is not open from the Internet as natdiag measured it: " + *closed +
