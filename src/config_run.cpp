@@ -117,7 +117,9 @@ std::map<std::string, bool> probe_named_stun_servers(const ConfigReport& report,
   return out;
 }
 
-void check_config_files(ConfigReport& report, const profile::config::ConfigFacts& facts) {
+void check_config_files(ConfigReport& report, const profile::config::ConfigFacts& measured) {
+  auto facts = measured;  // with every file read: a SIP profile's $${NAME} is set in vars.xml
+  for (const auto& f : report.files) facts.files.push_back(&f.parsed);
   report.findings.clear();
   for (const auto& f : report.files) {
     for (auto& finding : profile::config::check_file(f.parsed, *f.kind, facts)) report.findings.push_back(std::move(finding));

@@ -4,8 +4,14 @@
 #include <filesystem>
 
 #include "src/profile/config/check_support.hpp"
+#include "src/profile/config/hocon.hpp"
 #include "src/profile/config/parsers.hpp"
+#include "src/profile/config/properties.hpp"
+#include "src/profile/config/xml_config.hpp"
+#include "src/profile/servers/bbb_web_config.hpp"
 #include "src/profile/servers/config_checkers.hpp"
+#include "src/profile/servers/freeswitch_config.hpp"
+#include "src/profile/servers/jitsi_config.hpp"
 
 namespace natdiag::profile::config {
 
@@ -16,8 +22,19 @@ std::span<const ConfigFileKind> config_file_kinds() {
       {"kurento", "BaseRtpEndpoint.conf.ini", {"/etc/kurento/modules/kurento/BaseRtpEndpoint.conf.ini"}, "ini", check_kurento},
       {"livekit", "livekit.yaml", {"/etc/livekit.yaml", "/opt/livekit/livekit.yaml"}, "yaml", check_livekit},
       {"plugnmeet", "livekit.yaml", {"/opt/plugNmeet/etc/livekit.yaml"}, "yaml", check_livekit},
+      {"freeswitch", "vars.xml", {"/etc/freeswitch/vars.xml", "/usr/local/freeswitch/conf/vars.xml"}, "xml", check_freeswitch_file},
+      {"freeswitch", "external.xml", {"/etc/freeswitch/sip_profiles/external.xml", "/usr/local/freeswitch/conf/sip_profiles/external.xml"}, "xml", check_freeswitch_file},
+      {"freeswitch", "switch.conf.xml", {"/etc/freeswitch/autoload_configs/switch.conf.xml", "/usr/local/freeswitch/conf/autoload_configs/switch.conf.xml"}, "xml", check_freeswitch_file},
       {"bigbluebutton", "production.yml", {"/etc/bigbluebutton/bbb-webrtc-sfu/production.yml"}, "yaml", check_bbb_sfu},
       {"bigbluebutton", "default.yml", {"/usr/local/bigbluebutton/bbb-webrtc-sfu/config/default.yml"}, "yaml", check_bbb_sfu},
+      // BigBlueButton's own FreeSWITCH; bbb-web reads bbb-web.properties over its defaults.
+      {"bigbluebutton", "vars.xml", {"/opt/freeswitch/etc/freeswitch/vars.xml"}, "xml", check_freeswitch_file},
+      {"bigbluebutton", "external.xml", {"/opt/freeswitch/etc/freeswitch/sip_profiles/external.xml"}, "xml", check_freeswitch_file},
+      {"bigbluebutton", "switch.conf.xml", {"/opt/freeswitch/etc/freeswitch/autoload_configs/switch.conf.xml"}, "xml", check_freeswitch_file},
+      {"bigbluebutton", "bbb-web.properties", {"/etc/bigbluebutton/bbb-web.properties", "/usr/share/bbb-web/WEB-INF/classes/bigbluebutton.properties"}, "properties", check_bbb_web_file},
+      {"bigbluebutton", "sip.nginx", {"/etc/bigbluebutton/nginx/sip.nginx", "/usr/share/bigbluebutton/nginx/sip.nginx"}, "nginx", check_bbb_sip_nginx_file},
+      {"jitsi", "jvb.conf", {"/etc/jitsi/videobridge/jvb.conf"}, "hocon", check_jitsi_file},
+      {"jitsi", "sip-communicator.properties", {"/etc/jitsi/videobridge/sip-communicator.properties"}, "properties", check_jitsi_file},
       {"janus", "janus.jcfg", {"/etc/janus/janus.jcfg", "/opt/janus/etc/janus/janus.jcfg"}, "libconfig", check_janus},
       {"coturn", "turnserver.conf", {"/etc/turnserver.conf", "/etc/coturn/turnserver.conf"}, "coturn", check_coturn},
   };
@@ -58,6 +75,14 @@ ParsedFile parse_config(const std::string& path, std::string_view syntax, const 
     parse_yaml(text, f);
   } else if (syntax == "libconfig") {
     parse_libconfig(text, f);
+  } else if (syntax == "xml") {
+    f = parse_xml(path, text);
+  } else if (syntax == "properties") {
+    f = parse_properties(path, text);
+  } else if (syntax == "hocon") {
+    f = parse_hocon(path, text);
+  } else if (syntax == "nginx") {
+    f = parse_sip_nginx(path, text);
   } else {
     f.error = ParseError{0, "natdiag has no parser for '" + f.syntax + "'"};
   }
@@ -100,6 +125,10 @@ std::vector<std::pair<std::string, std::uint16_t>> stun_servers_named(const Pars
       const auto port = has_port ? port_number(s.value.substr(colon + 1)) : std::optional<std::uint16_t>(3478);
       if (port && !host.empty()) out.emplace_back(host, *port);
     }
+  } else if (kind.syntax == "xml") {
+    out = freeswitch_stun_servers(file);
+  } else if (kind.server == "jitsi") {
+    out = jitsi_stun_servers(file);
   }
   return out;
 }

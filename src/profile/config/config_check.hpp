@@ -29,6 +29,9 @@ struct ConfigFacts {
   /// "host:port" of a STUN server a file names -> it answered a Binding request (measured by
   /// config check); absent: not asked.
   std::map<std::string, bool> stun_answers;
+  /// Every file read in the same check, for a file whose values are set in another one (a
+  /// FreeSWITCH SIP profile's $${NAME} in vars.xml). Not owned; empty: none.
+  std::vector<const ParsedFile*> files;
 };
 
 struct ConfigFileKind;
@@ -42,7 +45,7 @@ struct ConfigFileKind {
   std::string_view server;  ///< a kMediaServers name
   std::string_view role;    ///< e.g. "WebRtcEndpoint.conf.ini", "livekit.yaml", "production.yml"
   std::vector<std::string_view> paths;
-  std::string_view syntax;  ///< "ini", "yaml", "libconfig", "coturn", ...
+  std::string_view syntax;  ///< "ini", "yaml", "libconfig", "coturn", "xml", "properties", "hocon", "nginx"
   Checker check;
 };
 

@@ -7,6 +7,7 @@
 #include "src/profile/config/announced.hpp"
 #include "src/profile/config/parsers.hpp"
 #include "src/profile/config/properties.hpp"
+#include "src/profile/servers/config_checkers.hpp"
 
 namespace natdiag::profile {
 namespace {
@@ -197,3 +198,23 @@ std::vector<config::ConfigFinding> check_bbb_sip_nginx(const config::ParsedFile&
 }
 
 }  // namespace natdiag::profile
+
+namespace natdiag::profile::config {
+
+void check_bbb_web_file(const ParsedFile& file, const ConfigFacts& facts, const ConfigFileKind& kind,
+                        std::vector<ConfigFinding>& out) {
+  for (auto& f : profile::check_bbb_web(file, facts.profile)) {
+    f.server = kind.server;
+    out.push_back(std::move(f));
+  }
+}
+
+void check_bbb_sip_nginx_file(const ParsedFile& file, const ConfigFacts& facts, const ConfigFileKind& kind,
+                              std::vector<ConfigFinding>& out) {
+  for (auto& f : profile::check_bbb_sip_nginx(file, facts.profile)) {
+    f.server = kind.server;
+    out.push_back(std::move(f));
+  }
+}
+
+}  // namespace natdiag::profile::config

@@ -1,11 +1,13 @@
 #include "src/profile/servers/freeswitch_config.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <optional>
 #include <string>
 
 #include "src/profile/config/announced.hpp"
 #include "src/profile/config/xml_config.hpp"
+#include "src/profile/servers/config_checkers.hpp"
 
 namespace natdiag::profile {
 namespace {
@@ -305,3 +307,38 @@ std::vector<config::ConfigFinding> check_freeswitch(const config::ParsedFile& fi
 }
 
 }  // namespace natdiag::profile
+
+namespace natdiag::profile::config {
+namespace {
+
+// The vars.xml that sets a SIP profile's $${NAME}: the one in the profile's FreeSWITCH conf
+// directory (sip_profiles/..), else the only one read.
+const ParsedFile* vars_for(const ParsedFile& file, const std::vector<const ParsedFile*>& files) {
+  namespace fs = std::filesystem;
+  if (fs::path(file.path).filename() == "vars.xml") return nullptr;
+  const auto conf = fs::path(file.path).parent_path().parent_path();
+  const ParsedFile* only = nullptr;
+  int count = 0;
+  for (const auto* f : files) {
+    if (f->syntax != "xml" || f->error || fs::path(f->path).filename() != "vars.xml") continue;
+    if (fs::path(f->path).parent_path() == conf) return f;
+    only = f;
+    ++count;
+  }
+  return count == 1 ? only : nullptr;
+}
+
+}  // namespace
+
+void check_freeswitch_file(const ParsedFile& file, const ConfigFacts& facts, const ConfigFileKind& kind,
+                           std::vector<ConfigFinding>& out) {
+  const auto* vars = vars_for(file, facts.files);
+  auto found = vars ? profile::check_freeswitch(file, *vars, facts.profile, measurements_of(facts))
+                    : profile::check_freeswitch(file, facts.profile, measurements_of(facts));
+  for (auto& f : found) {
+    f.server = kind.server;  // FreeSWITCH's own, or BigBlueButton's copy: the table says which
+    out.push_back(std::move(f));
+  }
+}
+
+}  // namespace natdiag::profile::config

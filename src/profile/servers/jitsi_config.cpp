@@ -10,6 +10,7 @@
 #include "src/profile/config/announced.hpp"
 #include "src/profile/config/hocon.hpp"
 #include "src/profile/config/properties.hpp"
+#include "src/profile/servers/config_checkers.hpp"
 
 namespace natdiag::profile {
 namespace {
@@ -275,3 +276,15 @@ std::vector<std::pair<std::string, std::uint16_t>> jitsi_stun_servers(
 }
 
 }  // namespace natdiag::profile
+
+namespace natdiag::profile::config {
+
+void check_jitsi_file(const ParsedFile& file, const ConfigFacts& facts, const ConfigFileKind& kind,
+                      std::vector<ConfigFinding>& out) {
+  for (auto& f : profile::check_jitsi(file, facts.profile, measurements_of(facts))) {
+    f.server = kind.server;
+    out.push_back(std::move(f));
+  }
+}
+
+}  // namespace natdiag::profile::config
