@@ -58,6 +58,11 @@ TEST_CASE("the table: FreeSWITCH, BigBlueButton and Jitsi files, each with its s
       {"bigbluebutton", "/etc/bigbluebutton/bbb-webrtc-sfu/production.yml", "production.yml", "yaml"},
       {"jitsi", "/etc/jitsi/videobridge/jvb.conf", "jvb.conf", "hocon"},
       {"jitsi", "/etc/jitsi/videobridge/sip-communicator.properties", "sip-communicator.properties", "properties"},
+      // A copy named otherwise: the entry whose file ends the same way, else the server's first.
+      {"jitsi", "/tmp/sip-communicator-nat.properties", "sip-communicator.properties", "properties"},
+      {"jitsi", "/tmp/jvb-copy", "jvb.conf", "hocon"},
+      {"bigbluebutton", "/tmp/sip-copy.nginx", "sip.nginx", "nginx"},
+      {"freeswitch", "/tmp/internal.xml", "vars.xml", "xml"},
   };
   for (const auto& c : kCases) {
     CAPTURE(c.path);

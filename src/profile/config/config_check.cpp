@@ -50,16 +50,21 @@ std::vector<std::string> config_servers() {
 }
 
 const ConfigFileKind* kind_for(std::string_view server, std::string_view path) {
-  const std::string name = std::filesystem::path(std::string(path)).filename().string();
+  const std::filesystem::path given{std::string(path)};
   const ConfigFileKind* first = nullptr;
+  const ConfigFileKind* same_extension = nullptr;  // a copy named otherwise: "jvb-test.conf"
   for (const auto& k : config_file_kinds()) {
     if (k.server != server) continue;
     if (first == nullptr) first = &k;
     for (const auto p : k.paths) {
-      if (std::filesystem::path(std::string(p)).filename() == name) return &k;
+      const std::filesystem::path standard{std::string(p)};
+      if (standard.filename() == given.filename()) return &k;
+      if (same_extension == nullptr && !given.extension().empty() && standard.extension() == given.extension()) {
+        same_extension = &k;
+      }
     }
   }
-  return first;
+  return same_extension != nullptr ? same_extension : first;
 }
 
 ParsedFile parse_config(const std::string& path, std::string_view syntax, const std::string& text) {

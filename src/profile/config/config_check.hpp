@@ -54,7 +54,8 @@ struct ConfigFileKind {
 /// The servers that have an entry, in table order.
 [[nodiscard]] std::vector<std::string> config_servers();
 /// For `--file SERVER=PATH`: the entry of `server` whose standard file name is PATH's, else
-/// the server's first entry; nullptr for a server natdiag has no checker for.
+/// the first whose name ends as PATH's (".properties"), else the server's first entry; nullptr
+/// for a server natdiag has no checker for.
 [[nodiscard]] const ConfigFileKind* kind_for(std::string_view server, std::string_view path);
 
 /// Parses `text` as `syntax` (split_lines for the lines). An unknown syntax is a parse error.
