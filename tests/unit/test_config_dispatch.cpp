@@ -19,13 +19,16 @@ using natdiag::profile::config::stun_servers_named;
 namespace {
 
 // The findings of `files` (server, path, text) checked together, as config check does.
-std::vector<ConfigFinding> check_together(const std::vector<std::array<std::string, 3>>& files, ConfigFacts facts) {
+std::vector<ConfigFinding> check_together(const std::vector<std::array<std::string, 3>>& files,
+                                          ConfigFacts facts) {
   std::vector<ParsedFile> parsed;
-  for (const auto& [server, path, text] : files) parsed.push_back(parse_config(path, kind_for(server, path)->syntax, text));
+  for (const auto& [server, path, text] : files)
+    parsed.push_back(parse_config(path, kind_for(server, path)->syntax, text));
   for (const auto& p : parsed) facts.files.push_back(&p);
   std::vector<ConfigFinding> out;
   for (std::size_t i = 0; i < files.size(); ++i) {
-    for (auto& f : check_file(parsed[i], *kind_for(files[i][0], files[i][1]), facts)) out.push_back(std::move(f));
+    for (auto& f : check_file(parsed[i], *kind_for(files[i][0], files[i][1]), facts))
+      out.push_back(std::move(f));
   }
   return out;
 }
@@ -34,7 +37,9 @@ std::vector<ConfigFinding> check_together(const std::vector<std::array<std::stri
 
 TEST_CASE("the table: FreeSWITCH, BigBlueButton and Jitsi files, each with its syntax") {
   const auto servers = config_servers();
-  const auto at = [&](const char* s) { return std::find(servers.begin(), servers.end(), s) - servers.begin(); };
+  const auto at = [&](const char* s) {
+    return std::find(servers.begin(), servers.end(), s) - servers.begin();
+  };
   REQUIRE(at("freeswitch") < static_cast<long>(servers.size()));
   REQUIRE(at("jitsi") < static_cast<long>(servers.size()));
   // The order of the --for help and the completion values.
@@ -52,14 +57,19 @@ TEST_CASE("the table: FreeSWITCH, BigBlueButton and Jitsi files, each with its s
       {"freeswitch", "/tmp/copy/sip_profiles/external.xml", "external.xml", "xml"},
       {"freeswitch", "/etc/freeswitch/autoload_configs/switch.conf.xml", "switch.conf.xml", "xml"},
       {"bigbluebutton", "/opt/freeswitch/etc/freeswitch/vars.xml", "vars.xml", "xml"},
-      {"bigbluebutton", "/etc/bigbluebutton/bbb-web.properties", "bbb-web.properties", "properties"},
-      {"bigbluebutton", "/usr/share/bbb-web/WEB-INF/classes/bigbluebutton.properties", "bbb-web.properties", "properties"},
+      {"bigbluebutton", "/etc/bigbluebutton/bbb-web.properties", "bbb-web.properties",
+       "properties"},
+      {"bigbluebutton", "/usr/share/bbb-web/WEB-INF/classes/bigbluebutton.properties",
+       "bbb-web.properties", "properties"},
       {"bigbluebutton", "/usr/share/bigbluebutton/nginx/sip.nginx", "sip.nginx", "nginx"},
-      {"bigbluebutton", "/etc/bigbluebutton/bbb-webrtc-sfu/production.yml", "production.yml", "yaml"},
+      {"bigbluebutton", "/etc/bigbluebutton/bbb-webrtc-sfu/production.yml", "production.yml",
+       "yaml"},
       {"jitsi", "/etc/jitsi/videobridge/jvb.conf", "jvb.conf", "hocon"},
-      {"jitsi", "/etc/jitsi/videobridge/sip-communicator.properties", "sip-communicator.properties", "properties"},
+      {"jitsi", "/etc/jitsi/videobridge/sip-communicator.properties", "sip-communicator.properties",
+       "properties"},
       // A copy named otherwise: the entry whose file ends the same way, else the server's first.
-      {"jitsi", "/tmp/sip-communicator-nat.properties", "sip-communicator.properties", "properties"},
+      {"jitsi", "/tmp/sip-communicator-nat.properties", "sip-communicator.properties",
+       "properties"},
       {"jitsi", "/tmp/jvb-copy", "jvb.conf", "hocon"},
       {"bigbluebutton", "/tmp/sip-copy.nginx", "sip.nginx", "nginx"},
       {"freeswitch", "/tmp/internal.xml", "vars.xml", "xml"},
@@ -76,10 +86,13 @@ TEST_CASE("the table: FreeSWITCH, BigBlueButton and Jitsi files, each with its s
   }
 }
 
-TEST_CASE("the stock files through check_file: findings on their lines, the server the table names") {
+TEST_CASE(
+    "the stock files through check_file: findings on their lines, the server the table names") {
   const auto vars = data_file("config/freeswitch/vars.xml");
   auto findings = check_text("freeswitch", "vars.xml", vars, lab_facts());
-  REQUIRE_MESSAGE(findings.size() == 2, ids(findings));  // external_rtp_ip, external_sip_ip: stun.freeswitch.org not asked
+  REQUIRE_MESSAGE(
+      findings.size() == 2,
+      ids(findings));  // external_rtp_ip, external_sip_ip: stun.freeswitch.org not asked
   CHECK(findings[0].server == "freeswitch");
   CHECK(findings[0].line == line_of(vars, "data=\"external_rtp_ip=stun:"));
   // The same file as BigBlueButton's copy is BigBlueButton's finding.
@@ -91,16 +104,18 @@ TEST_CASE("the stock files through check_file: findings on their lines, the serv
   findings = check_text("freeswitch", "external.xml", external, lab_facts());
   REQUIRE(find_id(findings, "freeswitch-auto-nat") != nullptr);
   CHECK(find_id(findings, "freeswitch-auto-nat")->line == line_of(external, "\"ext-rtp-ip\""));
-  CHECK(check_text("freeswitch", "external.xml", fixed_text("freeswitch", "external.xml", external, findings),
-                   lab_facts())
+  CHECK(check_text("freeswitch", "external.xml",
+                   fixed_text("freeswitch", "external.xml", external, findings), lab_facts())
             .empty());
 
-  const auto nginx = replaced(data_file("config/bigbluebutton/sip.nginx"), "203.0.113.1", "10.77.0.10");
+  const auto nginx =
+      replaced(data_file("config/bigbluebutton/sip.nginx"), "203.0.113.1", "10.77.0.10");
   findings = check_text("bigbluebutton", "sip.nginx", nginx, lab_facts());
   REQUIRE_MESSAGE(findings.size() == 1, ids(findings));
   CHECK(findings[0].id == "bbb-sip-nginx-private");
   CHECK(findings[0].server == "bigbluebutton");
-  CHECK(check_text("bigbluebutton", "sip.nginx", fixed_text("bigbluebutton", "sip.nginx", nginx, findings), lab_facts())
+  CHECK(check_text("bigbluebutton", "sip.nginx",
+                   fixed_text("bigbluebutton", "sip.nginx", nginx, findings), lab_facts())
             .empty());
 
   const auto jvb = data_file("config/jitsi/jvb.conf");
@@ -125,7 +140,8 @@ TEST_CASE("the framework's STUN answers and measured ports reach part B's checke
 
   const auto sc = data_file("config/jitsi/sip-communicator.properties");
   const auto* jitsi = kind_for("jitsi", "sip-communicator.properties");
-  const auto named_jitsi = stun_servers_named(parse_config("sip-communicator.properties", jitsi->syntax, sc), *jitsi);
+  const auto named_jitsi =
+      stun_servers_named(parse_config("sip-communicator.properties", jitsi->syntax, sc), *jitsi);
   REQUIRE(named_jitsi.size() == 1);
   CHECK(named_jitsi[0].first == "meet-jit-si-turnrelay.jitsi.net");
   CHECK(named_jitsi[0].second == 443);
@@ -139,33 +155,41 @@ TEST_CASE("the framework's STUN answers and measured ports reach part B's checke
   CHECK(findings[0].why.find("20001-32768 filtered") != std::string::npos);
 }
 
-TEST_CASE("a SIP profile's $${NAME} is looked up in the vars.xml read with it, in its conf directory") {
-  const auto vars_text = replaced(data_file("config/bigbluebutton/vars.xml"), "  <X-PRE-PROCESS cmd=\"set\" data=\"unroll_loops",
+TEST_CASE(
+    "a SIP profile's $${NAME} is looked up in the vars.xml read with it, in its conf directory") {
+  const auto vars_text = replaced(data_file("config/bigbluebutton/vars.xml"),
+                                  "  <X-PRE-PROCESS cmd=\"set\" data=\"unroll_loops",
                                   "  <X-PRE-PROCESS cmd=\"set\" data=\"announce_ip=10.77.0.10\"/>\n"
                                   "  <X-PRE-PROCESS cmd=\"set\" data=\"unroll_loops");
-  const auto profile_text =
-      replaced(data_file("config/bigbluebutton/external.xml"), "$${external_rtp_ip}", "$${announce_ip}");
+  const auto profile_text = replaced(data_file("config/bigbluebutton/external.xml"),
+                                     "$${external_rtp_ip}", "$${announce_ip}");
   const std::string conf = "/opt/freeswitch/etc/freeswitch/";
   // Alone, the variable is not known: nothing to say.
-  CHECK(check_together({{"bigbluebutton", conf + "sip_profiles/external.xml", profile_text}}, lab_facts()).empty());
-  const auto findings = check_together({{"bigbluebutton", conf + "vars.xml", vars_text},
-                                        {"bigbluebutton", conf + "sip_profiles/external.xml", profile_text}},
-                                       lab_facts());
+  CHECK(check_together({{"bigbluebutton", conf + "sip_profiles/external.xml", profile_text}},
+                       lab_facts())
+            .empty());
+  const auto findings =
+      check_together({{"bigbluebutton", conf + "vars.xml", vars_text},
+                      {"bigbluebutton", conf + "sip_profiles/external.xml", profile_text}},
+                     lab_facts());
   REQUIRE_MESSAGE(findings.size() == 1, ids(findings));
   CHECK(findings[0].id == "freeswitch-external-ip-private");
   CHECK(findings[0].file == conf + "vars.xml");
   CHECK(findings[0].line == line_of(vars_text, "announce_ip="));
   CHECK(findings[0].server == "bigbluebutton");
   // Two vars.xml: the one in the profile's conf directory, not the other server's.
-  const auto two = check_together({{"freeswitch", "/etc/freeswitch/vars.xml", data_file("config/bigbluebutton/vars.xml")},
-                                   {"bigbluebutton", conf + "vars.xml", vars_text},
-                                   {"bigbluebutton", conf + "sip_profiles/external.xml", profile_text}},
-                                  lab_facts());
+  const auto two = check_together(
+      {{"freeswitch", "/etc/freeswitch/vars.xml", data_file("config/bigbluebutton/vars.xml")},
+       {"bigbluebutton", conf + "vars.xml", vars_text},
+       {"bigbluebutton", conf + "sip_profiles/external.xml", profile_text}},
+      lab_facts());
   REQUIRE_MESSAGE(two.size() == 1, ids(two));
   CHECK(two[0].file == conf + "vars.xml");
 }
 
-TEST_CASE("a FreeSWITCH, properties or HOCON file that does not parse: one critical finding with its line") {
+TEST_CASE(
+    "a FreeSWITCH, properties or HOCON file that does not parse: one critical finding with its "
+    "line") {
   struct Case {
     const char* server;
     const char* name;
@@ -173,7 +197,8 @@ TEST_CASE("a FreeSWITCH, properties or HOCON file that does not parse: one criti
     int line;
   };
   const Case cases[] = {
-      {"freeswitch", "vars.xml", "<include>\n  <X-PRE-PROCESS cmd=\"set\" data=\"a=b\"/>\n  <oops\n</include>\n", 3},
+      {"freeswitch", "vars.xml",
+       "<include>\n  <X-PRE-PROCESS cmd=\"set\" data=\"a=b\"/>\n  <oops\n</include>\n", 3},
       {"jitsi", "jvb.conf", "videobridge {\n  ice {\n    udp.port = ${PORT}\n  }\n}\n", 3},
       {"bigbluebutton", "bbb-web.properties", "a=b\nc=\\u12G4\n", 2},
   };

@@ -84,7 +84,8 @@ TEST_CASE("freeswitch: a stun: server is judged by what was measured") {
   CHECK(other_port[0].server == "bigbluebutton");  // /opt/freeswitch: BigBlueButton's FreeSWITCH
 
   SUBCASE("no STUN server answered from here: a warning, and no address to write") {
-    const auto none = check_freeswitch(with("stun:stun.freeswitch.org"), unmeasured_profile_facts());
+    const auto none =
+        check_freeswitch(with("stun:stun.freeswitch.org"), unmeasured_profile_facts());
     const auto* f = find_id(none, "freeswitch-stun-none-answered");
     REQUIRE(f);
     CHECK(f->severity == "warning");

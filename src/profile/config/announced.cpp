@@ -7,7 +7,9 @@
 
 namespace natdiag::profile::config {
 
-Measurements measurements_of(const ConfigFacts& facts) { return {facts.stun_answers, facts.udp_ports}; }
+Measurements measurements_of(const ConfigFacts& facts) {
+  return {facts.stun_answers, facts.udp_ports};
+}
 
 HostPort split_host_port(std::string_view text) {
   HostPort out;

@@ -94,7 +94,8 @@ std::optional<std::string> ports_not_open(const ConfigFacts& facts, const cli::P
   return ports_not_open(udp ? facts.udp_ports : facts.tcp_ports, range);
 }
 
-std::optional<std::string> ports_not_open(const std::vector<MeasuredPorts>& measured, const cli::PortRange& range) {
+std::optional<std::string> ports_not_open(const std::vector<MeasuredPorts>& measured,
+                                          const cli::PortRange& range) {
   std::string out;
   std::uint32_t count = 0;
   for (const auto& m : measured) {

@@ -45,7 +45,7 @@ struct ConfigFileKind {
   std::string_view server;  ///< a kMediaServers name
   std::string_view role;    ///< e.g. "WebRtcEndpoint.conf.ini", "livekit.yaml", "production.yml"
   std::vector<std::string_view> paths;
-  std::string_view syntax;  ///< "ini", "yaml", "libconfig", "coturn", "xml", "properties", "hocon", "nginx"
+  std::string_view syntax;  ///< "ini", "yaml", "libconfig", "coturn", "xml", "hocon", ...
   Checker check;
 };
 

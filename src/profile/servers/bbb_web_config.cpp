@@ -201,16 +201,16 @@ std::vector<config::ConfigFinding> check_bbb_sip_nginx(const config::ParsedFile&
 
 namespace natdiag::profile::config {
 
-void check_bbb_web_file(const ParsedFile& file, const ConfigFacts& facts, const ConfigFileKind& kind,
-                        std::vector<ConfigFinding>& out) {
+void check_bbb_web_file(const ParsedFile& file, const ConfigFacts& facts,
+                        const ConfigFileKind& kind, std::vector<ConfigFinding>& out) {
   for (auto& f : profile::check_bbb_web(file, facts.profile)) {
     f.server = kind.server;
     out.push_back(std::move(f));
   }
 }
 
-void check_bbb_sip_nginx_file(const ParsedFile& file, const ConfigFacts& facts, const ConfigFileKind& kind,
-                              std::vector<ConfigFinding>& out) {
+void check_bbb_sip_nginx_file(const ParsedFile& file, const ConfigFacts& facts,
+                              const ConfigFileKind& kind, std::vector<ConfigFinding>& out) {
   for (auto& f : profile::check_bbb_sip_nginx(file, facts.profile)) {
     f.server = kind.server;
     out.push_back(std::move(f));

@@ -18,17 +18,17 @@ void check_janus(const ParsedFile& file, const ConfigFacts& facts, const ConfigF
 void check_bbb_sfu(const ParsedFile& file, const ConfigFacts& facts, const ConfigFileKind& kind, std::vector<ConfigFinding>& out);
 /// FreeSWITCH's vars.xml, sip_profiles/external.xml and switch.conf.xml (also BigBlueButton's):
 /// a SIP profile's $${NAME} values are looked up in the vars.xml read with it (facts.files).
-void check_freeswitch_file(const ParsedFile& file, const ConfigFacts& facts, const ConfigFileKind& kind,
-                           std::vector<ConfigFinding>& out);
+void check_freeswitch_file(const ParsedFile& file, const ConfigFacts& facts,
+                           const ConfigFileKind& kind, std::vector<ConfigFinding>& out);
 /// BigBlueButton's bbb-web.properties (or the defaults it overrides): serverURL and other URLs.
-void check_bbb_web_file(const ParsedFile& file, const ConfigFacts& facts, const ConfigFileKind& kind,
-                        std::vector<ConfigFinding>& out);
+void check_bbb_web_file(const ParsedFile& file, const ConfigFacts& facts,
+                        const ConfigFileKind& kind, std::vector<ConfigFinding>& out);
 /// BigBlueButton's sip.nginx: the proxy_pass to FreeSWITCH's WebSocket.
-void check_bbb_sip_nginx_file(const ParsedFile& file, const ConfigFacts& facts, const ConfigFileKind& kind,
-                              std::vector<ConfigFinding>& out);
+void check_bbb_sip_nginx_file(const ParsedFile& file, const ConfigFacts& facts,
+                              const ConfigFileKind& kind, std::vector<ConfigFinding>& out);
 /// Jitsi Videobridge's jvb.conf and sip-communicator.properties: ice4j's NAT mapping, STUN
 /// mapping servers, the UDP port.
-void check_jitsi_file(const ParsedFile& file, const ConfigFacts& facts, const ConfigFileKind& kind,
-                      std::vector<ConfigFinding>& out);
+void check_jitsi_file(const ParsedFile& file, const ConfigFacts& facts,
+                      const ConfigFileKind& kind, std::vector<ConfigFinding>& out);
 
 }  // namespace natdiag::profile::config

@@ -330,8 +330,8 @@ const ParsedFile* vars_for(const ParsedFile& file, const std::vector<const Parse
 
 }  // namespace
 
-void check_freeswitch_file(const ParsedFile& file, const ConfigFacts& facts, const ConfigFileKind& kind,
-                           std::vector<ConfigFinding>& out) {
+void check_freeswitch_file(const ParsedFile& file, const ConfigFacts& facts,
+                           const ConfigFileKind& kind, std::vector<ConfigFinding>& out) {
   const auto* vars = vars_for(file, facts.files);
   auto found = vars ? profile::check_freeswitch(file, *vars, facts.profile, measurements_of(facts))
                     : profile::check_freeswitch(file, facts.profile, measurements_of(facts));
