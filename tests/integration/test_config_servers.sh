@@ -124,6 +124,28 @@ out=$("$NATDIAG" config check --from "$FACTS" --file bigbluebutton="$DATA/config
 check_eq "--file bigbluebutton=sip.nginx, jitsi=jvb.conf and sip-communicator.properties: right values, exit 0" 0 "$rc"
 check_eq "... read as nginx, hocon, properties" "nginx hocon properties" "$(jq -r '[.files[].syntax] | join(" ")' <<<"$out")"
 
+# --for jitsi: only Jitsi's files.
+out=$("$NATDIAG" config check --root "$R" --from "$FACTS" --for jitsi --json)
+check_eq "--for jitsi: only jvb.conf and sip-communicator.properties" "jitsi jitsi" \
+  "$(jq -r '[.files[].server] | join(" ")' <<<"$out")"
+
+# Measured, not --from: the STUN servers a vars.xml names are asked (natdiag serve on loopback
+# answers one of them; nothing listens on the other).
+PORT=$(free_port)
+DEAD=$(free_port)
+spawn "$TMP/serve.log" "$NATDIAG" serve --primary 127.0.0.1 --port "$PORT" --transport udp
+wait_for_udp_listener "$PORT" 5
+sed "s/external_rtp_ip=stun:stun.freeswitch.org/external_rtp_ip=stun:127.0.0.1:$PORT/; \
+     s/external_sip_ip=stun:stun.freeswitch.org/external_sip_ip=stun:127.0.0.1:$DEAD/" \
+  "$DATA/config/freeswitch/vars.xml" >"$TMP/vars.xml"
+out=$("$NATDIAG" config check --server "127.0.0.1:$PORT" --timeout 1 --file freeswitch="$TMP/vars.xml" --json); rc=$?
+check_eq "measured: the STUN server that does not answer is a warning (exit 1)" 1 "$rc"
+check_eq "... both asked" "$(printf '127.0.0.1:%s\n' "$PORT=true" "$DEAD=false" | sort | paste -sd' ')" \
+  "$(jq -r '.stun_answers | to_entries | map("\(.key)=\(.value)") | sort | join(" ")' <<<"$out")"
+check_eq "... only the one that did not answer, on its line" \
+  "freeswitch-stun-unanswered $(grep -n "external_sip_ip=stun:" "$TMP/vars.xml" | cut -d: -f1)" \
+  "$(jq -r '.findings[] | "\(.id) \(.line)"' <<<"$out")"
+
 # A syntax error in jvb.conf: file:line and the parser's message; the other files still checked.
 printf 'videobridge {\n  ice {\n    udp.port = ${PORT}\n  }\n}\n' >"$TMP/jvb.conf"
 out=$("$NATDIAG" config check --from "$FACTS" --file jitsi="$TMP/jvb.conf" --file bigbluebutton="$R$BBBFS/vars.xml" \
