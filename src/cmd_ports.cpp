@@ -182,6 +182,7 @@ void emit(const PortsOptions& o, const ports::PortsReport& report) {
   if (o.json) {
     auto out = json_header("ports");
     ports::report_to_json(report, out);
+    out["ipv6"] = nullptr;  // listen takes both families on one socket per port
     std::cout << out.dump(2) << std::endl;
   } else {
     ports::print_report(std::cout, report);

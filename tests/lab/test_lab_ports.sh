@@ -52,6 +52,9 @@ check_contains "via, text: UDP range line" "UDP 50000-60000            open" "$o
 ports_json server --via "$OUTSIDE_IP" --for bigbluebutton,livekit
 check_eq "bigbluebutton + livekit (26,386 UDP ports: two requests to serve): all open, exit 0" "open 0 26386" "$(jqv "$json" .verdict) $rc $(jqv "$json" .udp.count)"
 check_eq "bigbluebutton + livekit: both ranges open" "16384-32768:open 50000-60000:open" "$(ranges udp)"
+json=$(in_ns server "$NATDIAG" profile --server "$OUTSIDE_IP" --via "$OUTSIDE_IP" --for livekit --json 2>/dev/null)
+check_eq "profile --via, all forwarded: ports-open, no port finding worse than info, no firewall advice" "ports-open 0 null" \
+  "$(jqv "$json" '"\([.findings[] | select(.id == "ports-open")][0].id) \([.findings[] | select(.id | startswith("ports-")) | select(.severity != "info")] | length) \(.advice.firewall)"')"
 
 listen_probe --for livekit
 check_eq "listen+probe, livekit: probe exits 0" 0 "$rc"
@@ -215,6 +218,31 @@ check_contains "partial, via: what breaks" "livekit needs it: without it clients
 check_contains "partial, via: the ufw line" "ufw allow 55000:60000/udp" "$(jqv "$json" '.advice | join("\n")')"
 ports_text server --via "$OUTSIDE_IP" --for livekit
 check_contains "partial, text: the verdict first" "UDP 50000-54999 open, 55000-60000 filtered (5,001 ports): only part of livekit's UDP range" "$(head -1 <<<"$out")"
+echo "# profile --via: the port check inside the profile (issue 13)"
+json=$(in_ns server "$NATDIAG" profile --server "$OUTSIDE_IP" --via "$OUTSIDE_IP" --for livekit --json 2>"$TMP/profile.err"); rc=$?
+check_eq "profile --via, partial: exit 1, verdict broken" "1 broken" "$rc $(jqv "$json" .verdict)"
+check_eq "profile --via: the measured ranges in the facts" "tcp 80-80:open tcp 443-443:open tcp 7881-7881:open udp 50000-54999:open udp 55000-60000:filtered" \
+  "$(jqv "$json" '[.facts.ports_measured[] | "\(.protocol) \(.first)-\(.last):\(.state)"] | join(" ")')"
+check_eq "profile --via: the ports report beside them" "not-open ipv4" "$(jqv "$json" '"\(.ports.verdict) \(.ports.family)"')"
+check_eq "profile --via: the first finding is the filtered range, naming livekit" \
+  "ports-not-open|From outside over IPv4, UDP 55000-60000 is filtered (5,001 ports): livekit needs it: clients fall back to TCP 7881 or TURN." \
+  "$(jqv "$json" '.findings[0] | "\(.id)|\(.message)"')"
+check_contains "profile --via: the fix forwards it to this host" "Forward UDP 55000-60000 to $SERVER_IP on the router" "$(jqv "$json" '.findings[0].fix')"
+check_eq "profile --via: the firewall advice is only what did not get through" \
+  "ufw allow 55000:60000/udp|nft add rule inet filter input udp dport 55000-60000 accept|on the router: forward UDP 55000-60000 to $SERVER_IP" \
+  "$(jqv "$json" '.advice.firewall.lines | join("|")')"
+check_eq "profile --via: no 'forward the media ports' guess from the filtering behaviour" 0 "$(jqv "$json" '[.findings[] | select(.id == "filtering")] | length')"
+echo "$json" >"$TMP/profile-via.json"
+out=$(in_ns server "$NATDIAG" advise --from "$TMP/profile-via.json" --for livekit --json); rc=$?
+check_eq "advise --from the saved profile: the same port finding" "ports-not-open" "$(jqv "$out" '.findings[0].id')"
+out=$(in_ns server "$NATDIAG" profile --server "$OUTSIDE_IP" --via "$OUTSIDE_IP" --for livekit 2>&1)
+check_contains "profile --via, text: the Ports row" "Ports:        IPv4: Not every port is open from outside" "$out"
+out=$(in_ns server "$NATDIAG" profile --server "$OUTSIDE_IP" --via "$OUTSIDE_IP2" --for livekit --json 2>/dev/null)
+check_eq "profile --via a host without probe-back: a warning, the documented firewall lines stay" "ports-untested ufw allow 50000:60000/udp" \
+  "$(jqv "$out" '"\([.findings[] | select(.id == "ports-untested")][0].id) \(.advice.firewall.lines | map(select(test("/udp"))) | .[0])"')"
+out=$(in_ns server "$NATDIAG" profile --server "$OUTSIDE_IP" --via "$OUTSIDE_IP" --for kurento 2>&1); rc=$?
+check_eq "profile --via --for kurento (no fixed ports): exit 2, one line" "2 1" "$rc $(grep -c '' <<<"$out")"
+
 listen_probe --for livekit
 check_eq "partial, listen+probe: probe exits 1" 1 "$rc"
 check_eq "partial, listen+probe: exactly 50000-54999 open, 55000-60000 filtered" "50000-54999:open 55000-60000:filtered" "$(ranges udp)"
