@@ -189,7 +189,8 @@ int run_config(int argc, char** argv) {
     j["public_ipv4"] = facts.profile.public_ipv4 ? nlohmann::json(*facts.profile.public_ipv4) : nlohmann::json(nullptr);
     j["local_ipv4"] = facts.profile.local_ipv4 ? nlohmann::json(*facts.profile.local_ipv4) : nlohmann::json(nullptr);
     j["behind_nat"] = facts.profile.behind_nat ? nlohmann::json(*facts.profile.behind_nat) : nlohmann::json(nullptr);
-    for (auto& [key, value] : config_json(report).items()) j[key] = value;
+    const auto checked = config_json(report);
+    for (const auto& [key, value] : checked.items()) j[key] = value;
     j["looked_at"] = report.looked_at;
     nlohmann::json answers = nlohmann::json::object();
     for (const auto& [server, answered] : facts.stun_answers) answers[server] = answered;
