@@ -27,19 +27,14 @@ struct ConfigCommand {
   bool json = false;
 };
 
-std::string server_list() {
-  std::string list;
-  for (const auto& s : config_check_servers()) list += (list.empty() ? "" : ",") + s;
-  return list;
-}
-
 ConfigCommand parse(int argc, char** argv) {
   cxxopts::Options options("natdiag config",
                            "check: compare the media servers' configuration files with the network as measured\n"
                            "(a profile run, or a saved one with --from): file:line, the value, the right value, why.");
   options.custom_help("check [OPTIONS]");
   options.add_options()
-      ("for", "media servers whose standard files to check: " + server_list() + " (default all)", cxxopts::value<std::string>())
+      ("for", "media servers whose standard files to check: kurento,livekit,plugnmeet,freeswitch,bigbluebutton,jitsi,janus,coturn (default all)",
+       cxxopts::value<std::string>())
       ("file", "check this file as SERVER's instead of the standard paths (repeatable): SERVER=PATH", cxxopts::value<std::vector<std::string>>())
       ("root", "look for the standard paths under DIR (DIR/etc/janus/janus.jcfg ...)", cxxopts::value<std::string>())
       ("from", "the facts of a saved natdiag profile --json instead of measuring them", cxxopts::value<std::string>())
