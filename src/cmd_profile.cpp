@@ -11,6 +11,7 @@
 #include "src/profile/advice.hpp"
 #include "src/cli_common.hpp"
 #include "src/commands.hpp"
+#include "src/config_run.hpp"
 #include "src/profile/profile_facts.hpp"
 #include "src/profile_run.hpp"
 #include "src/server_spec.hpp"
@@ -34,6 +35,7 @@ struct ProfileCommand {
   std::optional<stun::TransportAddress> external_ip;
   std::optional<std::string> hostname;
   std::vector<std::string> targets;
+  std::string config_root;  ///< --root: where the media servers' configuration files are looked for
   Duration timeout = std::chrono::seconds(4);
   bool json = false;
 };
@@ -53,6 +55,7 @@ ProfileCommand parse(int argc, char** argv) {
       ("hostname", "the media server's public host name (checked in /etc/hosts)", cxxopts::value<std::string>())
       ("for", "media servers to advise on: kurento,livekit,plugnmeet,freeswitch,bigbluebutton,jitsi,janus,coturn (default all)", cxxopts::value<std::string>())
       ("timeout", "seconds for everything (default 4)", cxxopts::value<std::string>())
+      ("root", "look for the media servers' configuration files under DIR (as natdiag config check --root)", cxxopts::value<std::string>())
       ("json", "print one JSON object (schema natdiag/1); save it for natdiag advise --from")
       ("h,help", "show this help");
   const auto args = parse_args(options, argc, argv);
@@ -110,6 +113,7 @@ ProfileCommand parse(int argc, char** argv) {
   }
   cmd.targets = parse_targets(args.count("for") ? args["for"].as<std::string>() : "");
   if (args.count("timeout")) cmd.timeout = parse_seconds(args["timeout"].as<std::string>(), "--timeout");
+  if (args.count("root")) cmd.config_root = args["root"].as<std::string>();
   cmd.json = args.count("json") > 0;
   return cmd;
 }
@@ -339,7 +343,8 @@ ProfileFacts facts_of(const ProfileCommand& cmd, const Measured& m) {
 }
 
 OutputJson to_json(const ProfileCommand& cmd, const Measured& m, const ProfileFacts& f,
-                       const std::vector<Finding>& findings, const std::map<std::string, Advice>& advice) {
+                       const std::vector<Finding>& findings, const std::map<std::string, Advice>& advice,
+                       const ConfigReport& config) {
   auto j = json_header("profile");
   auto opt_s = [](const std::optional<std::string>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
   auto opt_b = [](const std::optional<bool>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
@@ -386,12 +391,13 @@ OutputJson to_json(const ProfileCommand& cmd, const Measured& m, const ProfileFa
     }
   }
   j["turn_check"] = m.turn_check ? turn_uri_json(cmd.turn->uri, *m.turn_check, false) : OutputJson(nullptr);
+  j["config"] = config_json(config);
   facts_to_json(f, j);
   return j;
 }
 
 void print_text(const Measured& m, const ProfileFacts& f, const std::vector<Finding>& findings,
-                const std::map<std::string, Advice>& advice, bool default_servers) {
+                const std::map<std::string, Advice>& advice, bool default_servers, const ConfigReport& config) {
   int counts[3] = {0, 0, 0};
   for (const auto& x : findings) ++counts[x.severity == "critical" ? 0 : x.severity == "warning" ? 1 : 2];
   std::cout << "NAT profile: " << verdict_of(findings) << "  (" << counts[0] << " critical, " << counts[1]
@@ -430,6 +436,10 @@ void print_text(const Measured& m, const ProfileFacts& f, const std::vector<Find
     row("ICE:", "not run: " + m.ice_error);
   }
   if (m.turn_check) row("TURN:", (m.turn_check->working ? "" : "NOT working: ") + m.turn_check->verdict);
+  std::string config_files;
+  for (const auto& c : config.files) config_files += (config_files.empty() ? "" : ", ") + c.parsed.path;
+  row("Config files:", config_files.empty() ? "none found (natdiag config check --file SERVER=PATH)"
+                                            : config_files + " (" + std::to_string(config.findings.size()) + " findings)");
   char elapsed[32];
   std::snprintf(elapsed, sizeof elapsed, "%.2f s", static_cast<double>(m.elapsed.count()) / 1e6);
   row("Time:", elapsed);
@@ -453,11 +463,14 @@ int run_profile(int argc, char** argv) {
   if (m.turn_check) {
     for (auto& f : turn_profile_findings(cmd.turn->uri, *m.turn_check)) findings.push_back(std::move(f));
   }
+  // The media servers' own files, when they are here (natdiag config check).
+  const ConfigReport config = check_installed_config(cmd.targets, cmd.config_root, facts);
+  for (auto& f : as_profile_findings(config)) findings.push_back(std::move(f));
   const auto advice = advise(facts, cmd.targets);
   if (cmd.json) {
-    print_json(to_json(cmd, m, facts, findings, advice));
+    print_json(to_json(cmd, m, facts, findings, advice, config));
   } else {
-    print_text(m, facts, findings, advice, cmd.default_servers);
+    print_text(m, facts, findings, advice, cmd.default_servers, config);
   }
   return verdict_of(findings) == "ok" ? kHealthy : kProblem;
 }

@@ -84,7 +84,12 @@ ConfigReport read_config_files(const ConfigSelection& selection) {
       report.looked_at.push_back(path);
       std::error_code ec;
       if (!fs::exists(path, ec)) continue;
-      report.files.push_back(read_one(kind, path, "standard-path"));
+      try {
+        report.files.push_back(read_one(kind, path, "standard-path"));
+      } catch (const CliError& e) {
+        if (!selection.skip_unreadable) throw;
+        report.unreadable.push_back(e.what());
+      }
       break;  // the first path that exists is the one the server reads
     }
   }
@@ -161,6 +166,36 @@ void read_measured_ports(const nlohmann::json& ports, profile::config::ConfigFac
       out.push_back({{static_cast<std::uint16_t>(first), static_cast<std::uint16_t>(last)}, r["state"].get<std::string>()});
     }
   }
+}
+
+ConfigReport check_installed_config(const std::vector<std::string>& targets, const std::string& root,
+                                    const ProfileFacts& facts) {
+  ConfigSelection selection;
+  selection.servers = targets;
+  selection.root = root;
+  selection.skip_unreadable = true;
+  ConfigReport report = read_config_files(selection);
+  profile::config::ConfigFacts config_facts;
+  config_facts.profile = facts;
+  check_config_files(report, config_facts);
+  return report;
+}
+
+std::vector<Finding> as_profile_findings(const ConfigReport& report) {
+  std::vector<Finding> out;
+  for (const auto& f : report.findings) {
+    const std::string where = f.file + (f.line > 0 ? ":" + std::to_string(f.line) : std::string());
+    std::string fix;
+    if (f.expected && !f.setting.empty()) fix = "Set " + f.setting + " to " + *f.expected + " in " + f.file + ".";
+    if (!f.edits.empty()) fix += std::string(fix.empty() ? "" : " ") + "natdiag config check --diff prints the patch.";
+    out.push_back({"config-" + f.id, f.severity,
+                   where + (f.setting.empty() ? std::string() : " " + f.setting) + ": " + f.why, fix});
+  }
+  for (const auto& u : report.unreadable) {
+    out.push_back({"config-unreadable", "info", "A media server's configuration file could not be read: " + u + ".",
+                   "Run natdiag as a user that can read it, or natdiag config check --file SERVER=PATH on a copy."});
+  }
+  return out;
 }
 
 nlohmann::ordered_json config_json(const ConfigReport& report) {

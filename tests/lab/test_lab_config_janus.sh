@@ -48,6 +48,13 @@ in_ns server "$NATDIAG" profile --server "$OUTSIDE_IP" --for janus --json >"$TMP
 check_eq "profile: behind NAT, the router's public address" "true $PUBLIC_IP" \
   "$(jq -r '"\(.behind_nat) \(.public_ipv4)"' "$TMP/profile.json")"
 
+# profile runs the check itself when it finds the file at its standard path (here under --root).
+install -D -m 644 /etc/janus/janus.jcfg "$TMP/root/etc/janus/janus.jcfg"
+json=$(in_ns server "$NATDIAG" profile --server "$OUTSIDE_IP" --for janus --root "$TMP/root" --json)
+check_eq "profile --root: it checked janus.jcfg" "$TMP/root/etc/janus/janus.jcfg" "$(jq -r '.config.files[0].path' <<<"$json")"
+check_contains "profile lists the config finding with the rest" config-janus-private-only "$(jq -r '.findings[].id' <<<"$json")"
+check_eq "... and it makes the verdict broken" broken "$(jq -r .verdict <<<"$json")"
+
 out=$("$NATDIAG" config check --from "$TMP/profile.json" --file janus="$J/janus.jcfg" --json); rc=$?
 check_eq "config check on Debian's janus.jcfg: exit 1" 1 "$rc"
 check_eq "the finding: janus-private-only, critical, nat.nat_1_1_mapping -> the public address" \
