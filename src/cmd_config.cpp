@@ -122,8 +122,14 @@ profile::config::ConfigFacts load_facts(const ConfigCommand& cmd, const ConfigRe
   if (cmd.from) {
     const auto saved = read_json_file(*cmd.from, "--from");
     facts.profile = facts_from_json(saved);
-    // A profile that measured the ports (profile --via) carries them.
-    if (saved.contains("ports") && saved["ports"].is_object()) read_measured_ports(saved["ports"], facts, "--from ports");
+    // A profile that measured the ports (profile --via) may carry them as ports --json does.
+    const auto has_ranges = [&](const char* protocol) {
+      return saved["ports"].contains(protocol) && saved["ports"][protocol].is_object() &&
+             saved["ports"][protocol].contains("ranges");
+    };
+    if (saved.contains("ports") && saved["ports"].is_object() && (has_ranges("udp") || has_ranges("tcp"))) {
+      read_measured_ports(saved["ports"], facts, "--from ports");
+    }
   } else {
     facts.profile = measure_profile_facts(cmd.profile_args);
     facts.stun_answers = probe_named_stun_servers(report, cmd.timeout);

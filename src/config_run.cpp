@@ -124,9 +124,12 @@ std::map<std::string, bool> probe_named_stun_servers(const ConfigReport& report,
 
 void check_config_files(ConfigReport& report, const profile::config::ConfigFacts& facts) {
   report.findings.clear();
+  std::vector<profile::config::CheckedConfig> checked;
   for (const auto& f : report.files) {
     for (auto& finding : profile::config::check_file(f.parsed, *f.kind, facts)) report.findings.push_back(std::move(finding));
+    checked.push_back({f.kind, &f.parsed});
   }
+  profile::config::drop_overridden(report.findings, checked);
   profile::config::sort_findings(report.findings);
 }
 

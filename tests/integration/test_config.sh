@@ -28,9 +28,11 @@ cp -a "$R" "$TMP/original"
 out=$("$NATDIAG" config check --root "$R" --from "$FACTS" --json); rc=$?
 check_eq "the default files behind NAT: findings, exit 1" 1 "$rc"
 for id in kurento-private-only livekit-private-only janus-private-only coturn-external-ip-missing \
-          bbb-sfu-announced-ip-missing bbb-sfu-announced-ip-stale; do
+          bbb-sfu-announced-ip-stale; do
   check_contains "finding $id" "$id" "$(jq -r '.findings[].id' <<<"$out")"
 done
+check "default.yml's empty announcedIp: overridden by production.yml, no finding" \
+  bash -c "! grep -q bbb-sfu-announced-ip-missing <<<\"\$1\"" _ "$(jq -r '.findings[].id' <<<"$out")"
 check_eq "janus' finding is on the line of its commented example" \
   "$(grep -n '#nat_1_1_mapping = "1.2.3.4"' "$R/etc/janus/janus.jcfg" | cut -d: -f1)" \
   "$(jq -r '.findings[] | select(.id == "janus-private-only") | .line' <<<"$out")"
@@ -54,11 +56,26 @@ check_eq "after the patch a re-check is clean (exit 0)" 0 "$rc"
 check_eq "after the patch --diff is empty" "" "$("$NATDIAG" config check --root "$R" --from "$FACTS" --diff)"
 # Every line of the originals is still there, in order (only additions and the changed values).
 changed=$(diff -r "$TMP/original" "$R" | grep -c '^<')
-# production.yml's two stale announcedIp, default.yml's two empty ones.
-check_eq "only the wrong values' lines changed" 4 "$changed"
+# production.yml's two stale announcedIp (default.yml's empty ones are overridden by it).
+check_eq "only the wrong values' lines changed" 2 "$changed"
 check "production.yml still has no final newline" test "$(tail -c 1 "$R/etc/bigbluebutton/bbb-webrtc-sfu/production.yml" | od -An -c | tr -d ' ')" != '\n'
 check_contains "janus.jcfg: the mapping under its commented example" \
   "$(printf '\t#nat_1_1_mapping = "1.2.3.4"\n\tnat_1_1_mapping = "203.0.113.1"')" "$(cat "$R/etc/janus/janus.jcfg")"
+
+# Measured ports (a saved natdiag ports --json): LiveKit's range half filtered.
+cat >"$TMP/ports.json" <<'JSON'
+{"schema": "natdiag/1", "command": "ports", "mode": "via",
+ "udp": {"ranges": [{"first": 50000, "last": 54999, "count": 5000, "state": "open"},
+                    {"first": 55000, "last": 60000, "count": 5001, "state": "filtered"}]},
+ "tcp": {"ranges": [{"first": 7881, "last": 7881, "count": 1, "state": "open"}]}}
+JSON
+out=$("$NATDIAG" config check --root "$R" --from "$FACTS" --ports "$TMP/ports.json" --for livekit --json); rc=$?
+check_eq "--ports: LiveKit's range not all open: exit 1" 1 "$rc"
+check_eq "--ports: the finding names the filtered part" "livekit-port-range-not-open" \
+  "$(jq -r '.findings[] | select(.why | contains("55000-60000 filtered")) | .id' <<<"$out")"
+echo '{"udp": {"ranges": [{"first": 0, "last": 5, "state": "open"}]}}' >"$TMP/bad-ports.json"
+"$NATDIAG" config check --root "$R" --from "$FACTS" --ports "$TMP/bad-ports.json" >/dev/null 2>&1
+check_eq "--ports with a range from port 0: exit 2" 2 "$?"
 
 # Bad input (acceptance 3).
 out=$("$NATDIAG" config check --from "$FACTS" --file janus=/nonexistent/janus.jcfg 2>&1); rc=$?

@@ -220,6 +220,14 @@ TEST_CASE("bigbluebutton: bbb-webrtc-sfu announces the public address, or the pr
   CHECK(find_id(df, "bbb-sfu-announced-ip-missing"));
   CHECK(find_id(df, "bbb-sfu-plainrtp-announced-ip-missing"));
   fixes_are_clean("bigbluebutton", "default.yml", def, facts);
+  // production.yml overrides default.yml: default.yml's empty announcedIp is not what runs.
+  const auto* pk = natdiag::profile::config::kind_for("bigbluebutton", "production.yml");
+  const auto* dk = natdiag::profile::config::kind_for("bigbluebutton", "default.yml");
+  const auto pp = natdiag::profile::config::parse_config("production.yml", "yaml", prod);
+  const auto dp = natdiag::profile::config::parse_config("default.yml", "yaml", def);
+  auto both = natdiag::profile::config::check_file(dp, *dk, facts);
+  natdiag::profile::config::drop_overridden(both, {{pk, &pp}, {dk, &dp}});
+  CHECK(both.empty());
   const auto fs_old = with(prod, "  ip: 127.0.0.1", "  ip: 198.51.100.30");
   CHECK(find_id(check_text("bigbluebutton", "production.yml", fs_old, facts), "bbb-sfu-freeswitch-ip-stale"));
 }

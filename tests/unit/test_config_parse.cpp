@@ -119,6 +119,11 @@ TEST_CASE("insert_setting: after the commented example, inside the section, unde
   CHECK(e5[0].text == "rtc:");
   CHECK(e5[1].text == "  node_ip: 203.0.113.1");
   CHECK(insert_setting(parsed("yaml", "rtc: {tcp_port: 7881}\n"), "rtc.node_ip", "x").empty());
+  const auto empty_parent = parsed("yaml", "port: 7880\nrtc:\nkeys:\n  k: s\n");
+  const auto e6 = insert_setting(empty_parent, "rtc.node_ip", "203.0.113.1");
+  REQUIRE(e6.size() == 1);
+  CHECK(e6[0].line == 2);
+  CHECK(e6[0].text == "  node_ip: 203.0.113.1");
 }
 
 TEST_CASE("unified diff: 3 lines of context, merged hunks, untouched lines kept") {
