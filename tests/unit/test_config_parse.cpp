@@ -1,6 +1,8 @@
 // config check's parsers (ini, coturn, YAML, libconfig) and its unified diff writer.
 #include <doctest/doctest.h>
 
+#include <random>
+
 #include "src/profile/config/line_edits.hpp"
 #include "src/profile/config/parsers.hpp"
 #include "tests/unit/config_test_helpers.hpp"
@@ -152,4 +154,50 @@ TEST_CASE("unified diff: a file without a final newline keeps lacking one") {
         "--- a/f\n+++ b/f\n@@ -1,2 +1,2 @@\n-a\n+A\n b\n\\ No newline at end of file\n");
   CHECK(unified_diff({""}, {{LineEdit::Kind::insert_after, 0, "x"}}, "f") == "--- a/f\n+++ b/f\n@@ -0,0 +1 @@\n+x\n");
   CHECK(apply_edits({""}, {{LineEdit::Kind::insert_after, 0, "x"}}) == "x\n");
+}
+
+TEST_CASE("malformed files never crash a parser, a checker or the diff writer") {
+  // Every test file, mutated: bytes flipped, lines cut and doubled, brackets and quotes planted.
+  struct Sample {
+    const char* server;
+    const char* name;
+    const char* file;
+  };
+  const Sample samples[] = {{"janus", "janus.jcfg", "config/janus/janus.jcfg"},
+                            {"kurento", "WebRtcEndpoint.conf.ini", "config/kurento/WebRtcEndpoint.conf.ini"},
+                            {"livekit", "livekit.yaml", "config/livekit/livekit.yaml"},
+                            {"bigbluebutton", "default.yml", "config/bigbluebutton/default.yml"},
+                            {"coturn", "turnserver.conf", "turnserver-debian12.conf"}};
+  std::mt19937 random(16);
+  const std::string planted = "{}[]:\"'=#;\n\t-&*!|>%@`\\\0\xff";
+  int runs = 0;
+  for (const auto& sample : samples) {
+    const std::string original = data_file(sample.file);
+    for (int i = 0; i < 300; ++i) {
+      std::string text = original;
+      const int changes = 1 + static_cast<int>(random() % 8);
+      for (int c = 0; c < changes && !text.empty(); ++c) {
+        const auto at = random() % text.size();
+        switch (random() % 4) {
+          case 0: text[at] = planted[random() % planted.size()]; break;
+          case 1: text.erase(at, random() % 200); break;
+          case 2: text.insert(at, text.substr(at, random() % 300)); break;
+          default: text.insert(at, 1, planted[random() % planted.size()]); break;
+        }
+      }
+      auto facts = natdiag::test::lab_facts();
+      if (i % 2 == 1) facts.profile.public_ipv4.reset();
+      CHECK_NOTHROW({
+        const auto findings = natdiag::test::check_text(sample.server, sample.name, text, facts);
+        (void)natdiag::test::fixed_text(sample.server, sample.name, text, findings);
+        const auto* kind = kind_for(sample.server, sample.name);
+        const auto parsed_file = parse_config(sample.name, kind->syntax, text);
+        std::vector<LineEdit> edits;
+        for (const auto& f : findings) edits.insert(edits.end(), f.edits.begin(), f.edits.end());
+        (void)unified_diff(parsed_file.lines, edits, "f");
+      });
+      ++runs;
+    }
+  }
+  CHECK(runs == 1500);
 }
