@@ -130,6 +130,16 @@ void check_config_files(ConfigReport& report, const profile::config::ConfigFacts
     checked.push_back({f.kind, &f.parsed});
   }
   profile::config::drop_overridden(report.findings, checked);
+  if (!facts.profile.measured() && !report.files.empty()) {
+    profile::config::ConfigFinding f;
+    f.id = "facts-not-measured";
+    f.severity = "warning";
+    f.why = "No STUN server answered, over UDP or TCP" +
+            (facts.profile.stun_error ? " (" + *facts.profile.stun_error + ")" : std::string()) +
+            ": the files were compared with nothing measured, so every check that needs the public address, "
+            "the NAT or a STUN server's answer was skipped. Give --server (natdiag serve on a host outside).";
+    report.findings.push_back(std::move(f));
+  }
   profile::config::sort_findings(report.findings);
 }
 

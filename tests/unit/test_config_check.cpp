@@ -232,6 +232,24 @@ TEST_CASE("bigbluebutton: bbb-webrtc-sfu announces the public address, or the pr
   CHECK(find_id(check_text("bigbluebutton", "production.yml", fs_old, facts), "bbb-sfu-freeswitch-ip-stale"));
 }
 
+TEST_CASE("a setting written but empty is changed in place, never written twice") {
+  const auto facts = lab_facts();
+  const auto janus = with(data_file("config/janus/janus.jcfg"), "#nat_1_1_mapping = \"1.2.3.4\"", "nat_1_1_mapping = \"\"");
+  const auto j = check_text("janus", "janus.jcfg", janus, facts);
+  REQUIRE(find_id(j, "janus-private-only"));
+  CHECK(find_id(j, "janus-private-only")->current == "");
+  REQUIRE(find_id(j, "janus-private-only")->edits.size() == 1);
+  CHECK(find_id(j, "janus-private-only")->edits[0].text == "\tnat_1_1_mapping = \"203.0.113.1\"");
+  fixes_are_clean("janus", "janus.jcfg", janus, facts);
+  const auto kurento = with(data_file("config/kurento/WebRtcEndpoint.conf.ini"), ";externalIPv4=198.51.100.1", "externalIPv4=");
+  fixes_are_clean("kurento", "WebRtcEndpoint.conf.ini", kurento, facts);
+  const auto livekit = with(data_file("config/livekit/livekit.yaml"), "  use_external_ip: false", "  use_external_ip: false\n  node_ip:");
+  const auto l = check_text("livekit", "livekit.yaml", livekit, facts);
+  REQUIRE(find_id(l, "livekit-private-only"));
+  CHECK(find_id(l, "livekit-private-only")->edits[0].kind == natdiag::profile::config::LineEdit::Kind::replace);
+  fixes_are_clean("livekit", "livekit.yaml", livekit, facts);
+}
+
 TEST_CASE("a syntax error is one critical finding with the parser's line and message") {
   const auto findings = check_text("janus", "janus.jcfg", "nat: {\n  nat_1_1_mapping = \"1.2.3.4\n}\n", lab_facts());
   REQUIRE(findings.size() == 1);

@@ -240,7 +240,9 @@ LineEdit replace_value(const ParsedFile& f, const Setting& s, std::string_view v
   if (*start < line.size() && (line[*start] == '"' || line[*start] == '\'')) {
     quoted = line[*start] + quoted + line[*start];
   }
-  return {LineEdit::Kind::replace, s.line, line.substr(0, *start) + quoted + line.substr(end)};
+  // "key:" with nothing after it: YAML needs a blank between the colon and the value.
+  const std::string gap = f.syntax == "yaml" && *start > 0 && line[*start - 1] == ':' ? " " : "";
+  return {LineEdit::Kind::replace, s.line, line.substr(0, *start) + gap + quoted + line.substr(end)};
 }
 
 std::vector<LineEdit> insert_setting(const ParsedFile& f, std::string_view key, std::string_view value_text) {
