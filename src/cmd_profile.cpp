@@ -465,7 +465,7 @@ int run_profile(int argc, char** argv) {
   }
   // The media servers' own files, when they are here (natdiag config check).
   const ConfigReport config = check_installed_config(cmd.targets, cmd.config_root, facts);
-  for (auto& f : as_profile_findings(config)) findings.push_back(std::move(f));
+  merge_by_severity(findings, as_profile_findings(config));
   const auto advice = advise(facts, cmd.targets);
   if (cmd.json) {
     print_json(to_json(cmd, m, facts, findings, advice, config));

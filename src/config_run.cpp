@@ -211,6 +211,15 @@ std::vector<Finding> as_profile_findings(const ConfigReport& report) {
   return out;
 }
 
+void merge_by_severity(std::vector<Finding>& findings, std::vector<Finding> more) {
+  const auto rank = [](const std::string& s) { return s == "critical" ? 0 : s == "warning" ? 1 : 2; };
+  for (auto& f : more) {
+    const auto at = std::find_if(findings.begin(), findings.end(),
+                                 [&](const Finding& x) { return rank(x.severity) > rank(f.severity); });
+    findings.insert(at, std::move(f));
+  }
+}
+
 nlohmann::ordered_json config_json(const ConfigReport& report) {
   nlohmann::ordered_json j;
   j["files"] = nlohmann::ordered_json::array();

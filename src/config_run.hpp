@@ -72,6 +72,9 @@ void read_measured_ports(const nlohmann::json& ports, profile::config::ConfigFac
                                                   const ProfileFacts& facts);
 /// The config findings in profile's shape: {id, severity, "FILE:LINE SETTING: why", fix}.
 [[nodiscard]] std::vector<Finding> as_profile_findings(const ConfigReport& report);
+/// Adds `more` to `findings`, each before the first finding of a lower severity (the order of
+/// `findings` otherwise kept).
+void merge_by_severity(std::vector<Finding>& findings, std::vector<Finding> more);
 
 /// {files, findings} for --json (every field present, null when absent).
 [[nodiscard]] nlohmann::ordered_json config_json(const ConfigReport& report);

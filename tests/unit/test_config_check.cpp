@@ -2,6 +2,7 @@
 // no finding, each wrong value its finding on its line, and the fixes give a clean re-check.
 #include <doctest/doctest.h>
 
+#include "src/config_run.hpp"
 #include "tests/unit/config_test_helpers.hpp"
 
 using namespace natdiag::test;
@@ -257,4 +258,14 @@ TEST_CASE("a syntax error is one critical finding with the parser's line and mes
   CHECK(findings[0].severity == "critical");
   CHECK(findings[0].line >= 2);
   CHECK(findings[0].why.find("cannot read") != std::string::npos);
+}
+
+TEST_CASE("profile: config findings join its own by severity, its order kept") {
+  using natdiag::cli::Finding;
+  std::vector<Finding> findings = {{"a", "critical", "", ""}, {"b", "warning", "", ""}, {"c", "info", "", ""},
+                                   {"d", "warning", "", ""}};
+  natdiag::cli::merge_by_severity(findings, {{"x", "critical", "", ""}, {"y", "critical", "", ""}, {"z", "info", "", ""}});
+  std::string order;
+  for (const auto& f : findings) order += f.id;
+  CHECK(order == "axybcdz");
 }
