@@ -201,3 +201,13 @@ TEST_CASE("malformed files never crash a parser, a checker or the diff writer") 
   }
   CHECK(runs == 1500);
 }
+
+TEST_CASE("a file with CRLF line ends keeps them on the lines natdiag changes and adds") {
+  const std::string text = "[x]\r\n;externalIPv4=198.51.100.1\r\nexternalIPv6=2001:db8::1\r\n";
+  const auto f = parsed("ini", text);
+  REQUIRE_FALSE(f.error);
+  CHECK(f.find("x.externalIPv6")->value == "2001:db8::1");
+  std::vector<LineEdit> edits = insert_setting(f, "externalIPv4", "203.0.113.1");
+  edits.push_back(replace_value(f, *f.find("x.externalIPv6"), "2001:db8::2"));
+  CHECK(apply_edits(f.lines, edits) == "[x]\r\n;externalIPv4=198.51.100.1\r\nexternalIPv4=203.0.113.1\r\nexternalIPv6=2001:db8::2\r\n");
+}
