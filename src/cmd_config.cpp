@@ -27,19 +27,14 @@ struct ConfigCommand {
   bool json = false;
 };
 
-std::string server_list() {
-  std::string list;
-  for (const auto& s : config_check_servers()) list += (list.empty() ? "" : ",") + s;
-  return list;
-}
-
 ConfigCommand parse(int argc, char** argv) {
   cxxopts::Options options("natdiag config",
                            "check: compare the media servers' configuration files with the network as measured\n"
                            "(a profile run, or a saved one with --from): file:line, the value, the right value, why.");
   options.custom_help("check [OPTIONS]");
   options.add_options()
-      ("for", "media servers whose standard files to check: " + server_list() + " (default all)", cxxopts::value<std::string>())
+      ("for", "media servers whose standard files to check: kurento,livekit,plugnmeet,freeswitch,bigbluebutton,jitsi,janus,coturn (default all)",
+       cxxopts::value<std::string>())
       ("file", "check this file as SERVER's instead of the standard paths (repeatable): SERVER=PATH", cxxopts::value<std::vector<std::string>>())
       ("root", "look for the standard paths under DIR (DIR/etc/janus/janus.jcfg ...)", cxxopts::value<std::string>())
       ("from", "the facts of a saved natdiag profile --json instead of measuring them", cxxopts::value<std::string>())
@@ -127,10 +122,11 @@ profile::config::ConfigFacts load_facts(const ConfigCommand& cmd, const ConfigRe
   if (cmd.from) {
     const auto saved = read_json_file(*cmd.from, "--from");
     facts.profile = facts_from_json(saved);
-    // A profile that measured the ports (profile --via) carries them.
-    if (saved.contains("ports") && saved["ports"].is_object()) read_measured_ports(saved["ports"], facts, "--from ports");
+    // A profile that measured the ports (profile --via) carries them in its validated facts.
+    ports_from_profile(facts);
   } else {
     facts.profile = measure_profile_facts(cmd.profile_args);
+    ports_from_profile(facts);
     facts.stun_answers = probe_named_stun_servers(report, cmd.timeout);
   }
   if (cmd.ports) {
@@ -189,8 +185,8 @@ int run_config(int argc, char** argv) {
     j["public_ipv4"] = facts.profile.public_ipv4 ? nlohmann::json(*facts.profile.public_ipv4) : nlohmann::json(nullptr);
     j["local_ipv4"] = facts.profile.local_ipv4 ? nlohmann::json(*facts.profile.local_ipv4) : nlohmann::json(nullptr);
     j["behind_nat"] = facts.profile.behind_nat ? nlohmann::json(*facts.profile.behind_nat) : nlohmann::json(nullptr);
-    const auto fields = config_json(report);  // named: a temporary would die before the loop
-    for (auto& [key, value] : fields.items()) j[key] = value;
+    const auto checked = config_json(report);
+    for (const auto& [key, value] : checked.items()) j[key] = value;
     j["looked_at"] = report.looked_at;
     nlohmann::json answers = nlohmann::json::object();
     for (const auto& [server, answered] : facts.stun_answers) answers[server] = answered;

@@ -84,7 +84,12 @@ ConfigReport read_config_files(const ConfigSelection& selection) {
       report.looked_at.push_back(path);
       std::error_code ec;
       if (!fs::exists(path, ec)) continue;
-      report.files.push_back(read_one(kind, path, "standard-path"));
+      try {
+        report.files.push_back(read_one(kind, path, "standard-path"));
+      } catch (const CliError& e) {
+        if (!selection.skip_unreadable) throw;
+        report.unreadable.push_back(e.what());
+      }
       break;  // the first path that exists is the one the server reads
     }
   }
@@ -119,8 +124,21 @@ std::map<std::string, bool> probe_named_stun_servers(const ConfigReport& report,
 
 void check_config_files(ConfigReport& report, const profile::config::ConfigFacts& facts) {
   report.findings.clear();
+  std::vector<profile::config::CheckedConfig> checked;
   for (const auto& f : report.files) {
     for (auto& finding : profile::config::check_file(f.parsed, *f.kind, facts)) report.findings.push_back(std::move(finding));
+    checked.push_back({f.kind, &f.parsed});
+  }
+  profile::config::drop_overridden(report.findings, checked);
+  if (!facts.profile.measured() && !report.files.empty()) {
+    profile::config::ConfigFinding f;
+    f.id = "facts-not-measured";
+    f.severity = "warning";
+    f.why = "No STUN server answered, over UDP or TCP" +
+            (facts.profile.stun_error ? " (" + *facts.profile.stun_error + ")" : std::string()) +
+            ": the files were compared with nothing measured, so every check that needs the public address, "
+            "the NAT or a STUN server's answer was skipped. Give --server (natdiag serve on a host outside).";
+    report.findings.push_back(std::move(f));
   }
   profile::config::sort_findings(report.findings);
 }
@@ -160,6 +178,54 @@ void read_measured_ports(const nlohmann::json& ports, profile::config::ConfigFac
       }
       out.push_back({{static_cast<std::uint16_t>(first), static_cast<std::uint16_t>(last)}, r["state"].get<std::string>()});
     }
+  }
+}
+
+void ports_from_profile(profile::config::ConfigFacts& facts) {
+  for (const auto& r : facts.profile.ports_measured) {
+    // The files' port ranges are what the router forwards over IPv4; IPv6 is routed.
+    if (r.family != "ipv4") continue;
+    (r.protocol == "udp" ? facts.udp_ports : facts.tcp_ports).push_back({{r.first, r.last}, r.state});
+  }
+}
+
+ConfigReport check_installed_config(const std::vector<std::string>& targets, const std::string& root,
+                                    const ProfileFacts& facts) {
+  ConfigSelection selection;
+  selection.servers = targets;
+  selection.root = root;
+  selection.skip_unreadable = true;
+  ConfigReport report = read_config_files(selection);
+  profile::config::ConfigFacts config_facts;
+  config_facts.profile = facts;
+  ports_from_profile(config_facts);
+  check_config_files(report, config_facts);
+  return report;
+}
+
+std::vector<Finding> as_profile_findings(const ConfigReport& report) {
+  std::vector<Finding> out;
+  for (const auto& f : report.findings) {
+    const std::string where = f.file + (f.line > 0 ? ":" + std::to_string(f.line) : std::string());
+    std::string fix;
+    if (f.expected && !f.setting.empty()) fix = "Set " + f.setting + " to " + *f.expected + " in " + f.file + ".";
+    if (!f.edits.empty()) fix += std::string(fix.empty() ? "" : " ") + "natdiag config check --diff prints the patch.";
+    out.push_back({"config-" + f.id, f.severity,
+                   where + (f.setting.empty() ? std::string() : " " + f.setting) + ": " + f.why, fix});
+  }
+  for (const auto& u : report.unreadable) {
+    out.push_back({"config-unreadable", "info", "A media server's configuration file could not be read: " + u + ".",
+                   "Run natdiag as a user that can read it, or natdiag config check --file SERVER=PATH on a copy."});
+  }
+  return out;
+}
+
+void merge_by_severity(std::vector<Finding>& findings, std::vector<Finding> more) {
+  const auto rank = [](const std::string& s) { return s == "critical" ? 0 : s == "warning" ? 1 : 2; };
+  for (auto& f : more) {
+    const auto at = std::find_if(findings.begin(), findings.end(),
+                                 [&](const Finding& x) { return rank(x.severity) > rank(f.severity); });
+    findings.insert(at, std::move(f));
   }
 }
 

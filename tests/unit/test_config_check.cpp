@@ -2,6 +2,7 @@
 // no finding, each wrong value its finding on its line, and the fixes give a clean re-check.
 #include <doctest/doctest.h>
 
+#include "src/config_run.hpp"
 #include "tests/unit/config_test_helpers.hpp"
 
 using namespace natdiag::test;
@@ -220,8 +221,34 @@ TEST_CASE("bigbluebutton: bbb-webrtc-sfu announces the public address, or the pr
   CHECK(find_id(df, "bbb-sfu-announced-ip-missing"));
   CHECK(find_id(df, "bbb-sfu-plainrtp-announced-ip-missing"));
   fixes_are_clean("bigbluebutton", "default.yml", def, facts);
+  // production.yml overrides default.yml: default.yml's empty announcedIp is not what runs.
+  const auto* pk = natdiag::profile::config::kind_for("bigbluebutton", "production.yml");
+  const auto* dk = natdiag::profile::config::kind_for("bigbluebutton", "default.yml");
+  const auto pp = natdiag::profile::config::parse_config("production.yml", "yaml", prod);
+  const auto dp = natdiag::profile::config::parse_config("default.yml", "yaml", def);
+  auto both = natdiag::profile::config::check_file(dp, *dk, facts);
+  natdiag::profile::config::drop_overridden(both, {{pk, &pp}, {dk, &dp}});
+  CHECK(both.empty());
   const auto fs_old = with(prod, "  ip: 127.0.0.1", "  ip: 198.51.100.30");
   CHECK(find_id(check_text("bigbluebutton", "production.yml", fs_old, facts), "bbb-sfu-freeswitch-ip-stale"));
+}
+
+TEST_CASE("a setting written but empty is changed in place, never written twice") {
+  const auto facts = lab_facts();
+  const auto janus = with(data_file("config/janus/janus.jcfg"), "#nat_1_1_mapping = \"1.2.3.4\"", "nat_1_1_mapping = \"\"");
+  const auto j = check_text("janus", "janus.jcfg", janus, facts);
+  REQUIRE(find_id(j, "janus-private-only"));
+  CHECK(find_id(j, "janus-private-only")->current == "");
+  REQUIRE(find_id(j, "janus-private-only")->edits.size() == 1);
+  CHECK(find_id(j, "janus-private-only")->edits[0].text == "\tnat_1_1_mapping = \"203.0.113.1\"");
+  fixes_are_clean("janus", "janus.jcfg", janus, facts);
+  const auto kurento = with(data_file("config/kurento/WebRtcEndpoint.conf.ini"), ";externalIPv4=198.51.100.1", "externalIPv4=");
+  fixes_are_clean("kurento", "WebRtcEndpoint.conf.ini", kurento, facts);
+  const auto livekit = with(data_file("config/livekit/livekit.yaml"), "  use_external_ip: false", "  use_external_ip: false\n  node_ip:");
+  const auto l = check_text("livekit", "livekit.yaml", livekit, facts);
+  REQUIRE(find_id(l, "livekit-private-only"));
+  CHECK(find_id(l, "livekit-private-only")->edits[0].kind == natdiag::profile::config::LineEdit::Kind::replace);
+  fixes_are_clean("livekit", "livekit.yaml", livekit, facts);
 }
 
 TEST_CASE("a syntax error is one critical finding with the parser's line and message") {
@@ -231,4 +258,14 @@ TEST_CASE("a syntax error is one critical finding with the parser's line and mes
   CHECK(findings[0].severity == "critical");
   CHECK(findings[0].line >= 2);
   CHECK(findings[0].why.find("cannot read") != std::string::npos);
+}
+
+TEST_CASE("profile: config findings join its own by severity, its order kept") {
+  using natdiag::cli::Finding;
+  std::vector<Finding> findings = {{"a", "critical", "", ""}, {"b", "warning", "", ""}, {"c", "info", "", ""},
+                                   {"d", "warning", "", ""}};
+  natdiag::cli::merge_by_severity(findings, {{"x", "critical", "", ""}, {"y", "critical", "", ""}, {"z", "info", "", ""}});
+  std::string order;
+  for (const auto& f : findings) order += f.id;
+  CHECK(order == "axybcdz");
 }

@@ -1,6 +1,8 @@
 // config check's parsers (ini, coturn, YAML, libconfig) and its unified diff writer.
 #include <doctest/doctest.h>
 
+#include <random>
+
 #include "src/profile/config/line_edits.hpp"
 #include "src/profile/config/parsers.hpp"
 #include "tests/unit/config_test_helpers.hpp"
@@ -119,6 +121,11 @@ TEST_CASE("insert_setting: after the commented example, inside the section, unde
   CHECK(e5[0].text == "rtc:");
   CHECK(e5[1].text == "  node_ip: 203.0.113.1");
   CHECK(insert_setting(parsed("yaml", "rtc: {tcp_port: 7881}\n"), "rtc.node_ip", "x").empty());
+  const auto empty_parent = parsed("yaml", "port: 7880\nrtc:\nkeys:\n  k: s\n");
+  const auto e6 = insert_setting(empty_parent, "rtc.node_ip", "203.0.113.1");
+  REQUIRE(e6.size() == 1);
+  CHECK(e6[0].line == 2);
+  CHECK(e6[0].text == "  node_ip: 203.0.113.1");
 }
 
 TEST_CASE("unified diff: 3 lines of context, merged hunks, untouched lines kept") {
@@ -147,4 +154,60 @@ TEST_CASE("unified diff: a file without a final newline keeps lacking one") {
         "--- a/f\n+++ b/f\n@@ -1,2 +1,2 @@\n-a\n+A\n b\n\\ No newline at end of file\n");
   CHECK(unified_diff({""}, {{LineEdit::Kind::insert_after, 0, "x"}}, "f") == "--- a/f\n+++ b/f\n@@ -0,0 +1 @@\n+x\n");
   CHECK(apply_edits({""}, {{LineEdit::Kind::insert_after, 0, "x"}}) == "x\n");
+}
+
+TEST_CASE("malformed files never crash a parser, a checker or the diff writer") {
+  // Every test file, mutated: bytes flipped, lines cut and doubled, brackets and quotes planted.
+  struct Sample {
+    const char* server;
+    const char* name;
+    const char* file;
+  };
+  const Sample samples[] = {{"janus", "janus.jcfg", "config/janus/janus.jcfg"},
+                            {"kurento", "WebRtcEndpoint.conf.ini", "config/kurento/WebRtcEndpoint.conf.ini"},
+                            {"livekit", "livekit.yaml", "config/livekit/livekit.yaml"},
+                            {"bigbluebutton", "default.yml", "config/bigbluebutton/default.yml"},
+                            {"coturn", "turnserver.conf", "turnserver-debian12.conf"}};
+  std::mt19937 random(16);
+  const std::string planted = "{}[]:\"'=#;\n\t-&*!|>%@`\\\0\xff";
+  int runs = 0;
+  for (const auto& sample : samples) {
+    const std::string original = data_file(sample.file);
+    for (int i = 0; i < 300; ++i) {
+      std::string text = original;
+      const int changes = 1 + static_cast<int>(random() % 8);
+      for (int c = 0; c < changes && !text.empty(); ++c) {
+        const auto at = random() % text.size();
+        switch (random() % 4) {
+          case 0: text[at] = planted[random() % planted.size()]; break;
+          case 1: text.erase(at, random() % 200); break;
+          case 2: text.insert(at, text.substr(at, random() % 300)); break;
+          default: text.insert(at, 1, planted[random() % planted.size()]); break;
+        }
+      }
+      auto facts = natdiag::test::lab_facts();
+      if (i % 2 == 1) facts.profile.public_ipv4.reset();
+      CHECK_NOTHROW({
+        const auto findings = natdiag::test::check_text(sample.server, sample.name, text, facts);
+        (void)natdiag::test::fixed_text(sample.server, sample.name, text, findings);
+        const auto* kind = kind_for(sample.server, sample.name);
+        const auto parsed_file = parse_config(sample.name, kind->syntax, text);
+        std::vector<LineEdit> edits;
+        for (const auto& f : findings) edits.insert(edits.end(), f.edits.begin(), f.edits.end());
+        (void)unified_diff(parsed_file.lines, edits, "f");
+      });
+      ++runs;
+    }
+  }
+  CHECK(runs == 1500);
+}
+
+TEST_CASE("a file with CRLF line ends keeps them on the lines natdiag changes and adds") {
+  const std::string text = "[x]\r\n;externalIPv4=198.51.100.1\r\nexternalIPv6=2001:db8::1\r\n";
+  const auto f = parsed("ini", text);
+  REQUIRE_FALSE(f.error);
+  CHECK(f.find("x.externalIPv6")->value == "2001:db8::1");
+  std::vector<LineEdit> edits = insert_setting(f, "externalIPv4", "203.0.113.1");
+  edits.push_back(replace_value(f, *f.find("x.externalIPv6"), "2001:db8::2"));
+  CHECK(apply_edits(f.lines, edits) == "[x]\r\n;externalIPv4=198.51.100.1\r\nexternalIPv4=203.0.113.1\r\nexternalIPv6=2001:db8::2\r\n");
 }

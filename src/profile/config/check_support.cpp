@@ -46,7 +46,20 @@ ConfigFinding& FindingSink::missing(std::string id, std::string severity, std::s
                                     std::optional<std::string> expected, std::optional<std::string> value_text,
                                     std::string why) {
   std::vector<LineEdit> edits;
-  if (value_text) edits = insert_setting(file_, key, *value_text);
+  if (value_text) {
+    // Written but empty ("nat_1_1_mapping = \"\""): change that line; a second one would be a
+    // duplicate key, which libconfig, Go's YAML and boost's ini reader all refuse.
+    if (const Setting* empty = file_.find(key)) {
+      std::string bare = *value_text;
+      if (bare.size() >= 2 && (bare.front() == '"' || bare.front() == '\'') && bare.back() == bare.front()) {
+        bare = bare.substr(1, bare.size() - 2);
+      }
+      auto& f = add(std::move(id), std::move(severity), *empty, std::move(expected), std::move(why));
+      f.edits.push_back(replace_value(file_, *empty, bare));
+      return f;
+    }
+    edits = insert_setting(file_, key, *value_text);
+  }
   // The line the setting goes after (1 when it goes first): where a reader looks for it.
   const int line = edits.empty() ? 0 : std::max(1, edits.front().line);
   auto& f = add(std::move(id), std::move(severity), line, std::move(key), std::nullopt, std::move(expected), std::move(why));

@@ -104,6 +104,20 @@ std::vector<std::pair<std::string, std::uint16_t>> stun_servers_named(const Pars
   return out;
 }
 
+void drop_overridden(std::vector<ConfigFinding>& findings, const std::vector<CheckedConfig>& files) {
+  const ParsedFile* production = nullptr;
+  const ParsedFile* defaults = nullptr;
+  for (const auto& f : files) {
+    if (f.kind->server != "bigbluebutton" || f.file->error) continue;
+    if (f.kind->role == "production.yml") production = f.file;
+    if (f.kind->role == "default.yml") defaults = f.file;
+  }
+  if (production == nullptr || defaults == nullptr) return;
+  std::erase_if(findings, [&](const ConfigFinding& f) {
+    return f.file == defaults->path && !f.setting.empty() && production->find(f.setting) != nullptr;
+  });
+}
+
 void sort_findings(std::vector<ConfigFinding>& findings) {
   const auto rank = [](const ConfigFinding& f) { return f.severity == "critical" ? 0 : f.severity == "warning" ? 1 : 2; };
   std::stable_sort(findings.begin(), findings.end(), [&](const ConfigFinding& a, const ConfigFinding& b) {

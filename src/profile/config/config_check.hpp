@@ -66,6 +66,16 @@ struct ConfigFileKind {
 [[nodiscard]] std::vector<std::pair<std::string, std::uint16_t>> stun_servers_named(const ParsedFile& file,
                                                                                     const ConfigFileKind& kind);
 
+/// A file the server reads, as checked.
+struct CheckedConfig {
+  const ConfigFileKind* kind = nullptr;
+  const ParsedFile* file = nullptr;
+};
+/// Drops the findings about settings that another file overrides: bbb-webrtc-sfu reads
+/// production.yml over default.yml, so what default.yml says about a key production.yml sets is
+/// not what the server uses.
+void drop_overridden(std::vector<ConfigFinding>& findings, const std::vector<CheckedConfig>& files);
+
 /// Most important first (critical, warning, info), then by file and line.
 void sort_findings(std::vector<ConfigFinding>& findings);
 /// "ok", "needs-config" or "broken", as profile's verdict_of.

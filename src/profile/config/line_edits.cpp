@@ -164,6 +164,7 @@ std::vector<LineEdit> insert_yaml(const ParsedFile& f, std::string_view key, std
   const auto parts = split_key(key);
   // Walk down the path as far as it exists; remember the key that led to each mapping.
   int key_line = -1;  // 0-based line of the key that led to `node`; -1: none
+  int key_column = 0;
   std::size_t depth = 0;
   for (; depth + 1 < parts.size(); ++depth) {
     if (node.IsSequence()) {
@@ -180,12 +181,26 @@ std::vector<LineEdit> insert_yaml(const ParsedFile& f, std::string_view key, std
     for (const auto& kv : node) {
       if (kv.first.IsScalar() && kv.first.Scalar() == parts[depth]) {
         key_line = kv.first.Mark().line;
+        key_column = kv.first.Mark().column;
         node = kv.second;
         found = true;
         break;
       }
     }
     if (!found) break;
+  }
+  std::vector<LineEdit> out;
+  if (node.IsNull() && key_line >= 0 && depth > 0) {
+    // "rtc:" with nothing under it yet: the new keys go right after it, one level deeper.
+    std::string indent(static_cast<std::size_t>(key_column) + 2, ' ');
+    for (std::size_t i = depth; i < parts.size(); ++i) {
+      if (parts[i].find_first_not_of("0123456789") == std::string::npos) return {};
+      const bool leaf = i + 1 == parts.size();
+      out.push_back({LineEdit::Kind::insert_after, key_line + 1,
+                     indent + parts[i] + ":" + (leaf ? " " + std::string(value_text) : "")});
+      indent += "  ";
+    }
+    return out;
   }
   if (!node.IsMap() || node.size() == 0) return {};
   if (node.Style() == YAML::EmitterStyle::Flow) return {};
@@ -203,7 +218,6 @@ std::vector<LineEdit> insert_yaml(const ParsedFile& f, std::string_view key, std
   } else {
     return {};
   }
-  std::vector<LineEdit> out;
   std::string indent(static_cast<std::size_t>(column), ' ');
   for (std::size_t i = depth; i < parts.size(); ++i) {
     if (parts[i].find_first_not_of("0123456789") == std::string::npos) return {};  // a sequence to create
@@ -226,7 +240,9 @@ LineEdit replace_value(const ParsedFile& f, const Setting& s, std::string_view v
   if (*start < line.size() && (line[*start] == '"' || line[*start] == '\'')) {
     quoted = line[*start] + quoted + line[*start];
   }
-  return {LineEdit::Kind::replace, s.line, line.substr(0, *start) + quoted + line.substr(end)};
+  // "key:" with nothing after it: YAML needs a blank between the colon and the value.
+  const std::string gap = f.syntax == "yaml" && *start > 0 && line[*start - 1] == ':' ? " " : "";
+  return {LineEdit::Kind::replace, s.line, line.substr(0, *start) + gap + quoted + line.substr(end)};
 }
 
 std::vector<LineEdit> insert_setting(const ParsedFile& f, std::string_view key, std::string_view value_text) {

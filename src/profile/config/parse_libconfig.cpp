@@ -1,4 +1,6 @@
 // libconfig through libconfig++: Janus' janus.jcfg and its plugin files.
+#include <algorithm>
+
 #include <libconfig.h++>
 
 #include "src/profile/config/parsers.hpp"
@@ -41,6 +43,12 @@ void flatten(const libconfig::Setting& s, const std::string& path, int depth, Pa
 }  // namespace
 
 void parse_libconfig(const std::string& text, ParsedFile& out) {
+  // libconfig reads a C string: it would stop at a NUL byte and parse only the text before it.
+  if (const auto nul = text.find('\0'); nul != std::string::npos) {
+    out.error = ParseError{1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(nul), '\n')),
+                           "a NUL byte (libconfig would stop reading there)"};
+    return;
+  }
   libconfig::Config config;
   try {
     config.readString(text);

@@ -30,14 +30,20 @@ Script build(const std::vector<std::string>& lines, const std::vector<LineEdit>&
   const int n = static_cast<int>(lines.size()) - (ends_with_newline ? 1 : 0);
   // An empty file has no last line to lack a newline: what is added to it ends with one.
   s.final_newline = ends_with_newline || n == 0;
+  // A file with CRLF line ends gets CRLF on the lines natdiag writes too.
+  const bool crlf = n > 0 && !lines[0].empty() && lines[0].back() == '\r';
+  const auto line_end = [crlf](std::string text) {
+    if (crlf && (text.empty() || text.back() != '\r')) text += '\r';
+    return text;
+  };
   std::map<int, std::string> replaced;
   std::map<int, std::vector<std::string>> inserted;
   for (const auto& e : edits) {
     if (e.line < 0 || e.line > n) continue;  // not a line of this file: nothing to anchor it to
     if (e.kind == LineEdit::Kind::replace) {
-      if (e.line >= 1) replaced[e.line] = e.text;
+      if (e.line >= 1) replaced[e.line] = line_end(e.text);
     } else {
-      inserted[e.line].push_back(e.text);
+      inserted[e.line].push_back(line_end(e.text));
     }
   }
   int new_no = 0;
