@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "src/cli_common.hpp"
+#include "src/profile/config/port_overlap.hpp"
 #include "src/profile/config/unified_diff.hpp"
 #include "stun/client/binding.hpp"
 
@@ -130,6 +131,7 @@ void check_config_files(ConfigReport& report, const profile::config::ConfigFacts
     checked.push_back({f.kind, &f.parsed});
   }
   profile::config::drop_overridden(report.findings, checked);
+  for (auto& finding : profile::config::check_range_overlaps(checked)) report.findings.push_back(std::move(finding));
   if (!facts.profile.measured() && !report.files.empty()) {
     profile::config::ConfigFinding f;
     f.id = "facts-not-measured";

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "src/config_run.hpp"
+#include "src/profile/config/port_overlap.hpp"
 #include "tests/unit/config_test_helpers.hpp"
 
 using namespace natdiag::test;
@@ -268,4 +269,29 @@ TEST_CASE("profile: config findings join its own by severity, its order kept") {
   std::string order;
   for (const auto& f : findings) order += f.id;
   CHECK(order == "axybcdz");
+}
+
+TEST_CASE("servers on one host whose UDP ranges overlap, as their files set them") {
+  using namespace natdiag::profile::config;
+  const auto* lk = kind_for("livekit", "livekit.yaml");
+  const auto* ct = kind_for("coturn", "turnserver.conf");
+  const auto* jn = kind_for("janus", "janus.jcfg");
+  const auto livekit = parse_config("livekit.yaml", "yaml", data_file("config/livekit/livekit.yaml"));
+  const auto coturn = parse_config("turnserver.conf", "coturn", data_file("turnserver-debian12.conf"));
+  const auto janus_text = with(data_file("config/janus/janus.jcfg"), "#rtp_port_range = \"20000-40000\"", "rtp_port_range = \"55000-56000\"");
+  const auto janus = parse_config("janus.jcfg", "libconfig", janus_text);
+  const auto overlaps = check_range_overlaps({{lk, &livekit}, {ct, &coturn}, {jn, &janus}});
+  // coturn's default with LiveKit's; Janus' range with both.
+  REQUIRE(overlaps.size() == 3);
+  CHECK(overlaps[0].server == "coturn");
+  CHECK(overlaps[0].line == 0);  // coturn's default: no line sets it
+  CHECK(overlaps[1].server == "janus");
+  CHECK(overlaps[1].line == line_of(janus_text, "rtp_port_range = \"55000-56000\""));
+  CHECK(overlaps[2].why.find("coturn's UDP range 49152-65535") != std::string::npos);
+  const auto coturn_own = parse_config("turnserver.conf", "coturn", data_file("turnserver-debian12.conf") + "min-port=40000\nmax-port=49999\n");
+  CHECK(check_range_overlaps({{lk, &livekit}, {ct, &coturn_own}}).empty());
+  // plugNmeet runs LiveKit: one installation, one range.
+  const auto* pn = kind_for("plugnmeet", "livekit.yaml");
+  const auto plug = parse_config("livekit.yaml", "yaml", data_file("config/plugnmeet/livekit.yaml"));
+  CHECK(check_range_overlaps({{lk, &livekit}, {pn, &plug}}).empty());
 }
