@@ -15,7 +15,8 @@ std::optional<cli::PortRange> range_from(const Setting* first, const Setting* la
 
 }  // namespace
 
-std::optional<ConfiguredRange> configured_udp_range(const ParsedFile& file, const ConfigFileKind& kind) {
+std::optional<ConfiguredRange> configured_udp_range(const ParsedFile& file,
+                                                    const ConfigFileKind& kind) {
   if (file.error) return std::nullopt;
   const auto* ports = cli::find_media_server_ports(kind.server);
   ConfiguredRange out;
@@ -30,7 +31,9 @@ std::optional<ConfiguredRange> configured_udp_range(const ParsedFile& file, cons
       out.setting = file.find(first);
       return out;
     }
-    if (!default_applies || ports == nullptr || file.find(first) != nullptr || file.find(last) != nullptr) return std::nullopt;
+    if (!default_applies || ports == nullptr || file.find(first) != nullptr ||
+        file.find(last) != nullptr)
+      return std::nullopt;
     out.range = ports->media;  // not set: the documented default is what the server uses
     return out;
   };
@@ -38,11 +41,13 @@ std::optional<ConfiguredRange> configured_udp_range(const ParsedFile& file, cons
   if (kind.server == "livekit" || kind.server == "plugnmeet") {
     // LiveKit muxes everything on rtc.udp_port when it is set without a range.
     if (file.find("rtc.udp_port") && !file.find("rtc.port_range_start")) return std::nullopt;
-    return from_pair("rtc.port_range_start", "rtc.port_range_end", "rtc.port_range_start-port_range_end", true);
+    return from_pair("rtc.port_range_start", "rtc.port_range_end",
+                     "rtc.port_range_start-port_range_end", true);
   }
   if (kind.server == "kurento") return from_pair("minPort", "maxPort", "minPort-maxPort", false);
   if (kind.server == "bigbluebutton") {
-    return from_pair("mediasoup.worker.rtcMinPort", "mediasoup.worker.rtcMaxPort", "mediasoup.worker.rtcMinPort-rtcMaxPort", false);
+    return from_pair("mediasoup.worker.rtcMinPort", "mediasoup.worker.rtcMaxPort",
+                     "mediasoup.worker.rtcMinPort-rtcMaxPort", false);
   }
   if (kind.server == "janus") {
     const auto* s = file.find("media.rtp_port_range");
@@ -78,14 +83,18 @@ std::vector<ConfigFinding> check_range_overlaps(const std::vector<CheckedConfig>
       if (!a.range.overlaps(b.range)) continue;
       const auto said = [](const ConfiguredRange& r) {
         return r.server + "'s UDP range " + r.range.text() + " (" +
-               (r.setting ? r.what + " in " + r.file->path : "its default: " + r.what + " is not set in " + r.file->path) + ")";
+               (r.setting ? r.what + " in " + r.file->path
+                          : "its default: " + r.what + " is not set in " + r.file->path) +
+               ")";
       };
       FindingSink sink(*b.file, b.server, out);
-      sink.add("port-ranges-overlap", "warning", b.setting ? b.setting->line : 0, b.setting ? b.setting->key : b.what,
-               b.range.text(), std::nullopt,
-               said(b) + " overlaps " + said(a) + " on this host: two programs cannot share a port range (whichever "
-               "binds a port first gets it, the other's calls or relays fail at random) and a router forwards each port "
-               "to one place only. Give one of them a range of its own.");
+      sink.add("port-ranges-overlap", "warning", b.setting ? b.setting->line : 0,
+               b.setting ? b.setting->key : b.what, b.range.text(), std::nullopt,
+               said(b) + " overlaps " + said(a) +
+                   " on this host: two programs cannot share a port range (whichever "
+                   "binds a port first gets it, the other's calls or relays fail at random) and a "
+                   "router forwards each port "
+                   "to one place only. Give one of them a range of its own.");
     }
   }
   return out;
