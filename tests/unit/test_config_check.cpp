@@ -96,6 +96,18 @@ TEST_CASE("janus: old public IP, private IP, STUN that does not answer, ignore l
         std::string::npos);
 }
 
+TEST_CASE("janus: ICE Lite behind NAT") {
+  const auto text = with(with(data_file("config/janus/janus.jcfg"), "#ice_lite = true", "ice_lite = true"),
+                         "#nat_1_1_mapping = \"1.2.3.4\"", "nat_1_1_mapping = \"203.0.113.1\"");
+  const auto findings = check_text("janus", "janus.jcfg", text, lab_facts());
+  REQUIRE(findings.size() == 1);
+  CHECK(findings[0].id == "janus-ice-lite-behind-nat");
+  CHECK(findings[0].line == line_of(text, "\tice_lite = true"));
+  fixes_are_clean("janus", "janus.jcfg", text, lab_facts());
+  // On a public address (no NAT) ICE Lite is what it is meant for.
+  CHECK(check_text("janus", "janus.jcfg", text, no_nat()).empty());
+}
+
 TEST_CASE("janus: without a measured public address the finding names no value and has no edit") {
   auto facts = lab_facts();
   facts.profile.public_ipv4.reset();

@@ -179,6 +179,16 @@ void check_janus(const ParsedFile& file, const ConfigFacts& facts, const ConfigF
     sink.add("janus-keep-private-host-unused", "info", *keep, std::nullopt,
              "keep_private_host only matters with nat_1_1_mapping, which is not set.");
   }
+  // janus.jcfg: "keep ICE Lite disabled [with a 1:1 NAT], as it's not strictly speaking a
+  // publicly reachable server, and a NAT is still involved".
+  const auto* lite = file.find("nat.ice_lite");
+  if (lite && lite->value == "true" && p.behind_nat == true) {
+    auto& f = sink.add("janus-ice-lite-behind-nat", "warning", *lite, std::string("false"),
+                       "ice_lite is on, but this host is behind NAT (measured): an ICE Lite agent "
+                       "never sends connectivity checks, so it cannot open the NAT towards peers; "
+                       "Janus' own janus.jcfg says to keep ICE Lite disabled behind a NAT.");
+    f.edits.push_back(replace_value(file, *lite, "false"));
+  }
   check_ice_lists(sink, file, facts);
   check_port_range_text(sink, file, facts);
 }
