@@ -232,7 +232,9 @@ std::vector<Finding> as_profile_findings(const ConfigReport& report) {
     if (f.expected && !f.setting.empty())
       fix = "Set " + f.setting + " to " + *f.expected + " in " + f.file + ".";
     if (!f.edits.empty())
-      fix += std::string(fix.empty() ? "" : " ") + "natdiag config check --diff prints the patch.";
+      fix += std::string(fix.empty() ? "" : " ") + "natdiag config check " +
+             (report.diff_base == "/" ? std::string() : "--root " + report.diff_base + " ") +
+             "--diff prints the patch.";
     out.push_back({"config-" + f.id, f.severity,
                    where + (f.setting.empty() ? std::string() : " " + f.setting) + ": " + f.why,
                    fix});
