@@ -13,7 +13,7 @@ PACKAGES=(
   # natdiag config check: the media servers' own parsers' syntaxes (YAML, libconfig, XML)
   libyaml-cpp-dev libconfig++-dev libpugixml-dev
   # tests: real peers, the namespace lab, the fuzzer, JSON checks
-  coturn iproute2 iptables clang libclang-rt-14-dev jq openssl procps psmisc python3
+  coturn iproute2 iptables conntrack clang libclang-rt-14-dev jq openssl procps psmisc python3
   # config check: GNU patch applies its --diff; Debian's janus is the lab's real media server
   patch janus
   # packaging: man pages, the .deb and its checks, the systemd unit, the JSON Schemas

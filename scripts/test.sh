@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole suite: set-up and build, the .deb, unit tests, integration tests against coturn, the
 # abuse tests, lab tests in network namespaces (need root), the package installed into a scratch
-# root; then natdiag built with ASan+UBSan running the unit, integration, abuse and lab_serve
-# tests, `serve --threads 2` under load with TSan, and a short fuzzing run. Any sanitizer report
+# root; then natdiag built with ASan+UBSan running the unit, integration, abuse, CLI-contract and
+# the serve, nat, ports and profile lab tests, `serve --threads 2` under load with TSan, and a short fuzzing run. Any sanitizer report
 # fails the suite.
 #   FUZZ_SECONDS=60 (default) sets the fuzzing budget; 0 skips it.
 set -euo pipefail
@@ -37,7 +37,7 @@ sanitizer_reports() {
   fi
 }
 
-echo "== natdiag under AddressSanitizer and UndefinedBehaviorSanitizer: unit, integration, abuse, lab_serve"
+echo "== natdiag under AddressSanitizer and UndefinedBehaviorSanitizer: unit, integration, abuse, the contract, lab serve, nat, ports, profile"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DNATDIAG_SANITIZE=ON -DNATDIAG_BENCH=OFF "${CCACHE[@]}" >/dev/null
 cmake --build build-asan --target natdiag natdiag-tests stun-load stun-badserver stun-abuse
 rc=0
@@ -46,7 +46,7 @@ rc=0
   export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp"
   export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$SAN_LOGS/ubsan"
   build-asan/tests/natdiag-tests
-  ctest --test-dir build-asan -R '^(stun_coturn|serve|serve_load|abuse|lab_serve)$' --output-on-failure --timeout 900
+  ctest --test-dir build-asan -R '^(stun_coturn|serve|serve_load|abuse|cli_contract|lab_serve|lab_nat|lab_ports|lab_profile)$' --output-on-failure --timeout 900
 ) || rc=$?
 sanitizer_reports || rc=1
 [ "$rc" -eq 0 ]

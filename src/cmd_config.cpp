@@ -137,19 +137,10 @@ nlohmann::json read_json_file(const std::string& path, const std::string& what) 
 profile::config::ConfigFacts load_facts(const ConfigCommand& cmd, const ConfigReport& report) {
   profile::config::ConfigFacts facts;
   if (cmd.from) {
-    const auto saved = read_json_file(*cmd.from, "--from");
-    facts.profile = facts_from_json(saved);
-    // A profile that measured the ports (profile --via) may carry them as ports --json does.
-    const auto has_ranges = [&](const char* protocol) {
-      return saved["ports"].contains(protocol) && saved["ports"][protocol].is_object() &&
-             saved["ports"][protocol].contains("ranges");
-    };
-    if (saved.contains("ports") && saved["ports"].is_object() &&
-        (has_ranges("udp") || has_ranges("tcp"))) {
-      read_measured_ports(saved["ports"], facts, "--from ports");
-    }
+    // A profile saved with --via carries the ports it measured in its facts (ports_measured).
+    facts = profile::config::config_facts_of(facts_from_json(read_json_file(*cmd.from, "--from")));
   } else {
-    facts.profile = measure_profile_facts(cmd.profile_args);
+    facts = profile::config::config_facts_of(measure_profile_facts(cmd.profile_args));
     facts.stun_answers = probe_named_stun_servers(report, cmd.timeout);
   }
   if (cmd.ports) {

@@ -144,7 +144,7 @@ bool not_endpoint_independent(const client::NatReport& r) {
 /// any NAT look full-cone (issue 10: the forwarded-port trap).
 std::vector<std::string> port_warnings(const NatCommand& cmd, const client::NatReport& r) {
   std::vector<std::uint16_t> ports;
-  for (const auto& local : {r.local_mapping, r.local_filtering}) {
+  for (const auto& local : {r.local_mapping, r.local_filtering, r.local_recheck}) {
     if (local) ports.push_back(local->port);
   }
   if (ports.empty()) return {};
@@ -254,7 +254,8 @@ OutputJson to_json(const NatCommand& cmd, const client::NatReport& r) {
   j["firewall_filtering"] = r.mapping == Behaviour::kDirect ? nlohmann::json(behaviour_name(r.firewall_filtering)) : nullptr;
   j["mapping_reason"] = r.mapping_reason;
   j["filtering_reason"] = r.filtering_reason;
-  j["local_addresses"] = {{"mapping", json_address(r.local_mapping)}, {"filtering", json_address(r.local_filtering)}};
+  j["local_addresses"] = {{"mapping", json_address(r.local_mapping)}, {"filtering", json_address(r.local_filtering)},
+                          {"recheck", json_address(r.local_recheck)}};
   j["default_servers"] = cmd.default_servers;
   j["warnings"] = port_warnings(cmd, r);
   nlohmann::json servers = nlohmann::json::array();
@@ -304,6 +305,7 @@ void print_text(const NatCommand& cmd, const client::NatReport& r) {
   std::string local;
   if (r.local_mapping) local = r.local_mapping->to_string() + " (mapping)";
   if (r.local_filtering) local += ", " + r.local_filtering->to_string() + " (filtering)";
+  if (r.local_recheck) local += ", " + r.local_recheck->to_string() + " (recheck)";
   row("Local sockets:", local.empty() ? "none" : local);
   char elapsed[32];
   std::snprintf(elapsed, sizeof elapsed, "%.2f s", static_cast<double>(r.elapsed.count()) / 1e6);

@@ -9,11 +9,13 @@
 #include "src/cli_common.hpp"
 #include "src/commands.hpp"
 #include "src/ports/control.hpp"
+#include "src/ports/families.hpp"
 #include "src/ports/owners.hpp"
 #include "src/ports/report.hpp"
 #include "src/ports/session.hpp"
 #include "src/ports/via.hpp"
 #include "src/server_spec.hpp"
+#include "stun/net/interfaces.hpp"
 
 namespace natdiag::cli {
 namespace {
@@ -26,14 +28,17 @@ extern "C" void on_ports_signal(int /*sig*/) {
   g_stop.store(true);
 }
 
-/// What one request may cover (the same limits serve --probe-back enforces).
-constexpr std::uint32_t kMaxUdpPorts = ports::kMaxRequestUdpPorts;
+/// TCP ports one request may cover (serve --probe-back's limit). UDP ranges larger than one
+/// request's go as several requests (ports::run_via_families).
 constexpr std::uint32_t kMaxTcpPorts = ports::kMaxRequestTcpPorts;
 
 struct PortsOptions {
   std::string mode;  // via, listen, probe
   std::string host;
   std::uint16_t control_port = ports::kDefaultControlPort;
+  /// A second --via (the far end's address in the other family), or empty.
+  std::string host2;
+  std::uint16_t control_port2 = ports::kDefaultControlPort;
   PortSet tcp, udp;
   std::vector<ports::ServerNeed> servers;
   net::FamilyPreference family = net::FamilyPreference::kAny;
@@ -68,8 +73,9 @@ PortsOptions parse(int argc, char** argv) {
   options.custom_help("--via HOST[:PORT] | listen | probe HOST --code CODE  [OPTIONS]");
   options.positional_help("");
   options.add_options()(
-      "via", "a natdiag serve --probe-back outside that sends the probes (port default 3480)",
-      cxxopts::value<std::string>())("for",
+      "via", "a natdiag serve --probe-back outside that sends the probes (port default 3480); "
+      "give it twice for its IPv4 and IPv6 addresses",
+      cxxopts::value<std::vector<std::string>>())("for",
                                      "media servers whose ports to test: bigbluebutton, livekit, "
                                      "plugnmeet, kurento, jitsi, janus, freeswitch, coturn",
                                      cxxopts::value<std::string>())(
@@ -105,10 +111,20 @@ PortsOptions parse(int argc, char** argv) {
   if (args.count("via")) {
     if (!o.mode.empty()) throw UsageError("--via does not go with ports " + o.mode);
     o.mode = "via";
-    const auto via = args["via"].as<std::string>();
-    const auto spec = parse_server(via, "--via");
+    const auto vias = args["via"].as<std::vector<std::string>>();
+    if (vias.size() > 2)
+      throw UsageError("--via at most twice (the far end's IPv4 and IPv6 addresses), got '" +
+                       vias[2] + "' as a third");
+    const auto spec = parse_server(vias[0], "--via");
     o.host = spec.host;
     o.control_port = spec.port.value_or(ports::kDefaultControlPort);
+    if (vias.size() == 2) {
+      if (o.family != net::FamilyPreference::kAny)
+        throw conflict("a second --via names the other family; it does not go with -4 or -6", vias[1]);
+      const auto spec2 = parse_server(vias[1], "--via");
+      o.host2 = spec2.host;
+      o.control_port2 = spec2.port.value_or(ports::kDefaultControlPort);
+    }
   }
   if (o.mode == "probe") {
     if (positional.size() != 1)
@@ -134,11 +150,7 @@ PortsOptions parse(int argc, char** argv) {
   if (args.count("rate")) o.rate = parse_int(args["rate"].as<std::string>(), "--rate", 100, 200000);
   if (args.count("for")) {
     const auto targets = parse_targets(args["for"].as<std::string>());
-    for (const auto& name : targets) {
-      const auto table = firewall_ports_of(name, targets);
-      ports::ServerNeed need{name, {}, {}};
-      for (const auto& t : table.tcp) need.tcp.add(port_set(t, "--for"));
-      for (const auto& u : table.udp) need.udp.add(port_set(u, "--for"));
+    for (auto& need : ports::server_needs(targets)) {
       o.tcp.add(need.tcp);
       o.udp.add(need.udp);
       o.servers.push_back(std::move(need));
@@ -159,11 +171,6 @@ PortsOptions parse(int argc, char** argv) {
   }
   if (o.tcp.empty() && o.udp.empty())
     throw UsageError("ports needs ports to test: --for SERVERS, --tcp LIST or --udp RANGES");
-  if (o.udp.size() > kMaxUdpPorts) {
-    throw UsageError("--udp: " + ports::with_thousands(o.udp.size()) +
-                     " UDP ports in one run, at most " + ports::with_thousands(kMaxUdpPorts) +
-                     " (test the servers one at a time)");
-  }
   if (o.tcp.size() > kMaxTcpPorts) {
     throw UsageError("--tcp: " + std::to_string(o.tcp.size()) + " TCP ports in one run, at most " +
                      std::to_string(kMaxTcpPorts));
@@ -175,6 +182,7 @@ void emit(const PortsOptions& o, const ports::PortsReport& report) {
   if (o.json) {
     auto out = json_header("ports");
     ports::report_to_json(report, out);
+    out["ipv6"] = nullptr;  // listen takes both families on one socket per port
     std::cout << out.dump(2) << std::endl;
   } else {
     ports::print_report(std::cout, report);
@@ -183,6 +191,31 @@ void emit(const PortsOptions& o, const ports::PortsReport& report) {
 
 int exit_code(const ports::PortsReport& r) {
   return ports::all_open(r) ? kHealthy : kProblem;
+}
+
+/// The families' results: the first report at the top (IPv4 when both ran), the IPv6 one as
+/// `ipv6` beside it; a family that failed or was not tried is a note. Exit 1 unless every
+/// family that ran is all open and none failed.
+int emit_families(const PortsOptions& o, ports::FamiliesResult result) {
+  const auto failure = ports::settle(result);
+  if (failure) {
+    if (o.json) {
+      auto out = json_header("ports");
+      out["error"] = {{"kind", "far-end"}, {"message", *failure}, {"value", o.host}};
+      std::cout << out.dump(2) << std::endl;
+    } else {
+      std::cerr << "natdiag ports: " << *failure << "\n";
+    }
+    return kProblem;
+  }
+  if (o.json) {
+    auto out = json_header("ports");
+    ports::families_to_json(result, out);
+    std::cout << out.dump(2) << std::endl;
+  } else {
+    ports::print_families(std::cout, result);
+  }
+  return ports::all_open(result) ? kHealthy : kProblem;
 }
 
 int run_listen_mode(const PortsOptions& o) {
@@ -240,26 +273,31 @@ int run_listen_mode(const PortsOptions& o) {
 
 int run_probe_mode(const PortsOptions& o) {
   const auto start = stun::Clock::now();
-  const auto resolution =
-      net::resolve(o.host, 0, o.family, start + std::min<std::chrono::microseconds>(o.timeout, 3s));
-  if (resolution.addresses.empty())
-    throw UsageError("HOST '" + o.host + "' does not resolve: " + resolution.error);
-  const auto target = resolution.addresses.front();
+  const auto ends = ports::far_end_addresses(
+      {{o.host, 0}}, o.family, start + std::min<std::chrono::microseconds>(o.timeout, 3s),
+      net::global_ipv6_address().has_value(), "probe its IPv6 address too, with -6 HOST6");
+  if (ends.addresses.empty()) throw UsageError("HOST " + ends.error);
   const auto key = ports::key_from_code(*ports::normalise_code(*o.code));
-  const auto run = ports::run_probe(target, o.tcp, o.udp, key, o.rate, start + o.timeout);
-  ports::PortsReport r;
-  r.mode = "probe";
-  r.far_end = target.ip_string();
-  r.servers = o.servers;
-  r.tcp.tested = o.tcp;
-  r.udp.tested = o.udp;
-  r.tcp.ranges = ports::collapse(ports::tcp_outcomes(o.tcp, run));
-  r.udp.ranges = ports::collapse(ports::udp_outcomes(o.udp, run));
-  r.rounds = run.rounds;
-  r.probes_sent = run.sent;
-  r.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(stun::Clock::now() - start);
-  emit(o, r);
-  return exit_code(r);
+  ports::FamiliesResult result;
+  result.untested = ends.untested;
+  for (const auto& target : ends.addresses) {
+    const auto family_start = stun::Clock::now();
+    const auto run = ports::run_probe(target, o.tcp, o.udp, key, o.rate, family_start + o.timeout);
+    ports::PortsReport r;
+    r.mode = "probe";
+    r.far_end = target.ip_string();
+    r.family = ports::family_label(target.family);
+    r.servers = o.servers;
+    r.tcp.tested = o.tcp;
+    r.udp.tested = o.udp;
+    r.tcp.ranges = ports::collapse(ports::tcp_outcomes(o.tcp, run));
+    r.udp.ranges = ports::collapse(ports::udp_outcomes(o.udp, run));
+    r.rounds = run.rounds;
+    r.probes_sent = run.sent;
+    r.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(stun::Clock::now() - family_start);
+    result.runs.push_back({target.family, std::move(r), ""});
+  }
+  return emit_families(o, std::move(result));
 }
 
 }  // namespace
@@ -269,21 +307,23 @@ int run_ports(int argc, char** argv) {
   try {
     if (o.mode == "listen") return run_listen_mode(o);
     if (o.mode == "probe") return run_probe_mode(o);
+    std::vector<ports::FarEndName> names{{o.host, o.control_port}};
+    if (!o.host2.empty()) names.push_back({o.host2, o.control_port2});
+    const auto ends = ports::far_end_addresses(
+        names, o.family, stun::Clock::now() + std::min<std::chrono::microseconds>(o.timeout, 3s),
+        net::global_ipv6_address().has_value(),
+        "give --via twice: the far end's IPv4 and IPv6 addresses");
+    if (ends.same_family) throw UsageError("--via " + ends.error);
+    if (ends.addresses.empty()) {
+      ports::FamiliesResult failed;
+      failed.runs.push_back({stun::Family::kIPv4, std::nullopt, "--via " + ends.error});
+      return emit_families(o, std::move(failed));
+    }
     ports::ViaOptions via{o.host, o.control_port, o.family,  o.tcp,
                           o.udp,  o.servers,      o.timeout, o.secret};
-    const auto result = ports::run_via(via);
-    if (!result.error.empty()) {
-      if (o.json) {
-        auto out = json_header("ports");
-        out["error"] = {{"kind", "far-end"}, {"message", result.error}, {"value", o.host}};
-        std::cout << out.dump(2) << std::endl;
-      } else {
-        std::cerr << "natdiag ports: " << result.error << "\n";
-      }
-      return kProblem;
-    }
-    emit(o, result.report);
-    return exit_code(result.report);
+    auto result = ports::run_via_families(via, ends.addresses);
+    result.untested.insert(result.untested.begin(), ends.untested.begin(), ends.untested.end());
+    return emit_families(o, std::move(result));
   } catch (const ports::DescriptorLimitError& e) {
     if (o.json) {
       auto out = json_header("ports");

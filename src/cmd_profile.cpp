@@ -12,6 +12,8 @@
 #include "src/cli_common.hpp"
 #include "src/commands.hpp"
 #include "src/config_run.hpp"
+#include "src/ports/families.hpp"
+#include "src/ports/control.hpp"
 #include "src/profile/profile_facts.hpp"
 #include "src/profile_run.hpp"
 #include "src/server_spec.hpp"
@@ -38,6 +40,8 @@ struct ProfileCommand {
   std::string config_root;  ///< --root: where the media servers' configuration files are looked for
   Duration timeout = std::chrono::seconds(4);
   bool json = false;
+  std::vector<ports::FarEndName> via;  ///< --via: natdiag serve --probe-back outside (port check)
+  std::string probe_secret;
 };
 
 ProfileCommand parse(int argc, char** argv) {
@@ -54,7 +58,9 @@ ProfileCommand parse(int argc, char** argv) {
       ("external-ip", "the public IP to check hairpin against (default: the one STUN reports)", cxxopts::value<std::string>())
       ("hostname", "the media server's public host name (checked in /etc/hosts)", cxxopts::value<std::string>())
       ("for", "media servers to advise on: kurento,livekit,plugnmeet,freeswitch,bigbluebutton,jitsi,janus,coturn (default all)", cxxopts::value<std::string>())
-      ("timeout", "seconds for everything (default 4)", cxxopts::value<std::string>())
+      ("via", "a natdiag serve --probe-back outside HOST[:PORT]: also test that --for's media ports get through from there (twice: its IPv4 and IPv6 addresses)", cxxopts::value<std::vector<std::string>>())
+      ("probe-secret", "the --probe-secret of that natdiag serve", cxxopts::value<std::string>())
+      ("timeout", "seconds for everything (default 4; --via's port check takes at least 5 more)", cxxopts::value<std::string>())
       ("root", "look for the media servers' configuration files under DIR (as natdiag config check --root)", cxxopts::value<std::string>())
       ("json", "print one JSON object (schema natdiag/1); save it for natdiag advise --from")
       ("h,help", "show this help");
@@ -62,6 +68,7 @@ ProfileCommand parse(int argc, char** argv) {
   if (args.count("help")) {
     std::cout << options.help() << "\nExamples:\n"
               << "  natdiag profile --server 203.0.113.10 --for livekit\n"
+              << "  natdiag profile --server 203.0.113.10 --via 203.0.113.10 --for livekit   also the ports\n"
               << "  natdiag profile --server stun.example.org --turn turn:turn.example.org --user u --password p\n"
               << "  natdiag profile --server 203.0.113.10 --json > profile.json\n";
     std::exit(kHealthy);
@@ -115,6 +122,24 @@ ProfileCommand parse(int argc, char** argv) {
   if (args.count("timeout")) cmd.timeout = parse_seconds(args["timeout"].as<std::string>(), "--timeout");
   if (args.count("root")) cmd.config_root = args["root"].as<std::string>();
   cmd.json = args.count("json") > 0;
+  if (args.count("via")) {
+    const auto vias = args["via"].as<std::vector<std::string>>();
+    if (vias.size() > 2)
+      throw bad_value("--via", "at most twice (the far end's IPv4 and IPv6 addresses)", vias[2]);
+    for (const auto& v : vias) {
+      const auto spec = parse_server(v, "--via");
+      cmd.via.push_back({spec.host, spec.port.value_or(ports::kDefaultControlPort)});
+    }
+    bool any_ports = false;
+    for (const auto& need : ports::server_needs(cmd.targets)) any_ports = any_ports || !need.tcp.empty() || !need.udp.empty();
+    if (!any_ports) {
+      throw bad_value("--for", "has no fixed ports in natdiag's table for --via to test (Kurento takes any port unless told)",
+                      args.count("for") ? args["for"].as<std::string>() : "");
+    }
+  } else if (args.count("probe-secret")) {
+    throw conflict("--probe-secret needs --via", "--probe-secret");
+  }
+  if (args.count("probe-secret")) cmd.probe_secret = args["probe-secret"].as<std::string>();
   return cmd;
 }
 
@@ -128,6 +153,8 @@ struct Measured {
   std::optional<ice::IceReport> ice;
   std::string ice_error;
   std::optional<client::TurnCheckReport> turn_check;  ///< natdiag turn's check of --turn
+  std::optional<ports::FamiliesResult> ports;         ///< --via: the ports measured from outside
+  std::string ports_error;                            ///< --via: why the port check could not run
   Duration elapsed{};
 };
 
@@ -141,6 +168,37 @@ client::BindingOptions binding_options(const client::ServerTarget& server, clien
   b.timeout = timeout;
   b.policy.initial_rto = std::chrono::milliseconds(200);
   return b;
+}
+
+/// `--via`: natdiag ports --via for the ports of --for, IPv4 and IPv6 where both exist.
+void measure_ports(const ProfileCommand& cmd, Measured& m) {
+  using namespace std::chrono_literals;
+  ports::ViaOptions v;
+  v.servers = ports::server_needs(cmd.targets);
+  for (const auto& need : v.servers) {
+    v.tcp.add(need.tcp);
+    v.udp.add(need.udp);
+  }
+  v.timeout = std::max<std::chrono::microseconds>(cmd.timeout, 5s);
+  v.secret = cmd.probe_secret;
+  try {
+    const auto ends = ports::far_end_addresses(cmd.via, net::FamilyPreference::kAny, stun::Clock::now() + 3s,
+                                               net::global_ipv6_address().has_value(),
+                                               "give --via twice: the far end's IPv4 and IPv6 addresses");
+    if (ends.addresses.empty()) {
+      m.ports_error = "--via " + ends.error;
+      return;
+    }
+    auto result = ports::run_via_families(v, ends.addresses);
+    result.untested.insert(result.untested.begin(), ends.untested.begin(), ends.untested.end());
+    if (auto failure = ports::settle(result)) {
+      m.ports_error = *failure;
+    } else {
+      m.ports = std::move(result);
+    }
+  } catch (const std::exception& e) {  // cannot listen here: descriptors, bind
+    m.ports_error = std::string("cannot listen on the ports here: ") + e.what();
+  }
 }
 
 Measured measure(const ProfileCommand& cmd) {
@@ -236,24 +294,11 @@ Measured measure(const ProfileCommand& cmd) {
   m.nat = nat.get();
   m.ice = ice_run.get();
   m.turn_check = turn_run.get();
+  // Phase three, alone: the port check listens on every media port (hairpin, which binds
+  // some of them, is done by now).
+  if (!cmd.via.empty()) measure_ports(cmd, m);
   m.elapsed = std::chrono::duration_cast<Duration>(stun::Clock::now() - start);
   return m;
-}
-
-/// RFC 4291 global unicast: not loopback, link-local (fe80::/10), unique local (fc00::/7),
-/// multicast, IPv4-mapped or unspecified.
-bool is_global_ipv6(const stun::TransportAddress& a) {
-  if (a.family != stun::Family::kIPv6) return false;
-  const auto& b = a.ip;
-  if ((b[0] == 0xfe && (b[1] & 0xc0) == 0x80) || (b[0] & 0xfe) == 0xfc || b[0] == 0xff) return false;
-  return !std::all_of(b.begin(), b.begin() + 10, [](auto x) { return x == 0; });  // ::, ::1, ::ffff:a.b.c.d
-}
-
-std::optional<std::string> global_ipv6_on_host() {
-  for (const auto& a : net::local_addresses()) {
-    if (a.up && !a.loopback && is_global_ipv6(a.address)) return a.address.ip_string();
-  }
-  return std::nullopt;
 }
 
 ProfileFacts facts_of(const ProfileCommand& cmd, const Measured& m) {
@@ -274,7 +319,7 @@ ProfileFacts facts_of(const ProfileCommand& cmd, const Measured& m) {
     f.local_ipv4 = any->local->ip_string();
     if (any->facts.mapped) f.behind_nat = !net::find_local_address(*any->facts.mapped).has_value();
   }
-  f.host_ipv6 = global_ipv6_on_host();
+  if (const auto v6 = net::global_ipv6_address()) f.host_ipv6 = v6->ip_string();
   if (m.udp6) {
     const auto* ok6 = m.udp6->last_success();
     f.ipv6_udp = ok6 != nullptr;
@@ -339,6 +384,18 @@ ProfileFacts facts_of(const ProfileCommand& cmd, const Measured& m) {
       if (!relay && !m.ice->turn.empty()) f.turn_problem = std::string(client::turn_verdict_name(m.ice->turn.front().verdict()));
     }
   }
+  if (!m.ports_error.empty()) f.ports_error = m.ports_error;
+  if (m.ports) {
+    for (const auto& run : m.ports->runs) {
+      if (!run.report) continue;
+      const std::string family = run.family == stun::Family::kIPv4 ? "ipv4" : "ipv6";
+      for (const auto& [protocol, p] : {std::pair{"tcp", &run.report->tcp}, std::pair{"udp", &run.report->udp}}) {
+        for (const auto& r : p->ranges) {
+          f.ports_measured.push_back({family, protocol, r.range.first, r.range.last, std::string(ports::state_name(r.state))});
+        }
+      }
+    }
+  }
   return f;
 }
 
@@ -392,6 +449,13 @@ OutputJson to_json(const ProfileCommand& cmd, const Measured& m, const ProfileFa
   }
   j["turn_check"] = m.turn_check ? turn_uri_json(cmd.turn->uri, *m.turn_check, false) : OutputJson(nullptr);
   j["config"] = config_json(config);
+  if (m.ports) {
+    nlohmann::ordered_json p;
+    ports::families_to_json(*m.ports, p);
+    j["ports"] = p;
+  } else {
+    j["ports"] = nullptr;
+  }
   facts_to_json(f, j);
   return j;
 }
@@ -436,6 +500,16 @@ void print_text(const Measured& m, const ProfileFacts& f, const std::vector<Find
     row("ICE:", "not run: " + m.ice_error);
   }
   if (m.turn_check) row("TURN:", (m.turn_check->working ? "" : "NOT working: ") + m.turn_check->verdict);
+  if (m.ports) {
+    std::string line;
+    for (const auto& run : m.ports->runs) {
+      if (!run.report) continue;
+      line += (line.empty() ? "" : "; ") + run.report->family.value_or("") + ": " + ports::verdict_line(*run.report);
+    }
+    row("Ports:", line);
+  } else if (!m.ports_error.empty()) {
+    row("Ports:", "not tested: " + m.ports_error);
+  }
   std::string config_files;
   for (const auto& c : config.files) config_files += (config_files.empty() ? "" : ", ") + c.parsed.path;
   row("Config files:", config_files.empty() ? "none found (natdiag config check --file SERVER=PATH)"

@@ -45,7 +45,7 @@ ServeCommand parse(int argc, char** argv) {
       ("probe-back", "also serve natdiag ports --via: send probes back to requesters (see docs/ports.md)")
       ("probe-port", "TCP port of the probe-back control service (default 3480)", cxxopts::value<std::string>())
       ("probe-secret", "refuse probe-back requests without this secret's HMAC", cxxopts::value<std::string>())
-      ("probe-per-minute", "probe-back requests per minute per source IP (default 6)", cxxopts::value<std::string>())
+      ("probe-per-minute", "probe-back requests per minute per source IP (default 12)", cxxopts::value<std::string>())
       ("json", "JSON lines on standard output: ready, every refusal, stopped (schema natdiag/1)")
       ("json-log", "the same as --json")
       ("h,help", "show this help");

@@ -218,9 +218,7 @@ ConfigReport check_installed_config(const std::vector<std::string>& targets,
   selection.root = root;
   selection.skip_unreadable = true;
   ConfigReport report = read_config_files(selection);
-  profile::config::ConfigFacts config_facts;
-  config_facts.profile = facts;
-  check_config_files(report, config_facts);
+  check_config_files(report, profile::config::config_facts_of(facts));
   return report;
 }
 

@@ -68,6 +68,13 @@ void add_to_epoll(int epoll, int fd, std::uint64_t tag) {
 
 }  // namespace
 
+std::size_t descriptor_budget() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_max == RLIM_INFINITY) return SIZE_MAX;
+  const rlim_t overhead = kSpareDescriptors + kMaxConnections;
+  return limit.rlim_max > overhead ? limit.rlim_max - overhead : 0;
+}
+
 void ensure_descriptors(std::size_t needed) {
   rlimit limit{};
   if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;

@@ -29,6 +29,8 @@ class DescriptorLimitError : public std::runtime_error {
 /// Raises RLIMIT_NOFILE so that `needed` more descriptors fit (the hard limit too, when
 /// allowed). Throws DescriptorLimitError naming both numbers when it cannot.
 void ensure_descriptors(std::size_t needed);
+/// The sockets one listener can hold here without raising the hard RLIMIT_NOFILE.
+[[nodiscard]] std::size_t descriptor_budget();
 
 /// The first authenticated probe seen on a port.
 struct Arrival {

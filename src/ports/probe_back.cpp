@@ -1,6 +1,7 @@
 #include "src/ports/probe_back.hpp"
 
 #include <poll.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -87,6 +88,21 @@ struct ProbeBackService::Shared {
 
 ProbeBackService::ProbeBackService(ProbeBackOptions options)
     : options_(std::move(options)), shared_(std::make_shared<Shared>()) {
+  // serve's default address (0.0.0.0) takes IPv6 requesters too: one dual-stack socket on
+  // [::], so `ports --via` can test a host's IPv6 firewall against the same serve. IPv4
+  // peers arrive as v4-mapped addresses, which from_sockaddr() reads back as IPv4.
+  const auto wildcard4 = net::any_address(stun::Family::kIPv4, options_.listen.port);
+  if (options_.listen == wildcard4) {
+    net::FileDescriptor fd(::socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    const int zero = 0, one = 1;
+    const auto sa = net::to_sockaddr(net::any_address(stun::Family::kIPv6, options_.listen.port));
+    if (fd.valid() && ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero) == 0 &&
+        ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+        ::bind(fd.get(), sa.get(), sa.length) == 0 && ::listen(fd.get(), 64) == 0) {
+      listener_ = std::move(fd);
+      return;
+    }
+  }
   listener_ = net::FileDescriptor(
       ::socket(net::to_af(options_.listen.family), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!listener_.valid()) throw net::SocketError("socket", errno);

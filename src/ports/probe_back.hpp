@@ -23,7 +23,7 @@ struct ProbeBackOptions {
   net::TransportAddress listen;  ///< control address and port (probes leave from its IP)
   std::string secret;            ///< --probe-secret: requests must carry its HMAC
   double rate = 20000;           ///< UDP probes per second per request
-  int requests_per_minute = 6;   ///< per source IP
+  int requests_per_minute = 12;  ///< per source IP (profile --via for every server, both families: 6)
   int max_concurrent = 4;        ///< requests served at once, all sources
   std::chrono::seconds log_interval{10};
 };

@@ -4,6 +4,8 @@
 #include <iomanip>
 #include <sstream>
 
+#include "src/profile/media_ports.hpp"
+
 namespace natdiag::ports {
 namespace {
 
@@ -72,21 +74,6 @@ std::string protocol_summary(const ProtocolReport& p) {
       out += " (" + with_thousands(row.count) + " ports)";
   }
   return out;
-}
-
-/// What breaks for `server` when some of its ports do not get through.
-std::string what_breaks(std::string_view server, bool udp) {
-  if (server == "bigbluebutton")
-    return udp ? "users get WebRTC error 1007 (ICE failed)"
-               : "users cannot load the client or join";
-  if (server == "livekit" || server == "plugnmeet") {
-    return udp ? "clients fall back to TCP 7881 or TURN"
-               : "clients cannot connect, or lose the ICE/TCP fallback";
-  }
-  if (server == "jitsi")
-    return udp ? "media fails for clients without a TURN fallback" : "clients cannot join";
-  if (server == "coturn") return "relays through this TURN server fail";
-  return udp ? "media cannot reach this host directly; peers need TURN" : "clients cannot connect";
 }
 
 /// The --for servers that need any of `ports`.
@@ -203,7 +190,7 @@ std::vector<std::string> advice_lines(const PortsReport& r) {
     std::string who;
     for (const auto* s : needing(r, *bad, udp)) {
       who += (who.empty() ? "" : "; ") + s->name + " needs it: without it " +
-             what_breaks(s->name, udp);
+             cli::what_breaks(s->name, udp);
     }
     const std::string ports = std::string(name) + " " + bad->to_string();
     if (behind_nat) {
@@ -280,6 +267,7 @@ void report_to_json(const PortsReport& r, nlohmann::ordered_json& out) {
   out["verdict"] = all_open(r) ? "open" : "not-open";
   out["summary"] = verdict_line(r);
   out["far_end"] = opt(r.far_end);
+  out["family"] = r.family ? nlohmann::ordered_json(*r.family == "IPv4" ? "ipv4" : "ipv6") : nlohmann::ordered_json(nullptr);
   out["public_ip"] = opt(r.public_ip);
   out["local_ip"] = opt(r.local_ip);
   out["tcp"] = protocol_json(r.tcp);

@@ -31,6 +31,7 @@ struct ProtocolReport {
 struct PortsReport {
   std::string mode;                      ///< "via", "probe" or "listen"
   std::optional<std::string> far_end;    ///< serve's control address, or the probed host
+  std::optional<std::string> family;     ///< "IPv4" or "IPv6": the family tested (listen: null)
   std::optional<std::string> public_ip;  ///< this host's public IP as the far end saw it
   std::optional<std::string> local_ip;   ///< this host's address towards the far end
   ProtocolReport tcp;

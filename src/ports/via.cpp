@@ -134,6 +134,8 @@ ViaResult run_via(const ViaOptions& o) {
     channel.emplace(LineChannel::connect(server, setup_deadline));
   } catch (const net::SocketError& e) {
     result.error = describe_connect_failure(o.host, o.port, e);
+    const int n = e.error_number();
+    result.no_route = n == ENETUNREACH || n == EADDRNOTAVAIL || n == EAFNOSUPPORT;
     return result;
   }
   const auto connected_at = stun::Clock::now();

@@ -27,6 +27,9 @@ struct ViaOptions {
 struct ViaResult {
   PortsReport report;
   std::string error;
+  /// The far end could not be reached because this host has no route to its family (no
+  /// IPv6 address or default route): the family is not tested, which is not a failure.
+  bool no_route = false;
 };
 
 /// Runs the whole --via check. Throws SocketError / DescriptorLimitError when this host cannot

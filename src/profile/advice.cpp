@@ -5,6 +5,7 @@
 #include "src/cli_common.hpp"
 #include "src/profile/advice_rules.hpp"
 #include "src/profile/media_ports.hpp"
+#include "src/profile/port_findings.hpp"
 #include "src/profile/servers/server_advice.hpp"
 
 namespace natdiag::cli {
@@ -190,7 +191,9 @@ std::vector<Finding> evaluate(const ProfileFacts& f, const std::vector<std::stri
                        "): a media server must announce the public address, or peers are told the private one.",
                    fix});
     // Only a measured filtering behaviour says anything about what the NAT lets in.
-    if (f.filtering == "address-dependent" || f.filtering == "address-and-port-dependent") {
+    const bool ports_measured_v4 = std::any_of(f.ports_measured.begin(), f.ports_measured.end(),
+                                               [](const MeasuredPortRange& r) { return r.family == "ipv4"; });
+    if ((f.filtering == "address-dependent" || f.filtering == "address-and-port-dependent") && !ports_measured_v4) {
       out.push_back({"filtering", "info",
                      "The NAT lets in only answers (" + f.filtering +
                          " filtering): peers reach the media ports only if the router forwards them to this host.",
@@ -253,6 +256,7 @@ std::vector<Finding> evaluate(const ProfileFacts& f, const std::vector<std::stri
   } else if (!f.public_ipv6 && !f.host_ipv6) {
     out.push_back({"no-ipv6", "info", "This host has no global IPv6 address: peers on IPv6-only networks need TURN.", ""});
   }
+  for (auto& p : port_findings(f, targets)) out.push_back(std::move(p));
   auto rank = [](const Finding& x) { return x.severity == "critical" ? 0 : x.severity == "warning" ? 1 : 2; };
   std::stable_sort(out.begin(), out.end(), [&](const Finding& a, const Finding& b) { return rank(a) < rank(b); });
   return out;
@@ -318,6 +322,14 @@ std::map<std::string, Advice> advise(const ProfileFacts& f, const std::vector<st
       fw.lines.push_back("nft add rule inet filter input udp dport { " + join_ranges(ports.udp, ", ", '-') + " } accept");
     }
     out["firewall"] = fw;
+  }
+  // Measured from outside (profile --via): the ranges that did not get through, not the table.
+  if (auto measured = measured_firewall_advice(f)) {
+    if (measured->lines.empty()) {
+      out.erase("firewall");
+    } else {
+      out["firewall"] = std::move(*measured);
+    }
   }
   if (dummy_nic_wanted(f)) {
     out["dummy_nic"] = {"this host's network configuration", dummy_nic_lines(f),

@@ -15,6 +15,17 @@
 
 namespace natdiag::cli {
 
+/// Ports measured from outside (natdiag ports): "ipv4"/"ipv6", "tcp"/"udp", a range and its
+/// state ("open", "closed", "filtered", "in-use", "answered-by-other").
+struct MeasuredPortRange {
+  std::string family;
+  std::string protocol;
+  std::uint16_t first = 0;
+  std::uint16_t last = 0;
+  std::string state;
+  friend bool operator==(const MeasuredPortRange&, const MeasuredPortRange&) = default;
+};
+
 /// What the profile measured. Strings use design.md's JSON values; absent facts are nullopt.
 struct ProfileFacts {
   std::optional<std::string> public_ipv4;  ///< IP only
@@ -54,6 +65,10 @@ struct ProfileFacts {
   std::vector<std::string> hairpin_untested; ///< "TCP 443": hairpin checks that could not run here
   std::optional<int> etc_hosts_line;         ///< the first /etc/hosts line naming hostname (same family)
   std::optional<std::string> etc_hosts_ip;   ///< the address on that line
+  /// `profile --via`: what the port check measured from outside, as state ranges per family
+  /// and protocol (empty: not run, or it failed with ports_error).
+  std::vector<MeasuredPortRange> ports_measured;
+  std::optional<std::string> ports_error;    ///< why the --via port check could not run
 
   /// Something was measured: a STUN server answered over UDP or TCP.
   [[nodiscard]] bool measured() const noexcept { return udp == true || tcp == true; }

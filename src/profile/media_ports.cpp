@@ -125,4 +125,15 @@ std::optional<PortRange> range_of(const std::vector<RangeChoice>& plan, std::str
   return std::nullopt;
 }
 
+std::string what_breaks(std::string_view server, bool udp) {
+  if (server == "bigbluebutton")
+    return udp ? "users get WebRTC error 1007 (ICE failed)" : "users cannot load the client or join";
+  if (server == "livekit" || server == "plugnmeet") {
+    return udp ? "clients fall back to TCP 7881 or TURN" : "clients cannot connect, or lose the ICE/TCP fallback";
+  }
+  if (server == "jitsi") return udp ? "media fails for clients without a TURN fallback" : "clients cannot join";
+  if (server == "coturn") return "relays through this TURN server fail";
+  return udp ? "media cannot reach this host directly; peers need TURN" : "clients cannot connect";
+}
+
 }  // namespace natdiag::cli

@@ -41,6 +41,9 @@ struct MediaServerPorts {
 /// Every media server natdiag knows, in the order their ranges are kept when they clash:
 /// the ranges that guides and port forwards are built around first, TURN relays last.
 [[nodiscard]] std::span<const MediaServerPorts> media_server_ports();
+/// What breaks for `server` (a kMediaServers name) when some of its UDP (or TCP) ports do
+/// not get through from outside.
+[[nodiscard]] std::string what_breaks(std::string_view server, bool udp);
 /// The entry for `name`, or nullptr (e.g. kurento: it takes any port unless told).
 [[nodiscard]] const MediaServerPorts* find_media_server_ports(std::string_view name);
 

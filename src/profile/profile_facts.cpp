@@ -118,6 +118,38 @@ class FactReader {
     }
     return out;
   }
+  /// The port states `profile --via` measured: at most 1,024 ranges of
+  /// {family, protocol, first, last, state}, each field validated.
+  std::vector<MeasuredPortRange> port_ranges(const char* key) const {
+    static constexpr std::string_view kFamilies[] = {"ipv4", "ipv6"};
+    static constexpr std::string_view kProtocols[] = {"tcp", "udp"};
+    static constexpr std::string_view kStates[] = {"open", "closed", "filtered", "in-use", "answered-by-other"};
+    const auto& v = present(key);
+    if (!v.is_array() || v.size() > 1024) fail(key, "must be a list of at most 1024 port ranges", v);
+    auto one_of = [&](const nlohmann::json& item, const char* field, std::span<const std::string_view> allowed) {
+      const auto* text = item.contains(field) ? item[field].get_ptr<const std::string*>() : nullptr;
+      if (text == nullptr || std::find(allowed.begin(), allowed.end(), *text) == allowed.end()) {
+        fail(key, std::string("entries need a valid '") + field + "'", item);
+      }
+      return *text;
+    };
+    auto port = [&](const nlohmann::json& item, const char* field) {
+      if (!item.contains(field) || !item[field].is_number_integer() || item[field].get<std::int64_t>() < 1 ||
+          item[field].get<std::int64_t>() > 65535) {
+        fail(key, std::string("entries need '") + field + "' from 1 to 65535", item);
+      }
+      return static_cast<std::uint16_t>(item[field].get<std::int64_t>());
+    };
+    std::vector<MeasuredPortRange> out;
+    for (const auto& item : v) {
+      if (!item.is_object()) fail(key, "entries must be objects", item);
+      MeasuredPortRange r{one_of(item, "family", kFamilies), one_of(item, "protocol", kProtocols),
+                          port(item, "first"), port(item, "last"), one_of(item, "state", kStates)};
+      if (r.last < r.first) fail(key, "a range must not go down", item);
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
   /// A positive whole number or null (a line number).
   std::optional<int> optional_line(const char* key) const {
     const auto& v = present(key);
@@ -247,7 +279,13 @@ void facts_to_json(const ProfileFacts& f, nlohmann::ordered_json& out) {
                   {"hairpin_target", opt(f.hairpin_target)},
                   {"hairpin_untested", f.hairpin_untested},
                   {"etc_hosts_line", opt(f.etc_hosts_line)},
-                  {"etc_hosts_ip", opt(f.etc_hosts_ip)}};
+                  {"etc_hosts_ip", opt(f.etc_hosts_ip)},
+                  {"ports_measured", nlohmann::ordered_json::array()},
+                  {"ports_error", opt(f.ports_error)}};
+  for (const auto& r : f.ports_measured) {
+    out["facts"]["ports_measured"].push_back(
+        {{"family", r.family}, {"protocol", r.protocol}, {"first", r.first}, {"last", r.last}, {"state", r.state}});
+  }
 }
 
 ProfileFacts facts_from_json(const nlohmann::json& profile) {
@@ -292,6 +330,8 @@ ProfileFacts facts_from_json(const nlohmann::json& profile) {
   f.hairpin_untested = r.protocol_ports("hairpin_untested");
   f.etc_hosts_line = r.optional_line("etc_hosts_line");
   f.etc_hosts_ip = r.optional_ip("etc_hosts_ip", std::nullopt);
+  f.ports_measured = r.port_ranges("ports_measured");
+  f.ports_error = r.optional_text("ports_error");
   // A hairpin result comes with the address it was measured against and the stack the dummy
   // NIC commands are for: the commands are made here, from those two, never read.
   if (f.hairpin && (!f.external_ip || !f.network_stack)) {

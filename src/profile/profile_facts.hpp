@@ -34,6 +34,6 @@ inline constexpr std::string_view kFactNames[] = {
     "hostname",     "hostname_resolves_to_public",         "turn_configured",
     "turn_relay",   "turn_problem",      "relay_address",  "stun_rfc3489",
     "host_ipv6",    "ipv6_udp",          "ipv6_behind_nat", "hairpin_target",
-    "hairpin_untested", "etc_hosts_line", "etc_hosts_ip"};
+    "hairpin_untested", "etc_hosts_line", "etc_hosts_ip", "ports_measured", "ports_error"};
 
 }  // namespace natdiag::cli

@@ -122,22 +122,32 @@ void run_rfc5780(const NatOptions& options, const TransportAddress& server, NatR
   std::array<stun::TransactionId, rfc::kTestCount> ids{};
   std::array<std::vector<std::uint8_t>, rfc::kTestCount> requests;
   for (auto& id : ids) id = net::random_transaction_id();
-  net::UdpSocket* sockets[2] = {&mapping, &filtering};
+  // The recheck socket is bound only when the state machine asks for it.
+  std::optional<net::UdpSocket> recheck;
+  net::UdpSocket* sockets[3] = {&mapping, &filtering, nullptr};
   std::array<std::uint8_t, 2048> buffer{};
 
   while (!discovery.done()) {
     auto now = Clock::now();
     for (const rfc::Send& send : discovery.poll(now)) {
       const auto t = static_cast<std::size_t>(send.test);
+      const auto s = static_cast<std::size_t>(send.socket);
+      if (!sockets[s]) {
+        recheck.emplace(net::UdpSocket::bind_in_range(local_ip, options.local_port_first, options.local_port_last));
+        enable_icmp_errors(*recheck, server.family);
+        report.local_recheck = recheck->local_address();
+        sockets[s] = &*recheck;
+      }
       if (requests[t].empty()) requests[t] = make_test_request(ids[t], send);
-      send_past_icmp(*sockets[send.socket == rfc::Socket::kMapping ? 0 : 1], requests[t], send.destination);
+      send_past_icmp(*sockets[s], requests[t], send.destination);
     }
     if (discovery.done()) break;
     const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(discovery.next_event() - now).count();
-    pollfd fds[2] = {{mapping.fd(), POLLIN, 0}, {filtering.fd(), POLLIN, 0}};
-    if (::poll(fds, 2, static_cast<int>(std::clamp<std::int64_t>(wait + 1, 0, 1000))) <= 0) continue;
+    pollfd fds[3] = {{mapping.fd(), POLLIN, 0}, {filtering.fd(), POLLIN, 0}, {recheck ? recheck->fd() : -1, POLLIN, 0}};
+    if (::poll(fds, 3, static_cast<int>(std::clamp<std::int64_t>(wait + 1, 0, 1000))) <= 0) continue;
     now = Clock::now();
-    for (int s = 0; s < 2; ++s) {
+    for (int s = 0; s < 3; ++s) {
+      if (!sockets[s]) continue;
       if (fds[s].revents & POLLERR) {
         for (int budget = 0; budget < 64; ++budget) {  // bounded, like the receive loop
           const auto icmp = read_icmp_error(*sockets[s]);
@@ -146,8 +156,7 @@ void run_rfc5780(const NatOptions& options, const TransportAddress& server, NatR
           if (icmp->from) report.icmp_from = icmp->from;
           for (std::size_t t = 0; t < rfc::kTestCount; ++t) {
             const auto test = static_cast<rfc::Test>(t);
-            const bool on_mapping = rfc::socket_of(test) == rfc::Socket::kMapping;
-            if (on_mapping == (s == 0) && discovery.record(test).destination == icmp->destination) {
+            if (static_cast<int>(rfc::socket_of(test)) == s && discovery.record(test).destination == icmp->destination) {
               discovery.on_port_unreachable(test, now);
             }
           }
@@ -163,8 +172,8 @@ void run_rfc5780(const NatOptions& options, const TransportAddress& server, NatR
         // A test is identified by its transaction ID and the socket it was sent from.
         std::optional<rfc::Test> test;
         for (std::size_t t = 0; t < rfc::kTestCount; ++t) {
-          const bool on_mapping = rfc::socket_of(static_cast<rfc::Test>(t)) == rfc::Socket::kMapping;
-          if (ids[t] == view->transaction_id() && on_mapping == (s == 0)) test = static_cast<rfc::Test>(t);
+          const bool on_socket = static_cast<int>(rfc::socket_of(static_cast<rfc::Test>(t))) == s;
+          if (ids[t] == view->transaction_id() && on_socket) test = static_cast<rfc::Test>(t);
         }
         if (!test) {
           ++report.ignored.unmatched;
@@ -211,7 +220,8 @@ void run_rfc5780(const NatOptions& options, const TransportAddress& server, NatR
     const rfc::TestRecord& r = discovery.record(test);
     TestObservation o;
     o.name = std::string(rfc::test_name(test));
-    o.socket = rfc::socket_of(test) == rfc::Socket::kMapping ? "mapping" : "filtering";
+    const auto socket = rfc::socket_of(test);
+    o.socket = socket == rfc::Socket::kMapping ? "mapping" : socket == rfc::Socket::kFiltering ? "filtering" : "recheck";
     if (r.started) o.destination = r.destination;
     o.change_ip = r.change_ip;
     o.change_port = r.change_port;

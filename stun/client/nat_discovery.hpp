@@ -81,6 +81,7 @@ struct NatReport {
   std::optional<TransportAddress> public_address;
   std::optional<TransportAddress> local_mapping;
   std::optional<TransportAddress> local_filtering;
+  std::optional<TransportAddress> local_recheck;  ///< bound only when a changed mapping was rechecked
   bool udp_blocked = false;
   /// ICMP port unreachable came back and no answer: nothing listens on UDP at the server.
   bool port_unreachable = false;

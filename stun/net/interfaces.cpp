@@ -3,6 +3,7 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 
+#include <algorithm>
 #include <bit>
 #include <memory>
 
@@ -35,6 +36,20 @@ std::vector<InterfaceAddress> local_addresses() {
 std::optional<InterfaceAddress> find_local_address(const TransportAddress& ip) {
   for (auto& entry : local_addresses()) {
     if (entry.address.same_ip(ip)) return entry;
+  }
+  return std::nullopt;
+}
+
+bool is_global_ipv6(const TransportAddress& a) noexcept {
+  if (a.family != stun::Family::kIPv6) return false;
+  const auto& b = a.ip;
+  if ((b[0] == 0xfe && (b[1] & 0xc0) == 0x80) || (b[0] & 0xfe) == 0xfc || b[0] == 0xff) return false;
+  return !std::all_of(b.begin(), b.begin() + 10, [](auto x) { return x == 0; });  // ::, ::1, ::ffff:a.b.c.d
+}
+
+std::optional<TransportAddress> global_ipv6_address() {
+  for (const auto& a : local_addresses()) {
+    if (a.up && !a.loopback && is_global_ipv6(a.address)) return a.address;
   }
   return std::nullopt;
 }

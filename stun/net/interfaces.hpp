@@ -22,5 +22,10 @@ struct InterfaceAddress {
 [[nodiscard]] std::vector<InterfaceAddress> local_addresses();
 /// The interface that carries `ip` (port ignored), if any.
 [[nodiscard]] std::optional<InterfaceAddress> find_local_address(const TransportAddress& ip);
+/// RFC 4291 global unicast: not loopback, link-local (fe80::/10), unique local (fc00::/7),
+/// multicast, IPv4-mapped or unspecified.
+[[nodiscard]] bool is_global_ipv6(const TransportAddress& a) noexcept;
+/// A global IPv6 address on an interface that is up, if this host has one.
+[[nodiscard]] std::optional<TransportAddress> global_ipv6_address();
 
 }  // namespace natdiag::net

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <random>
 #include <cstring>
 
 namespace natdiag::net {
@@ -70,9 +71,11 @@ UdpSocket UdpSocket::bind(const TransportAddress& local, bool reuse_port) {
 
 UdpSocket UdpSocket::bind_in_range(const TransportAddress& local, std::uint16_t first,
                                    std::uint16_t last) {
-  // Start at a pseudo-random offset so parallel runs do not all race for the first port.
+  // Start at a random offset: parallel runs do not all race for the first port, and runs in
+  // a row do not reuse the ports of the last one, whose flows a NAT still holds (30 s and more
+  // on Linux) and would give new ports to (see stun/proto/rfc5780.hpp).
   const std::uint32_t span = std::uint32_t{last} - first + 1;
-  const std::uint32_t start = static_cast<std::uint32_t>(::getpid()) * 7919U % span;
+  const std::uint32_t start = std::random_device{}() % span;
   int last_error = EADDRINUSE;
   for (std::uint32_t i = 0; i < span; ++i) {
     TransportAddress candidate = local;

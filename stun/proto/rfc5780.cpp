@@ -26,12 +26,16 @@ std::string_view test_name(Test t) noexcept {
     case Test::kF3: return "filtering test III (change port)";
     case Test::kC1: return "server check: change IP and port, from the mapping socket";
     case Test::kC2: return "server check: change port, from the mapping socket";
+    case Test::kR1: return "recheck: primary address, from a third socket";
+    case Test::kR2: return "recheck: alternate IP, primary port, from a third socket";
   }
   return "?";
 }
 
 Socket socket_of(Test t) noexcept {
-  return t == Test::kF1 || t == Test::kF2 || t == Test::kF3 ? Socket::kFiltering : Socket::kMapping;
+  if (t == Test::kF1 || t == Test::kF2 || t == Test::kF3) return Socket::kFiltering;
+  if (t == Test::kR1 || t == Test::kR2) return Socket::kRecheck;
+  return Socket::kMapping;
 }
 
 namespace {
@@ -78,7 +82,7 @@ int Discovery::required_silence_transmissions() const noexcept {
   // Laplace's rule keeps a short, lucky history from claiming a clean path.
   int sent = 0;
   int lost = 0;
-  for (Test t : {Test::kM1, Test::kM2, Test::kM3, Test::kF1, Test::kC1, Test::kC2}) {
+  for (Test t : {Test::kM1, Test::kM2, Test::kM3, Test::kF1, Test::kC1, Test::kC2, Test::kR1, Test::kR2}) {
     const TestRecord& r = record(t);
     if (!r.started || r.transmissions == 0 || r.unreachable) continue;
     sent += r.transmissions;
@@ -176,7 +180,7 @@ void Discovery::on_response(Test test, const Observation& obs, TimePoint now) {
   TransportAddress expected = server_;
   if (other_) {
     switch (test) {
-      case Test::kM2: expected = with_port(*other_, server_.port); break;
+      case Test::kM2: case Test::kR2: expected = with_port(*other_, server_.port); break;
       case Test::kM3: case Test::kF2: case Test::kC1: case Test::kC2: expected = *other_; break;
       case Test::kF3: expected = with_port(server_, other_->port); break;
       default: break;
@@ -219,7 +223,27 @@ void Discovery::on_response(Test test, const Observation& obs, TimePoint now) {
   if (test == Test::kM1 || test == Test::kF1) repace(s.record.rtt, now);
   if (test == Test::kM1) after_m1(now);
   if (test == Test::kF1) after_f1(now);
-  if (test == Test::kM2 || test == Test::kM3) after_m3(now);
+  if (test == Test::kM2 || test == Test::kM3) {
+    after_m3(now);
+    recheck_if_dependent(now);
+  }
+}
+
+void Discovery::recheck_if_dependent(TimePoint now) {
+  const TestRecord& m1 = record(Test::kM1);
+  if (record(Test::kR1).started || !m1.observation.mapped || !other_) return;
+  auto mapped = [](const TestRecord& t) { return t.answered && t.observation.mapped && !t.observation.error_code; };
+  bool changed = false;
+  for (Test t : {Test::kM2, Test::kM3}) {
+    const TestRecord& m = record(t);
+    if (!mapped(m)) continue;
+    if (*m.observation.mapped == *m1.observation.mapped) return;  // endpoint-independent
+    changed = true;
+  }
+  if (!changed) return;
+  const Duration rto = RetransmitSchedule::rto_from_rtt(m1.rtt, timing_.rto_floor);
+  start(Test::kR1, server_, false, false, now, rto, false);
+  start(Test::kR2, with_port(*other_, server_.port), false, false, now, rto, false);
 }
 
 void Discovery::after_m3(TimePoint now) {

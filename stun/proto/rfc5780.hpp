@@ -15,6 +15,13 @@
 // own mapping. A server that fails them (or cannot do RESPONSE-PORT) leaves silence
 // unexplained: filtering is `unknown`, never a verdict.
 //
+// A NAT that maps endpoint-independently still gives a flow a new public port when an older
+// flow holds the tuple it would use: Linux does, and an earlier run's unanswered CHANGE-REQUEST
+// answers (from A2:P2 and A1:P2) stay in its table for 30 s. One socket cannot tell that from
+// a mapping policy, so a mapping that changed is asked again from a third, fresh socket: R1 to
+// A1:P1 and R2 to A2:P1 (ports no earlier answer comes from). Only when the recheck changes
+// too is the mapping called dependent; when it does not, or cannot run, the mapping is unknown.
+//
 // Tests that must be answered are retransmitted until the overall deadline (re-paced from the
 // first RTT measured). Tests whose silence is an answer (F2, F3) are retransmitted inside a
 // window derived from the RTT that F1 measured on the same path, never shorter than a floor,
@@ -45,12 +52,13 @@ enum class Behaviour : std::uint8_t {
 /// "endpoint-independent", ... (design.md's JSON values).
 [[nodiscard]] std::string_view behaviour_name(Behaviour b) noexcept;
 
-/// The two local sockets.
-enum class Socket : std::uint8_t { kMapping, kFiltering };
+/// The local sockets: the third only for the recheck.
+enum class Socket : std::uint8_t { kMapping, kFiltering, kRecheck };
 
-/// The six RFC 5780 tests and the two capability checks.
-enum class Test : std::uint8_t { kM1, kM2, kM3, kF1, kF2, kF3, kC1, kC2 };
-inline constexpr std::size_t kTestCount = 8;
+/// The six RFC 5780 tests, the two capability checks and the two-test recheck of a mapping
+/// that was not endpoint-independent.
+enum class Test : std::uint8_t { kM1, kM2, kM3, kF1, kF2, kF3, kC1, kC2, kR1, kR2 };
+inline constexpr std::size_t kTestCount = 10;
 [[nodiscard]] std::string_view test_name(Test t) noexcept;
 /// The socket a test is sent from.
 [[nodiscard]] Socket socket_of(Test t) noexcept;
@@ -178,6 +186,7 @@ class Discovery {
   void after_m1(TimePoint now);
   void after_f1(TimePoint now);
   void after_m3(TimePoint now);
+  void recheck_if_dependent(TimePoint now);
   void repace(Duration rtt, TimePoint now);
   [[nodiscard]] int required_silence_transmissions() const noexcept;
   void decide_mapping(Verdict& v) const;

@@ -61,18 +61,42 @@ void Discovery::decide_mapping(Verdict& v) const {
     // RFC 5780 §4.3: the same mapping towards an address that differs in IP (M2, or M3 which
     // differs in IP and port) is endpoint-independent mapping.
     decided(Behaviour::kEndpointIndependent, "the same mapping towards both server addresses");
-  } else if (mapped(m2) && mapped(m3)) {
-    if (*m3.observation.mapped == *m2.observation.mapped) {
-      decided(Behaviour::kAddressDependent, "a new mapping per destination IP, the same across its ports");
-    } else {
-      decided(Behaviour::kAddressAndPortDependent, "a new mapping for every destination IP and port");
-    }
   } else if (mapped(m2) || mapped(m3)) {
-    const TestRecord& missing = mapped(m2) ? m3 : m2;
-    v.mapping_candidates = {Behaviour::kAddressDependent, Behaviour::kAddressAndPortDependent};
-    v.mapping_reason = "not endpoint-independent (address-dependent or address-and-port-dependent: " +
-                       missing.destination.to_string() + " did not answer (" +
-                       note_or(missing, tries(missing.transmissions)) + "), and only it could tell which)";
+    // This socket's mappings changed with the destination; the recheck from a fresh socket
+    // tells a mapping policy from a one-off port clash (see rfc5780.hpp).
+    if (mapped(m2) && mapped(m3)) {
+      if (*m3.observation.mapped == *m2.observation.mapped) {
+        decided(Behaviour::kAddressDependent, "a new mapping per destination IP, the same across its ports");
+      } else {
+        decided(Behaviour::kAddressAndPortDependent, "a new mapping for every destination IP and port");
+      }
+    } else {
+      const TestRecord& missing = mapped(m2) ? m3 : m2;
+      v.mapping_candidates = {Behaviour::kAddressDependent, Behaviour::kAddressAndPortDependent};
+      v.mapping_reason = "not endpoint-independent (address-dependent or address-and-port-dependent: " +
+                         missing.destination.to_string() + " did not answer (" +
+                         note_or(missing, tries(missing.transmissions)) + "), and only it could tell which)";
+    }
+    const TestRecord& r1 = record(Test::kR1);
+    const TestRecord& r2 = record(Test::kR2);
+    if (mapped(r1) && mapped(r2) && *r1.observation.mapped != *r2.observation.mapped) {
+      v.mapping_reason += "; a second socket got a new mapping for the alternate IP too";
+    } else {
+      const std::string first = v.mapping_reason;
+      v.mapping = Behaviour::kUnknown;
+      v.mapping_candidates.insert(v.mapping_candidates.begin(), Behaviour::kEndpointIndependent);
+      v.mapping_reason =
+          mapped(r1) && mapped(r2)
+              ? "one socket got a new mapping per destination (" + first +
+                    "), a second socket kept one mapping for both addresses: the NAT maps endpoint-"
+                    "independently but gave one flow a new port because an older flow held it (Linux "
+                    "does, for 30 s and more), or its behaviour changes; run natdiag nat again"
+              : first + "; but the recheck from a second socket, which tells a mapping policy from a "
+                        "one-off port clash, " +
+                    (!r1.started ? std::string("could not run")
+                                 : "got no answer (" +
+                                       note_or(mapped(r1) ? r2 : r1, tries((mapped(r1) ? r2 : r1).transmissions)) + ")");
+    }
   } else {
     v.mapping_reason = "no answer from the alternate address " + m2.destination.to_string() +
                        (m2.note.empty() ? "" : " (" + m2.note + ")");

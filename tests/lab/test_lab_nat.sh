@@ -22,7 +22,7 @@ expect cone endpoint-independent address-and-port-dependent
 check_eq "cone: method" rfc5780 "$(jqv "$json" .method)"
 check_eq "cone: public address is the router's" "$PUBLIC_IP" "$(jqv "$json" .public_address | cut -d: -f1)"
 check_eq "cone: port preserved by MASQUERADE" true "$(jqv "$json" .port_preservation)"
-check_eq "cone: eight observations (six RFC 5780 tests, two server checks)" 8 "$(jqv "$json" '.observations|length')"
+check_eq "cone: ten observations (six RFC 5780 tests, two server checks, two recheck tests)" 10 "$(jqv "$json" '.observations|length')"
 check_eq "cone: filtering tests II and III silent, server checks answered" "silent silent answered answered" "$(jqv "$json" '[.observations[4,5,6,7].result]|join(" ")')"
 check_eq "cone: contract fields present" "[]" "$(jq -c '["public_address","mapping","filtering","port_preservation","method","elapsed_ms","observations","mapping_candidates","filtering_candidates","port_unreachable","warnings"] - keys' <<<"$json")"
 check_eq "cone: candidates name the verdicts" '["endpoint-independent"] ["address-and-port-dependent"]' "$(jq -c .mapping_candidates <<<"$json") $(jq -c .filtering_candidates <<<"$json")"
@@ -64,6 +64,37 @@ check_contains "closed UDP port: the summary names port and host" "Nothing liste
 nat server "$OUTSIDE_IP" --transport tcp
 check_eq "TCP mapping test: method tcp" tcp "$(jqv "$json" .method)"
 check_eq "TCP mapping test (cone): endpoint-independent" endpoint-independent "$(jqv "$json" .mapping)"
+
+echo "# cone, a port clash: an earlier run's answers still held by the router (issue 10, the loss-lab flake)"
+# Linux keeps an unanswered CHANGE-REQUEST answer from A2:P2 in conntrack for 30 s. A run
+# whose mapping socket gets that port sees M3 (to A2:P2) remapped; with M2's first request
+# lost, Linux then gives M2 the same new port: one socket looks address-dependent on a NAT
+# that maps endpoint-independently. The recheck from a third socket must keep it from a verdict.
+in_ns router iptables -I FORWARD -p udp -d "$OUTSIDE_IP2" --dport 3478 -m statistic --mode nth --every 2 --packet 0 -j DROP
+clashed=0
+for run in 1 2 3; do
+  in_ns router conntrack -F >/dev/null 2>&1
+  in_ns outside python3 - "$PUBLIC_IP" "$OUTSIDE_IP2" 45000 45002 <<'PY'
+import socket, struct, sys
+dst, src, first, last = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
+s.bind((src, 0))
+for port in range(first, last + 1):  # from A2:P2 (3479), as a late CHANGE-REQUEST answer
+    s.sendto(struct.pack("!HHHH", 3479, port, 13, 0) + b"stale", (dst, 0))
+PY
+  nat server "$OUTSIDE_IP" --local-ports 45000-45002
+  m=$(jqv "$json" .mapping)
+  check "clash run $run: mapping endpoint-independent or unknown, never dependent (got $m)" \
+    test "$m" = endpoint-independent -o "$m" = unknown
+  if [ "$(jqv "$json" '(.observations[1].mapped_address != .observations[0].mapped_address) and (.observations[2].mapped_address != .observations[0].mapped_address)')" = true ]; then
+    clashed=$((clashed + 1))
+    check_eq "clash run $run: the recheck ran from a third socket and kept one mapping" true \
+      "$(jqv "$json" '.local_addresses.recheck != null and .observations[8].mapped_address == .observations[9].mapped_address')"
+    check_eq "clash run $run: endpoint-independent among the candidates" '["endpoint-independent","address-dependent"]' "$(jq -c .mapping_candidates <<<"$json")"
+    check_contains "clash run $run: the reason names the clash" "an older flow held it" "$(jqv "$json" .mapping_reason)"
+  fi
+done
+check "the router really remapped a mapping socket's flows to A2 (the clash happened) in at least one of 3 runs" test "$clashed" -ge 1
 lab_down
 
 echo "# symmetric"
@@ -72,6 +103,7 @@ serve_outside
 nat client "$OUTSIDE_IP"
 expect symmetric address-and-port-dependent address-and-port-dependent
 check_eq "symmetric: port not preserved" false "$(jqv "$json" .port_preservation)"
+check_contains "symmetric: the recheck from a third socket confirmed it" "a second socket got a new mapping" "$(jqv "$json" .mapping_reason)"
 check_eq "symmetric: the server check ran through M3's mapping (RESPONSE-PORT) and passed" true "$(jqv "$json" .server_change_request_verified)"
 check_eq "symmetric: the server checks carried RESPONSE-PORT" true "$(jqv "$json" '.observations[6].response_port != null')"
 out=$(in_ns client "$NATDIAG" nat "$OUTSIDE_IP")

@@ -29,8 +29,8 @@ listen_probe() {  # listen_probe ARGS...: ports listen on the server, ports prob
   ports_json outside probe "$PUBLIC_IP" "$@" --code "$code"
 }
 
-echo "# all of LiveKit's ports forwarded"
-lab_up forwards
+echo "# all of LiveKit's ports forwarded (and BigBlueButton's media range)"
+lab_up forwards,forwards-bbb
 serve_probe_back "$TMP/serve.log" --primary "$OUTSIDE_IP" --alternate "$OUTSIDE_IP2" --probe-back --probe-per-minute 100
 check_contains "serve lists the probe-back control port" "listening on tcp $OUTSIDE_IP:3480 (probe-back control)" "$(cat "$TMP/serve.log")"
 ports_json server --via "$OUTSIDE_IP" --for livekit
@@ -49,6 +49,13 @@ ports_text server --via "$OUTSIDE_IP" --for livekit
 check_eq "via, text: the verdict first" "All 10,004 ports tested are open from outside" "$(head -1 <<<"$out")"
 check_contains "via, text: UDP range line" "UDP 50000-60000            open" "$out"
 
+ports_json server --via "$OUTSIDE_IP" --for bigbluebutton,livekit
+check_eq "bigbluebutton + livekit (26,386 UDP ports: two requests to serve): all open, exit 0" "open 0 26386" "$(jqv "$json" .verdict) $rc $(jqv "$json" .udp.count)"
+check_eq "bigbluebutton + livekit: both ranges open" "16384-32768:open 50000-60000:open" "$(ranges udp)"
+json=$(in_ns server "$NATDIAG" profile --server "$OUTSIDE_IP" --via "$OUTSIDE_IP" --for livekit --json 2>/dev/null)
+check_eq "profile --via, all forwarded: ports-open, no port finding worse than info, no firewall advice" "ports-open 0 null" \
+  "$(jqv "$json" '"\([.findings[] | select(.id == "ports-open")][0].id) \([.findings[] | select(.id | startswith("ports-")) | select(.severity != "info")] | length) \(.advice.firewall)"')"
+
 listen_probe --for livekit
 check_eq "listen+probe, livekit: probe exits 0" 0 "$rc"
 check_eq "listen+probe: probe sees TCP open" "80-80:open 443-443:open 7881-7881:open" "$(ranges tcp)"
@@ -63,6 +70,33 @@ ports_json server --via "[$OUTSIDE_IP6]" --udp 50000-50099 --tcp 7881
 check_eq "IPv6: all open, exit 0" "open 0" "$(jqv "$json" .verdict) $rc"
 check_eq "IPv6: this host's public address is its own" "$SERVER_IP6" "$(jqv "$json" .public_ip)"
 check_eq "IPv6: UDP range" "50000-50099:open" "$(ranges udp)"
+
+echo "# IPv4 and IPv6 in one run: a dual-stack serve, a router whose IPv6 firewall opens only udp 50000-54999"
+# serve without --primary takes probe-back requests on [::] (IPv4 and IPv6); the IPv6 path has
+# no NAT but a stateful firewall, like a home router's.
+serve_probe_back "$TMP/serve-dual.log" --port 3578 --alt-port 3579 --probe-port 3580 --probe-back --probe-per-minute 100
+check_contains "dual-stack serve: probe-back control on [::]" "listening on tcp [::]:3580 (probe-back control)" "$(cat "$TMP/serve-dual.log")"
+in_ns router ip6tables -A FORWARD -i wan0 -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+in_ns router ip6tables -A FORWARD -i wan0 -p tcp -m multiport --dports 80,443,7881 -j ACCEPT
+in_ns router ip6tables -A FORWARD -i wan0 -p udp --dport 50000:54999 -j ACCEPT
+in_ns router ip6tables -A FORWARD -i wan0 -j DROP
+ports_json server --via "$OUTSIDE_IP:3580" --via "[$OUTSIDE_IP6]:3580" --for livekit
+check_eq "both families: exit 1 (IPv6 is not all open)" 1 "$rc"
+check_eq "both families: IPv4 at the top, all open" "ipv4 open 50000-60000:open" "$(jqv "$json" .family) $(jqv "$json" .verdict) $(ranges udp)"
+check_eq "both families: the IPv6 run beside it" "ipv6 not-open $SERVER_IP6" "$(jqv "$json" '"\(.ipv6.family) \(.ipv6.verdict) \(.ipv6.public_ip)"')"
+check_eq "both families: IPv6 exactly 50000-54999 open, 55000-60000 filtered" "50000-54999:open 55000-60000:filtered" \
+  "$(jqv "$json" '[.ipv6.udp.ranges[] | "\(.first)-\(.last):\(.state)"] | join(" ")')"
+check_contains "both families: the IPv6 advice opens the rest" "ufw allow 55000:60000/udp" "$(jqv "$json" '.ipv6.advice | join("\n")')"
+ports_text server --via "$OUTSIDE_IP:3580" --via "[$OUTSIDE_IP6]:3580" --for livekit
+check_eq "both families, text: IPv4's verdict line first" "IPv4: All 10,004 ports tested are open from outside" "$(head -1 <<<"$out")"
+check_contains "both families, text: IPv6's verdict line" "IPv6: Not every port is open from outside: TCP 80, 443, 7881 open; UDP 50000-54999 open, 55000-60000 filtered (5,001 ports)" "$out"
+ports_json server --via "$OUTSIDE_IP:3580" --udp 50000-50009
+check_contains "an IPv4 literal alone: IPv6 not tested, and why" "IPv6 not tested: '$OUTSIDE_IP' has no IPv6 address" "$(jqv "$json" '.notes | join(" ")')"
+check_eq "an IPv4 literal alone: no IPv6 run" null "$(jqv "$json" .ipv6)"
+ports_json server --via "$OUTSIDE_IP:3580" --via "$OUTSIDE_IP2:3580" --udp 50000-50009
+check_eq "two IPv4 --via: exit 2 (bad input)" 2 "$rc"
+check_contains "two IPv4 --via: says it adds no family" "adds no address family" "$(jqv "$json" .error.message)"
+in_ns router ip6tables -F FORWARD
 
 echo "# a TLS nginx holds 443 on the server"
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=bbb.lab.example" -keyout "$TMP/tls.key" -out "$TMP/tls.crt" 2>/dev/null
@@ -184,6 +218,31 @@ check_contains "partial, via: what breaks" "livekit needs it: without it clients
 check_contains "partial, via: the ufw line" "ufw allow 55000:60000/udp" "$(jqv "$json" '.advice | join("\n")')"
 ports_text server --via "$OUTSIDE_IP" --for livekit
 check_contains "partial, text: the verdict first" "UDP 50000-54999 open, 55000-60000 filtered (5,001 ports): only part of livekit's UDP range" "$(head -1 <<<"$out")"
+echo "# profile --via: the port check inside the profile (issue 13)"
+json=$(in_ns server "$NATDIAG" profile --server "$OUTSIDE_IP" --via "$OUTSIDE_IP" --for livekit --json 2>"$TMP/profile.err"); rc=$?
+check_eq "profile --via, partial: exit 1, verdict broken" "1 broken" "$rc $(jqv "$json" .verdict)"
+check_eq "profile --via: the measured ranges in the facts" "tcp 80-80:open tcp 443-443:open tcp 7881-7881:open udp 50000-54999:open udp 55000-60000:filtered" \
+  "$(jqv "$json" '[.facts.ports_measured[] | "\(.protocol) \(.first)-\(.last):\(.state)"] | join(" ")')"
+check_eq "profile --via: the ports report beside them" "not-open ipv4" "$(jqv "$json" '"\(.ports.verdict) \(.ports.family)"')"
+check_eq "profile --via: the first finding is the filtered range, naming livekit" \
+  "ports-not-open|From outside over IPv4, UDP 55000-60000 is filtered (5,001 ports): livekit needs it: clients fall back to TCP 7881 or TURN." \
+  "$(jqv "$json" '.findings[0] | "\(.id)|\(.message)"')"
+check_contains "profile --via: the fix forwards it to this host" "Forward UDP 55000-60000 to $SERVER_IP on the router" "$(jqv "$json" '.findings[0].fix')"
+check_eq "profile --via: the firewall advice is only what did not get through" \
+  "ufw allow 55000:60000/udp|nft add rule inet filter input udp dport 55000-60000 accept|on the router: forward UDP 55000-60000 to $SERVER_IP" \
+  "$(jqv "$json" '.advice.firewall.lines | join("|")')"
+check_eq "profile --via: no 'forward the media ports' guess from the filtering behaviour" 0 "$(jqv "$json" '[.findings[] | select(.id == "filtering")] | length')"
+echo "$json" >"$TMP/profile-via.json"
+out=$(in_ns server "$NATDIAG" advise --from "$TMP/profile-via.json" --for livekit --json); rc=$?
+check_eq "advise --from the saved profile: the same port finding" "ports-not-open" "$(jqv "$out" '.findings[0].id')"
+out=$(in_ns server "$NATDIAG" profile --server "$OUTSIDE_IP" --via "$OUTSIDE_IP" --for livekit 2>&1)
+check_contains "profile --via, text: the Ports row" "Ports:        IPv4: Not every port is open from outside" "$out"
+out=$(in_ns server "$NATDIAG" profile --server "$OUTSIDE_IP" --via "$OUTSIDE_IP2" --for livekit --json 2>/dev/null)
+check_eq "profile --via a host without probe-back: a warning, the documented firewall lines stay" "ports-untested ufw allow 50000:60000/udp" \
+  "$(jqv "$out" '"\([.findings[] | select(.id == "ports-untested")][0].id) \(.advice.firewall.lines | map(select(test("/udp"))) | .[0])"')"
+out=$(in_ns server "$NATDIAG" profile --server "$OUTSIDE_IP" --via "$OUTSIDE_IP" --for kurento 2>&1); rc=$?
+check_eq "profile --via --for kurento (no fixed ports): exit 2, one line" "2 1" "$rc $(grep -c '' <<<"$out")"
+
 listen_probe --for livekit
 check_eq "partial, listen+probe: probe exits 1" 1 "$rc"
 check_eq "partial, listen+probe: exactly 50000-54999 open, 55000-60000 filtered" "50000-54999:open 55000-60000:filtered" "$(ranges udp)"

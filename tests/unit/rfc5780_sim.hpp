@@ -47,6 +47,9 @@ struct Network {
   bool duplicate = false;   // every delivered answer arrives twice
   std::set<Test> lose_answers;  // every answer to these tests is lost (an exact loss pattern)
   std::set<Test> unreachable;   // these tests' requests come back as ICMP port unreachable
+  // Sockets whose flows to the alternate IP get a new public port, as an endpoint-independent
+  // Linux NAT gives one when an older flow holds the tuple (a port clash).
+  std::set<Socket> clash;
   std::mt19937 rng{1};
 
   std::map<std::tuple<Socket, std::string>, std::uint16_t> mappings;  // (socket, dest key) -> port
@@ -64,7 +67,8 @@ struct Network {
   TransportAddress outbound(Socket s, const TransportAddress& to) {
     const TransportAddress local = s == Socket::kMapping ? kLocalMapping : kLocalFiltering;
     if (filtering == Behaviour::kDirect) return local;
-    auto [it, fresh] = mappings.try_emplace({s, key(mapping, to)}, 0);
+    const bool clashes = clash.count(s) > 0 && to.ip_string() == "192.0.2.2";
+    auto [it, fresh] = mappings.try_emplace({s, clashes ? "clash" : key(mapping, to)}, 0);
     if (fresh) it->second = next_port++;
     pinholes.insert({it->second, key(filtering, to)});
     TransportAddress pub = addr("203.0.113.1");

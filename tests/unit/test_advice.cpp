@@ -415,3 +415,69 @@ TEST_CASE("advice: two servers that cannot tell AD from APD mapping still warn o
   f.mapping_candidates = {"endpoint-independent", "address-dependent"};
   CHECK_FALSE(has(evaluate(f, {"livekit"}), "symmetric-nat"));
 }
+
+TEST_CASE("advice: profile --via's measured ports: what did not get through, who needs it, the forward to the measured host") {
+  const std::vector<std::string> livekit{"livekit"};
+  auto f = cone_without_hairpin();
+  f.ports_measured = {{"ipv4", "tcp", 80, 80, "open"},           {"ipv4", "tcp", 443, 443, "open"},
+                      {"ipv4", "tcp", 7881, 7881, "open"},       {"ipv4", "udp", 50000, 54999, "open"},
+                      {"ipv4", "udp", 55000, 60000, "filtered"}, {"ipv6", "udp", 50000, 60000, "open"}};
+  const auto findings = evaluate(f, livekit);
+  const Finding* closed = find(findings, "ports-not-open");
+  REQUIRE(closed != nullptr);
+  CHECK(closed->severity == "critical");
+  CHECK(closed->message == "From outside over IPv4, UDP 55000-60000 is filtered (5,001 ports): livekit needs it: "
+                           "clients fall back to TCP 7881 or TURN.");
+  CHECK(closed->fix.find("Forward UDP 55000-60000 to 10.77.0.10 on the router") == 0);
+  CHECK_FALSE(has(findings, "ports-open"));
+  // The forward was measured: no "forward the media ports" guess from the filtering behaviour.
+  CHECK_FALSE(has(findings, "filtering"));
+  const auto fw = advise(f, livekit).at("firewall");
+  CHECK(fw.lines == std::vector<std::string>{"ufw allow 55000:60000/udp",
+                                             "nft add rule inet filter input udp dport 55000-60000 accept",
+                                             "on the router: forward UDP 55000-60000 to 10.77.0.10"});
+
+  // Everything open: an info finding, and no firewall lines to add.
+  for (auto& r : f.ports_measured) r.state = "open";
+  const auto open = evaluate(f, livekit);
+  CHECK_FALSE(has(open, "ports-not-open"));
+  REQUIRE(find(open, "ports-open") != nullptr);
+  CHECK(find(open, "ports-open")->message.find("IPv4 UDP 50000-54999") != std::string::npos);
+  CHECK(advise(f, livekit).count("firewall") == 0);
+
+  // The check could not run: a warning, and the documented firewall lines stay.
+  auto failed = cone_without_hairpin();
+  failed.ports_error = "cannot reach natdiag serve --probe-back at 203.0.113.10 port 3480: connection refused";
+  const auto w = evaluate(failed, livekit);
+  REQUIRE(find(w, "ports-untested") != nullptr);
+  CHECK(find(w, "ports-untested")->severity == "warning");
+  CHECK(contains(advise(failed, livekit).at("firewall").lines, "ufw allow 50000:60000/udp"));
+
+  // No NAT (or IPv6): open it in the firewalls, no router forward.
+  auto v6 = cone_without_hairpin();
+  v6.ports_measured = {{"ipv6", "tcp", 7881, 7881, "closed"}};
+  const auto v6f = evaluate(v6, livekit);
+  REQUIRE(find(v6f, "ports-not-open") != nullptr);
+  CHECK(find(v6f, "ports-not-open")->fix.find("Open TCP 7881 in the firewalls on the way") == 0);
+  CHECK_FALSE(contains(advise(v6, livekit).at("firewall").lines, "on the router"));
+}
+
+TEST_CASE("advice: measured ports survive the saved profile; a bad entry is refused naming it") {
+  auto f = cone_without_hairpin();
+  f.ports_measured = {{"ipv4", "udp", 55000, 60000, "filtered"}, {"ipv6", "tcp", 443, 443, "in-use"}};
+  auto j = json_header("profile");
+  facts_to_json(f, j);
+  const auto back = facts_from_json(nlohmann::json(j));
+  CHECK(back.ports_measured == f.ports_measured);
+  CHECK_FALSE(back.ports_error.has_value());
+  for (const auto& bad : {nlohmann::json{{"family", "ipv5"}, {"protocol", "udp"}, {"first", 1}, {"last", 2}, {"state", "open"}},
+                          nlohmann::json{{"family", "ipv4"}, {"protocol", "udp"}, {"first", 9}, {"last", 2}, {"state", "open"}},
+                          nlohmann::json{{"family", "ipv4"}, {"protocol", "udp"}, {"first", 0}, {"last", 2}, {"state", "open"}},
+                          nlohmann::json{{"family", "ipv4"}, {"protocol", "sctp"}, {"first", 1}, {"last", 2}, {"state", "open"}},
+                          nlohmann::json{{"family", "ipv4"}, {"protocol", "udp"}, {"first", 1}, {"last", 2}, {"state", "ajar"}}}) {
+    CAPTURE(bad.dump());
+    auto copy = nlohmann::json(j);
+    copy["facts"]["ports_measured"] = nlohmann::json::array({bad});
+    CHECK_THROWS_AS(facts_from_json(copy), UsageError);
+  }
+}

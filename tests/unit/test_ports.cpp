@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "src/ports/control.hpp"
+#include "src/ports/families.hpp"
 #include "src/ports/listener.hpp"
 #include "src/ports/owners.hpp"
 #include "src/ports/port_set.hpp"
@@ -378,4 +379,22 @@ TEST_CASE("ports: adding in any order gives the same set") {
   for (std::uint32_t p = 1; p <= 65535; ++p)
     big.add(static_cast<std::uint16_t>(p), static_cast<std::uint16_t>(p));
   CHECK(big.ranges().size() == 1);
+}
+
+TEST_CASE("ports: a UDP set larger than one probe-back request is cut into requests, in order, nothing lost") {
+  PortSet bbb_and_livekit;
+  bbb_and_livekit.add(16384, 32768);
+  bbb_and_livekit.add(50000, 60000);
+  const auto parts = natdiag::ports::split(bbb_and_livekit, 20000);
+  REQUIRE(parts.size() == 2);
+  CHECK(parts[0].size() == 20000);
+  CHECK(parts[1].size() == 6386);
+  CHECK(parts[0].to_string() == "16384-32768,50000-53614");
+  PortSet back;
+  for (const auto& p : parts) back.add(p);
+  CHECK(back == bbb_and_livekit);
+  CHECK(natdiag::ports::split(PortSet{}, 20000).size() == 1);
+  PortSet exact;
+  exact.add(1, 20000);
+  CHECK(natdiag::ports::split(exact, 20000).size() == 1);
 }

@@ -192,3 +192,46 @@ TEST_CASE("rfc5780: ICMP port unreachable ends the discovery at once with that r
   CHECK(a.verdict.mapping == Behaviour::kUnknown);
   CHECK(contains(a.verdict.mapping_reason, "ICMP port unreachable"));
 }
+
+TEST_CASE("rfc5780: a port clash on the mapping socket is rechecked from a fresh socket: unknown, never a wrong mapping") {
+  // An endpoint-independent NAT that gives the mapping socket's flows to the alternate IP a
+  // new port (an older flow held the tuple, as Linux does after an earlier run): one socket
+  // shows address-dependent mapping, the recheck shows one mapping for both addresses.
+  Network cone;
+  cone.clash = {Socket::kMapping};
+  const Run r = run(cone);
+  CHECK(rec(r, Test::kM2).observation.mapped != rec(r, Test::kM1).observation.mapped);
+  CHECK(rec(r, Test::kR1).answered);
+  CHECK(rec(r, Test::kR2).answered);
+  CHECK(rec(r, Test::kR1).destination == kA1P1);
+  CHECK(rec(r, Test::kR2).destination.port == kA1P1.port);  // A2:P1: no earlier answer comes from there
+  CHECK(r.verdict.mapping == Behaviour::kUnknown);
+  CHECK(r.verdict.mapping_candidates ==
+        std::vector<Behaviour>{Behaviour::kEndpointIndependent, Behaviour::kAddressDependent});
+  CHECK(contains(r.verdict.mapping_reason, "an older flow held it"));
+  // Filtering ran on its own socket and stands.
+  CHECK(r.verdict.filtering == Behaviour::kAddressAndPortDependent);
+
+  // The recheck's answers lost: still unknown, with why.
+  Network lost = cone;
+  lost.lose_answers = {Test::kR1, Test::kR2};
+  const Run l = run(lost);
+  CHECK(l.verdict.mapping == Behaviour::kUnknown);
+  CHECK(contains(l.verdict.mapping_reason, "recheck from a second socket"));
+}
+
+TEST_CASE("rfc5780: a dependent mapping is confirmed by the recheck; endpoint-independent needs none") {
+  for (Behaviour m : {Behaviour::kAddressDependent, Behaviour::kAddressAndPortDependent}) {
+    CAPTURE(behaviour_name(m));
+    Network sym;
+    sym.mapping = m;
+    const Run r = run(sym);
+    CHECK(r.verdict.mapping == m);
+    CHECK(rec(r, Test::kR1).answered);
+    CHECK(contains(r.verdict.mapping_reason, "a second socket got a new mapping"));
+  }
+  Network cone;
+  const Run c = run(cone);
+  CHECK(c.verdict.mapping == Behaviour::kEndpointIndependent);
+  CHECK_FALSE(rec(c, Test::kR1).started);
+}

@@ -52,6 +52,17 @@ std::span<const ConfigFileKind> config_file_kinds() {
   return kKinds;
 }
 
+ConfigFacts config_facts_of(const cli::ProfileFacts& profile) {
+  ConfigFacts facts;
+  facts.profile = profile;
+  for (const auto& m : profile.ports_measured) {
+    if (m.family != "ipv4") continue;
+    auto& list = m.protocol == "udp" ? facts.udp_ports : facts.tcp_ports;
+    list.push_back({{m.first, m.last}, m.state});
+  }
+  return facts;
+}
+
 std::vector<std::string> config_servers() {
   std::vector<std::string> out;
   for (const auto& k : config_file_kinds()) {

@@ -32,6 +32,10 @@ struct ConfigFacts {
 };
 
 struct ConfigFileKind;
+/// The facts of a profile, with the ports it measured (`profile --via`: its IPv4 ranges, the
+/// path peers use to the announced IPv4 address) as udp_ports / tcp_ports.
+[[nodiscard]] ConfigFacts config_facts_of(const cli::ProfileFacts& profile);
+
 /// Adds the findings of one file of `kind` to `out`.
 using Checker = void (*)(const ParsedFile& file, const ConfigFacts& facts,
                          const ConfigFileKind& kind, std::vector<ConfigFinding>& out);
