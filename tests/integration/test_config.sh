@@ -85,6 +85,14 @@ out=$("$NATDIAG" config check --root "$R" --from "$FACTS" --ports "$TMP/ports.js
 check_eq "--ports: LiveKit's range not all open: exit 1" 1 "$rc"
 check_eq "--ports: the finding names the filtered part" "livekit-port-range-not-open" \
   "$(jq -r '.findings[] | select(.why | contains("55000-60000 filtered")) | .id' <<<"$out")"
+# The same from a profile saved with --via: its facts carry the ranges it measured.
+jq '.facts.ports_measured = [{"family": "ipv4", "protocol": "udp", "first": 50000, "last": 54999, "state": "open"},
+                             {"family": "ipv4", "protocol": "udp", "first": 55000, "last": 60000, "state": "filtered"},
+                             {"family": "ipv6", "protocol": "udp", "first": 50000, "last": 60000, "state": "open"}]' \
+  "$FACTS" >"$TMP/profile-via.json"
+out=$("$NATDIAG" config check --root "$R" --from "$TMP/profile-via.json" --for livekit --json)
+check_eq "--from a profile --via: its IPv4 ranges are the measured ports" "livekit-port-range-not-open" \
+  "$(jq -r '.findings[] | select(.why | contains("55000-60000 filtered")) | .id' <<<"$out")"
 echo '{"udp": {"ranges": [{"first": 0, "last": 5, "state": "open"}]}}' >"$TMP/bad-ports.json"
 "$NATDIAG" config check --root "$R" --from "$FACTS" --ports "$TMP/bad-ports.json" >/dev/null 2>&1
 check_eq "--ports with a range from port 0: exit 2" 2 "$?"
