@@ -33,6 +33,7 @@ ConfigCommand parse(int argc, char** argv) {
       "check: compare the media servers' configuration files with the network as measured\n"
       "(a profile run, or a saved one with --from): file:line, the value, the right value, why.");
   options.custom_help("check [OPTIONS]");
+  options.positional_help("");
   options.add_options()(
       "for",
       "media servers whose standard files to check: "
