@@ -34,23 +34,27 @@ ConfigCommand parse(int argc, char** argv) {
       "(a profile run, or a saved one with --from): file:line, the value, the right value, why.");
   options.custom_help("check [OPTIONS]");
   options.positional_help("");
-  options.add_options()(
-      "for",
-      "media servers whose standard files to check: "
-      "kurento,livekit,plugnmeet,freeswitch,bigbluebutton,jitsi,janus,coturn (default all)",
-      cxxopts::value<std::string>())(
-      "file", "check this file as SERVER's instead of the standard paths (repeatable): SERVER=PATH",
-      cxxopts::value<std::vector<std::string>>())(
-      "root", "look for the standard paths under DIR (DIR/etc/janus/janus.jcfg ...)",
-      cxxopts::value<std::string>())(
-      "from", "the facts of a saved natdiag profile --json instead of measuring them",
-      cxxopts::value<std::string>())("ports", "measured port ranges: a saved natdiag ports --json",
-                                     cxxopts::value<std::string>())(
-      "s,server", "for the measurement: a STUN server HOST[:PORT] (repeatable, as for profile)",
-      cxxopts::value<std::vector<std::string>>())(
-      "timeout", "seconds for the measurement (default 2)", cxxopts::value<std::string>())(
-      "diff", "print only the unified diff of the fixes (apply: patch -d / -p1, or -d ROOT)")(
-      "json", "print one JSON object (schema natdiag/1)")("h,help", "show this help");
+  // clang-format off
+  options.add_options()
+      ("for", "media servers whose standard files to check: "
+              "kurento,livekit,plugnmeet,freeswitch,bigbluebutton,jitsi,janus,coturn (default all)",
+       cxxopts::value<std::string>())
+      ("file", "check this file as SERVER's instead of the standard paths (repeatable): SERVER=PATH",
+       cxxopts::value<std::vector<std::string>>())
+      ("root", "look for the standard paths under DIR (DIR/etc/janus/janus.jcfg ...)", cxxopts::value<std::string>())
+      ("from", "the facts of a saved natdiag profile --json instead of measuring them", cxxopts::value<std::string>())
+      ("ports", "measured port ranges: a saved natdiag ports --json", cxxopts::value<std::string>())
+      ("s,server", "for the measurement: a STUN server HOST[:PORT] (repeatable, as for profile)",
+       cxxopts::value<std::vector<std::string>>())
+      ("via", "for the measurement: natdiag serve --probe-back outside HOST[:PORT]; the --for servers' "
+              "media ports are measured too (as profile --via)",
+       cxxopts::value<std::vector<std::string>>())
+      ("probe-secret", "the --probe-secret of that natdiag serve", cxxopts::value<std::string>())
+      ("timeout", "seconds for the measurement (default 2)", cxxopts::value<std::string>())
+      ("diff", "print only the unified diff of the fixes (apply: patch -d / -p1, or -d ROOT)")
+      ("json", "print one JSON object (schema natdiag/1)")
+      ("h,help", "show this help");
+  // clang-format on
   options.parse_positional({"action"});
   options.add_options()("action", "", cxxopts::value<std::vector<std::string>>());
   const auto args = parse_args(options, argc, argv);
@@ -99,6 +103,27 @@ ConfigCommand parse(int argc, char** argv) {
       cmd.profile_args.push_back("--server");
       cmd.profile_args.push_back(s);
     }
+  }
+  for (const char* measuring : {"via", "probe-secret"}) {
+    if (args.count(measuring) && cmd.from) {
+      throw conflict(std::string("--") + measuring + " measures; --from reads saved facts: give one of them",
+                     std::string("--") + measuring);
+    }
+  }
+  if (args.count("via")) {
+    for (const auto& v : args["via"].as<std::vector<std::string>>()) {
+      cmd.profile_args.push_back("--via");
+      cmd.profile_args.push_back(v);
+    }
+    // The port check tests the ports of the servers checked here.
+    if (args.count("for")) {
+      cmd.profile_args.push_back("--for");
+      cmd.profile_args.push_back(args["for"].as<std::string>());
+    }
+  }
+  if (args.count("probe-secret")) {
+    cmd.profile_args.push_back("--probe-secret");
+    cmd.profile_args.push_back(args["probe-secret"].as<std::string>());
   }
   if (args.count("timeout")) {
     cmd.timeout = parse_seconds(args["timeout"].as<std::string>(), "--timeout");

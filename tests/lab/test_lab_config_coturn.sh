@@ -50,7 +50,7 @@ turn_from_outside() {
 trap 'coturn_stop; lab_cleanup; cleanup' EXIT
 
 lab_up cone,forwards,turn
-serve_outside
+serve_outside --probe-back --probe-per-minute 100
 mkdir -p "$TMP/no-config"  # this host's own /etc/turnserver.conf stays out of the facts run
 in_ns server "$NATDIAG" profile --server "$OUTSIDE_IP" --for coturn --root "$TMP/no-config" --json >"$TMP/profile.json"
 check_eq "profile: behind NAT, the router's public address, this host's address" "true $PUBLIC_IP $SERVER_IP" \
@@ -80,4 +80,17 @@ coturn_stop
 out=$("$NATDIAG" config check --from "$TMP/profile.json" --file coturn="$CONF"); rc=$?
 check_eq "after: config check is clean (exit 0)" 0 "$rc"
 [ "$rc" -eq 0 ] || echo "$out"
+
+# The ports, measured: config check --via (as profile --via) tests coturn's documented ports from
+# outside; the lab forwards UDP 50000-60000 only, so a relay range from 40000 is partly closed.
+CONF2=$TMP/range.conf
+grep -v '^m[ia][nx]-port=' "$CONF" >"$CONF2"
+printf 'min-port=40000\nmax-port=50100\n' >>"$CONF2"
+out=$(in_ns server "$NATDIAG" config check --server "$OUTSIDE_IP" --via "$OUTSIDE_IP" --for coturn \
+  --file coturn="$CONF2" --json); rc=$?
+check_eq "config check --via: exit 1" 1 "$rc"
+check_eq "config check --via: the relay range's measured part that does not get through" "coturn-relay-range-not-open" \
+  "$(jq -r '.findings[] | select(.why | test("49152-49999 (filtered|closed)")) | .id' <<<"$out")"
+check_eq "config check --via: the finding is on min-port's line" "$(grep -n '^min-port=40000' "$CONF2" | cut -d: -f1)" \
+  "$(jq -r '.findings[] | select(.id == "coturn-relay-range-not-open") | .line' <<<"$out")"
 finish
