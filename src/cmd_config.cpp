@@ -85,8 +85,17 @@ ConfigCommand parse(int argc, char** argv) {
     cmd.selection.servers = servers;
   }
   if (args.count("file")) {
-    for (const auto& f : args["file"].as<std::vector<std::string>>())
-      cmd.selection.files.push_back(parse_file_option(f));
+    for (const auto& f : args["file"].as<std::vector<std::string>>()) {
+      auto file = parse_file_option(f);
+      // One file checked twice would get its fixes twice: a diff patch cannot apply.
+      for (const auto& seen : cmd.selection.files) {
+        std::error_code ec;
+        if (seen.second == file.second || std::filesystem::equivalent(seen.second, file.second, ec)) {
+          throw conflict("--file " + file.second + " given twice", file.second);
+        }
+      }
+      cmd.selection.files.push_back(std::move(file));
+    }
   }
   if (args.count("root")) {
     cmd.selection.root = args["root"].as<std::string>();
