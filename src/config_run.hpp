@@ -4,12 +4,11 @@
 #pragma once
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "src/profile/advice.hpp"
 #include "src/profile/config/config_check.hpp"
@@ -36,7 +35,7 @@ struct CheckedFile {
 /// The result of checking the files.
 struct ConfigReport {
   std::vector<CheckedFile> files;
-  std::vector<std::string> looked_at;  ///< the standard paths tried (for "nothing found")
+  std::vector<std::string> looked_at;   ///< the standard paths tried (for "nothing found")
   std::vector<std::string> unreadable;  ///< "PATH: why" (with skip_unreadable)
   std::vector<profile::config::ConfigFinding> findings;  ///< most important first
   std::string diff_base = "/";  ///< the diff's paths are relative to this directory
@@ -53,8 +52,8 @@ struct ConfigReport {
 
 /// Asks every STUN server the files name (UDP Binding, within `timeout`, all at once):
 /// "host:port" -> answered.
-[[nodiscard]] std::map<std::string, bool> probe_named_stun_servers(const ConfigReport& report,
-                                                                   std::chrono::microseconds timeout);
+[[nodiscard]] std::map<std::string, bool> probe_named_stun_servers(
+    const ConfigReport& report, std::chrono::microseconds timeout);
 
 /// Checks every file read against `facts`; fills report.findings.
 void check_config_files(ConfigReport& report, const profile::config::ConfigFacts& facts);
@@ -64,13 +63,13 @@ void check_config_files(ConfigReport& report, const profile::config::ConfigFacts
 
 /// The measured port ranges of a saved `natdiag ports --json` (or a profile's `ports`
 /// member): udp.ranges / tcp.ranges [{first, last, state}]. Throws UsageError naming `what`.
-/// The IPv4 port states a profile measured (profile --via) as the checkers' measured ports.
-void ports_from_profile(profile::config::ConfigFacts& facts);
-void read_measured_ports(const nlohmann::json& ports, profile::config::ConfigFacts& facts, const std::string& what);
+void read_measured_ports(const nlohmann::json& ports, profile::config::ConfigFacts& facts,
+                         const std::string& what);
 
 /// profile's part: the standard files of `targets` (under `root`) checked against the facts
 /// profile measured, without asking any STUN server again.
-[[nodiscard]] ConfigReport check_installed_config(const std::vector<std::string>& targets, const std::string& root,
+[[nodiscard]] ConfigReport check_installed_config(const std::vector<std::string>& targets,
+                                                  const std::string& root,
                                                   const ProfileFacts& facts);
 /// The config findings in profile's shape: {id, severity, "FILE:LINE SETTING: why", fix}.
 [[nodiscard]] std::vector<Finding> as_profile_findings(const ConfigReport& report);

@@ -18,6 +18,9 @@ install -D -m 644 "$DATA/config/livekit/livekit.yaml" "$R/etc/livekit.yaml"
 install -D -m 644 "$DATA/config/plugnmeet/livekit.yaml" "$R/opt/plugNmeet/etc/livekit.yaml"
 install -D -m 644 "$DATA/config/janus/janus.jcfg" "$R/etc/janus/janus.jcfg"
 install -D -m 644 "$DATA/turnserver-debian12.conf" "$R/etc/turnserver.conf"
+# coturn's default relay range 49152-65535 would overlap LiveKit's 50000-60000 on one host: this
+# admin gave coturn its own (the overlap itself is tested below).
+printf 'min-port=40000\nmax-port=49999\n' >>"$R/etc/turnserver.conf"
 install -D -m 644 "$DATA/config/bigbluebutton/default.yml" "$R/usr/local/bigbluebutton/bbb-webrtc-sfu/config/default.yml"
 # An old public address left in production.yml, and no final newline in it.
 mkdir -p "$R/etc/bigbluebutton/bbb-webrtc-sfu"
@@ -62,6 +65,15 @@ check "production.yml still has no final newline" test "$(tail -c 1 "$R/etc/bigb
 check_contains "janus.jcfg: the mapping under its commented example" \
   "$(printf '\t#nat_1_1_mapping = "1.2.3.4"\n\tnat_1_1_mapping = "203.0.113.1"')" "$(cat "$R/etc/janus/janus.jcfg")"
 
+# Two servers on one host whose UDP ranges overlap: coturn's default and LiveKit's.
+mkdir -p "$TMP/overlap/etc"
+cp "$DATA/config/livekit/livekit.yaml" "$TMP/overlap/etc/livekit.yaml"
+cp "$DATA/turnserver-debian12.conf" "$TMP/overlap/etc/turnserver.conf"
+out=$("$NATDIAG" config check --root "$TMP/overlap" --from "$FACTS" --json)
+check_contains "coturn's default range overlaps LiveKit's: said, naming both" \
+  "coturn's UDP range 49152-65535 (its default: min-port-max-port is not set in $TMP/overlap/etc/turnserver.conf) overlaps livekit's UDP range 50000-60000" \
+  "$(jq -r '.findings[] | select(.id == "port-ranges-overlap") | .why' <<<"$out")"
+
 # Measured ports (a saved natdiag ports --json): LiveKit's range half filtered.
 cat >"$TMP/ports.json" <<'JSON'
 {"schema": "natdiag/1", "command": "ports", "mode": "via",
@@ -72,6 +84,14 @@ JSON
 out=$("$NATDIAG" config check --root "$R" --from "$FACTS" --ports "$TMP/ports.json" --for livekit --json); rc=$?
 check_eq "--ports: LiveKit's range not all open: exit 1" 1 "$rc"
 check_eq "--ports: the finding names the filtered part" "livekit-port-range-not-open" \
+  "$(jq -r '.findings[] | select(.why | contains("55000-60000 filtered")) | .id' <<<"$out")"
+# The same from a profile saved with --via: its facts carry the ranges it measured.
+jq '.facts.ports_measured = [{"family": "ipv4", "protocol": "udp", "first": 50000, "last": 54999, "state": "open"},
+                             {"family": "ipv4", "protocol": "udp", "first": 55000, "last": 60000, "state": "filtered"},
+                             {"family": "ipv6", "protocol": "udp", "first": 50000, "last": 60000, "state": "open"}]' \
+  "$FACTS" >"$TMP/profile-via.json"
+out=$("$NATDIAG" config check --root "$R" --from "$TMP/profile-via.json" --for livekit --json)
+check_eq "--from a profile --via: its IPv4 ranges are the measured ports" "livekit-port-range-not-open" \
   "$(jq -r '.findings[] | select(.why | contains("55000-60000 filtered")) | .id' <<<"$out")"
 echo '{"udp": {"ranges": [{"first": 0, "last": 5, "state": "open"}]}}' >"$TMP/bad-ports.json"
 "$NATDIAG" config check --root "$R" --from "$FACTS" --ports "$TMP/bad-ports.json" >/dev/null 2>&1

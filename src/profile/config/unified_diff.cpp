@@ -95,13 +95,15 @@ std::string unified_diff(const std::vector<std::string>& lines, const std::vecto
   std::string out = "--- a/" + std::string(label) + "\n+++ b/" + std::string(label) + "\n";
   const auto no_newline_after = [&](const Op& op) {
     if (s.final_newline) return false;
-    return (op.kind != '+' && op.old_no == s.old_lines) || (op.kind != '-' && op.new_no == s.new_lines);
+    return (op.kind != '+' && op.old_no == s.old_lines) ||
+           (op.kind != '-' && op.new_no == s.new_lines);
   };
   std::size_t c = 0;
   while (c < changes.size()) {
     // One hunk: from 3 lines before a change to 3 after the last change whose context touches it.
     std::size_t last = c;
-    while (last + 1 < changes.size() && changes[last + 1] - changes[last] <= 2 * kContext + 1) ++last;
+    while (last + 1 < changes.size() && changes[last + 1] - changes[last] <= 2 * kContext + 1)
+      ++last;
     const std::size_t begin = changes[c] >= kContext ? changes[c] - kContext : 0;
     const std::size_t end = std::min(s.ops.size(), changes[last] + kContext + 1);
     int old_count = 0, new_count = 0;
