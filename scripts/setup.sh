@@ -9,9 +9,13 @@ PACKAGES=(
   # build
   g++ cmake ninja-build pkg-config
   # libraries (design.md: Debian's packages only)
-  libnice-dev libglib2.0-dev libsoup-3.0-dev glib-networking libssl-dev libcxxopts-dev doctest-dev nlohmann-json3-dev libbenchmark-dev libpugixml-dev
+  libnice-dev libglib2.0-dev libsoup-3.0-dev glib-networking libssl-dev libcxxopts-dev doctest-dev nlohmann-json3-dev libbenchmark-dev
+  # natdiag config check: the media servers' own parsers' syntaxes (YAML, libconfig, XML)
+  libyaml-cpp-dev libconfig++-dev libpugixml-dev
   # tests: real peers, the namespace lab, the fuzzer, JSON checks
   coturn iproute2 iptables conntrack clang libclang-rt-14-dev jq openssl procps psmisc python3
+  # config check: GNU patch applies its --diff; Debian's janus is the lab's real media server
+  patch janus
   # packaging: man pages, the .deb and its checks, the systemd unit, the JSON Schemas
   help2man dpkg-dev file binutils lintian man-db bsdextrautils systemd strace zsh python3-jsonschema
   # natdiag ports: a real service holding 443, and the nmap -sU comparison

@@ -13,6 +13,7 @@
 #include "src/commands.hpp"
 #include "src/ports/families.hpp"
 #include "src/ports/control.hpp"
+#include "src/config_run.hpp"
 #include "src/profile/profile_facts.hpp"
 #include "src/profile_run.hpp"
 #include "src/server_spec.hpp"
@@ -36,6 +37,7 @@ struct ProfileCommand {
   std::optional<stun::TransportAddress> external_ip;
   std::optional<std::string> hostname;
   std::vector<std::string> targets;
+  std::string config_root;  ///< --root: where the media servers' configuration files are looked for
   Duration timeout = std::chrono::seconds(4);
   bool json = false;
   std::vector<ports::FarEndName> via;  ///< --via: natdiag serve --probe-back outside (port check)
@@ -59,6 +61,7 @@ ProfileCommand parse(int argc, char** argv) {
       ("via", "a natdiag serve --probe-back outside HOST[:PORT]: also test that --for's media ports get through from there (twice: its IPv4 and IPv6 addresses)", cxxopts::value<std::vector<std::string>>())
       ("probe-secret", "the --probe-secret of that natdiag serve", cxxopts::value<std::string>())
       ("timeout", "seconds for everything (default 4; --via's port check takes at least 5 more)", cxxopts::value<std::string>())
+      ("root", "look for the media servers' configuration files under DIR (as natdiag config check --root)", cxxopts::value<std::string>())
       ("json", "print one JSON object (schema natdiag/1); save it for natdiag advise --from")
       ("h,help", "show this help");
   const auto args = parse_args(options, argc, argv);
@@ -117,6 +120,7 @@ ProfileCommand parse(int argc, char** argv) {
   }
   cmd.targets = parse_targets(args.count("for") ? args["for"].as<std::string>() : "");
   if (args.count("timeout")) cmd.timeout = parse_seconds(args["timeout"].as<std::string>(), "--timeout");
+  if (args.count("root")) cmd.config_root = args["root"].as<std::string>();
   cmd.json = args.count("json") > 0;
   if (args.count("via")) {
     const auto vias = args["via"].as<std::vector<std::string>>();
@@ -297,6 +301,18 @@ Measured measure(const ProfileCommand& cmd) {
   return m;
 }
 
+/// The kind of a --via failure (ProfileFacts::ports_error), from natdiag ports' messages; the
+/// message itself goes to the Ports row only.
+std::string ports_error_kind(const std::string& message) {
+  if (message.find("cannot listen") != std::string::npos) return "cannot-listen";
+  if (message.find("refused the request") != std::string::npos) return "refused";
+  if (message.find("does not resolve") != std::string::npos) return "unresolved";
+  if (message.find("cannot reach") != std::string::npos || message.find("did not greet") != std::string::npos) {
+    return "unreachable";
+  }
+  return "failed";
+}
+
 ProfileFacts facts_of(const ProfileCommand& cmd, const Measured& m) {
   ProfileFacts f;
   const auto* udp_ok = m.udp.last_success();
@@ -380,7 +396,7 @@ ProfileFacts facts_of(const ProfileCommand& cmd, const Measured& m) {
       if (!relay && !m.ice->turn.empty()) f.turn_problem = std::string(client::turn_verdict_name(m.ice->turn.front().verdict()));
     }
   }
-  if (!m.ports_error.empty()) f.ports_error = m.ports_error;
+  if (!m.ports_error.empty()) f.ports_error = ports_error_kind(m.ports_error);
   if (m.ports) {
     for (const auto& run : m.ports->runs) {
       if (!run.report) continue;
@@ -396,7 +412,8 @@ ProfileFacts facts_of(const ProfileCommand& cmd, const Measured& m) {
 }
 
 OutputJson to_json(const ProfileCommand& cmd, const Measured& m, const ProfileFacts& f,
-                       const std::vector<Finding>& findings, const std::map<std::string, Advice>& advice) {
+                       const std::vector<Finding>& findings, const std::map<std::string, Advice>& advice,
+                       const ConfigReport& config) {
   auto j = json_header("profile");
   auto opt_s = [](const std::optional<std::string>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
   auto opt_b = [](const std::optional<bool>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
@@ -450,12 +467,13 @@ OutputJson to_json(const ProfileCommand& cmd, const Measured& m, const ProfileFa
   } else {
     j["ports"] = nullptr;
   }
+  j["config"] = config_json(config);
   facts_to_json(f, j);
   return j;
 }
 
 void print_text(const Measured& m, const ProfileFacts& f, const std::vector<Finding>& findings,
-                const std::map<std::string, Advice>& advice, bool default_servers) {
+                const std::map<std::string, Advice>& advice, bool default_servers, const ConfigReport& config) {
   int counts[3] = {0, 0, 0};
   for (const auto& x : findings) ++counts[x.severity == "critical" ? 0 : x.severity == "warning" ? 1 : 2];
   std::cout << "NAT profile: " << verdict_of(findings) << "  (" << counts[0] << " critical, " << counts[1]
@@ -504,6 +522,10 @@ void print_text(const Measured& m, const ProfileFacts& f, const std::vector<Find
   } else if (!m.ports_error.empty()) {
     row("Ports:", "not tested: " + m.ports_error);
   }
+  std::string config_files;
+  for (const auto& c : config.files) config_files += (config_files.empty() ? "" : ", ") + c.parsed.path;
+  row("Config files:", config_files.empty() ? "none found (natdiag config check --file SERVER=PATH)"
+                                            : config_files + " (" + std::to_string(config.findings.size()) + " findings)");
   char elapsed[32];
   std::snprintf(elapsed, sizeof elapsed, "%.2f s", static_cast<double>(m.elapsed.count()) / 1e6);
   row("Time:", elapsed);
@@ -527,11 +549,14 @@ int run_profile(int argc, char** argv) {
   if (m.turn_check) {
     for (auto& f : turn_profile_findings(cmd.turn->uri, *m.turn_check)) findings.push_back(std::move(f));
   }
+  // The media servers' own files, when they are here (natdiag config check).
+  const ConfigReport config = check_installed_config(cmd.targets, cmd.config_root, facts);
+  merge_by_severity(findings, as_profile_findings(config));
   const auto advice = advise(facts, cmd.targets);
   if (cmd.json) {
-    print_json(to_json(cmd, m, facts, findings, advice));
+    print_json(to_json(cmd, m, facts, findings, advice, config));
   } else {
-    print_text(m, facts, findings, advice, cmd.default_servers);
+    print_text(m, facts, findings, advice, cmd.default_servers, config);
   }
   return verdict_of(findings) == "ok" ? kHealthy : kProblem;
 }

@@ -4,13 +4,13 @@
 #pragma once
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "src/profile/advice.hpp"
 #include "src/profile/config/config_check.hpp"
 
 namespace natdiag::cli {
@@ -21,6 +21,8 @@ struct ConfigSelection {
   /// --file SERVER=PATH: when any is given, only these files are checked.
   std::vector<std::pair<std::string, std::string>> files;
   std::string root;  ///< --root: a prefix for the standard paths ("" for /)
+  /// profile: a file at a standard path that cannot be read is noted, not an error.
+  bool skip_unreadable = false;
 };
 
 /// One file found and read.
@@ -33,7 +35,8 @@ struct CheckedFile {
 /// The result of checking the files.
 struct ConfigReport {
   std::vector<CheckedFile> files;
-  std::vector<std::string> looked_at;  ///< the standard paths tried (for "nothing found")
+  std::vector<std::string> looked_at;   ///< the standard paths tried (for "nothing found")
+  std::vector<std::string> unreadable;  ///< "PATH: why" (with skip_unreadable)
   std::vector<profile::config::ConfigFinding> findings;  ///< most important first
   std::string diff_base = "/";  ///< the diff's paths are relative to this directory
 };
@@ -49,8 +52,8 @@ struct ConfigReport {
 
 /// Asks every STUN server the files name (UDP Binding, within `timeout`, all at once):
 /// "host:port" -> answered.
-[[nodiscard]] std::map<std::string, bool> probe_named_stun_servers(const ConfigReport& report,
-                                                                   std::chrono::microseconds timeout);
+[[nodiscard]] std::map<std::string, bool> probe_named_stun_servers(
+    const ConfigReport& report, std::chrono::microseconds timeout);
 
 /// Checks every file read against `facts`; fills report.findings.
 void check_config_files(ConfigReport& report, const profile::config::ConfigFacts& facts);
@@ -60,7 +63,19 @@ void check_config_files(ConfigReport& report, const profile::config::ConfigFacts
 
 /// The measured port ranges of a saved `natdiag ports --json` (or a profile's `ports`
 /// member): udp.ranges / tcp.ranges [{first, last, state}]. Throws UsageError naming `what`.
-void read_measured_ports(const nlohmann::json& ports, profile::config::ConfigFacts& facts, const std::string& what);
+void read_measured_ports(const nlohmann::json& ports, profile::config::ConfigFacts& facts,
+                         const std::string& what);
+
+/// profile's part: the standard files of `targets` (under `root`) checked against the facts
+/// profile measured, without asking any STUN server again.
+[[nodiscard]] ConfigReport check_installed_config(const std::vector<std::string>& targets,
+                                                  const std::string& root,
+                                                  const ProfileFacts& facts);
+/// The config findings in profile's shape: {id, severity, "FILE:LINE SETTING: why", fix}.
+[[nodiscard]] std::vector<Finding> as_profile_findings(const ConfigReport& report);
+/// Adds `more` to `findings`, each before the first finding of a lower severity (the order of
+/// `findings` otherwise kept).
+void merge_by_severity(std::vector<Finding>& findings, std::vector<Finding> more);
 
 /// {files, findings} for --json (every field present, null when absent).
 [[nodiscard]] nlohmann::ordered_json config_json(const ConfigReport& report);

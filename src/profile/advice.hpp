@@ -68,7 +68,11 @@ struct ProfileFacts {
   /// `profile --via`: what the port check measured from outside, as state ranges per family
   /// and protocol (empty: not run, or it failed with ports_error).
   std::vector<MeasuredPortRange> ports_measured;
-  std::optional<std::string> ports_error;    ///< why the --via port check could not run
+  /// Why the --via port check could not run: "unreachable" (no natdiag serve --probe-back
+  /// answered there), "refused" (it refused the request), "unresolved", "cannot-listen" (this
+  /// host could not hold the sockets) or "failed". A kind, never free text: a saved profile
+  /// is input, and findings print it.
+  std::optional<std::string> ports_error;
 
   /// Something was measured: a STUN server answered over UDP or TCP.
   [[nodiscard]] bool measured() const noexcept { return udp == true || tcp == true; }

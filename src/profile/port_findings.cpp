@@ -61,10 +61,18 @@ std::vector<std::string> needing(const MeasuredPortRange& r, const std::vector<s
 std::vector<Finding> port_findings(const ProfileFacts& f, const std::vector<std::string>& targets) {
   std::vector<Finding> out;
   if (f.ports_error) {
+    const std::string& k = *f.ports_error;
+    const std::string why =
+        k == "unreachable"   ? "no natdiag serve --probe-back answered at the --via address"
+        : k == "refused"     ? "the natdiag serve there refused the request (its --probe-secret, or its per-IP budget)"
+        : k == "unresolved"  ? "the --via host name did not resolve"
+        : k == "cannot-listen" ? "this host could not open a socket on every port (file descriptors, or ports it may not bind)"
+                               : "it failed";
     out.push_back({"ports-untested", "warning",
-                   "The port check from outside (--via) could not run: " + *f.ports_error +
+                   "The port check from outside (--via) could not run: " + why +
                        ". The firewall advice lists the servers' documented ports, not what gets through.",
-                   "Run natdiag serve --probe-back on a host outside this network and pass it with --via."});
+                   k == "refused" ? "Give --probe-secret, or wait a minute and run it again."
+                                  : "Run natdiag serve --probe-back on a host outside this network and pass it with --via."});
     return out;
   }
   if (f.ports_measured.empty()) return out;

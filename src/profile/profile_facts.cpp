@@ -22,6 +22,7 @@ constexpr std::string_view kBehaviours[] = {"endpoint-independent", "address-dep
 constexpr std::string_view kHairpinResults[] = {"supported", "partial", "not-supported", "inconclusive"};
 constexpr std::string_view kStacks[] = {"ifupdown", "netplan", "systemd-networkd", "networkmanager", "unknown"};
 constexpr std::string_view kTurnProblems[] = {"ok", "auth-failed", "refused", "unreachable"};
+constexpr std::string_view kPortsErrors[] = {"unreachable", "refused", "unresolved", "cannot-listen", "failed"};
 constexpr std::size_t kMaxTextLength = 500;
 
 // An IP address alone: no port, no brackets.
@@ -331,7 +332,7 @@ ProfileFacts facts_from_json(const nlohmann::json& profile) {
   f.etc_hosts_line = r.optional_line("etc_hosts_line");
   f.etc_hosts_ip = r.optional_ip("etc_hosts_ip", std::nullopt);
   f.ports_measured = r.port_ranges("ports_measured");
-  f.ports_error = r.optional_text("ports_error");
+  f.ports_error = r.optional_enum("ports_error", kPortsErrors);
   // A hairpin result comes with the address it was measured against and the stack the dummy
   // NIC commands are for: the commands are made here, from those two, never read.
   if (f.hairpin && (!f.external_ip || !f.network_stack)) {

@@ -72,6 +72,13 @@ CASES=$(cat <<EOF
 2|usage|3478 twice|serve --port 3478 --alt-port 3478
 2|bad-value|'65536'|serve --port 65536
 2|usage|'bogus'|bogus
+2|bad-value|'unknown'|config check --file unknown=/etc/x.conf --from $DATA/profile_lab.json
+2|bad-value|SERVER=PATH|config check --file janus --from $DATA/profile_lab.json
+2|usage|'frobnicate'|config frobnicate
+2|usage|check|config
+2|usage|given twice|config check --from $DATA/profile_lab.json --file janus=$DATA/config/janus/janus.jcfg --file coturn=$DATA/config/janus/janus.jcfg
+2|bad-value|'/nonexistent'|config check --from /nonexistent --for janus
+2|bad-value|$TMP/dir/x|config check --root $TMP/dir/x --from $DATA/profile_lab.json
 EOF
 )
 

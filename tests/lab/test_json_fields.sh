@@ -24,6 +24,7 @@ hairpin|server|hairpin $PUBLIC_IP --hostname bbb.example.org --stun $OUTSIDE_IP
 hairpin|server|hairpin $PUBLIC_IP
 ice|server|ice --stun stun:$OUTSIDE_IP --check
 profile|server|profile --server $OUTSIDE_IP --hostname bbb.example.org
+config|server|config check --server $OUTSIDE_IP --file janus=$ROOT/tests/data/config/janus/janus.jcfg
 error|server|stun $OUTSIDE_IP 70000
 error|server|nat $OUTSIDE_IP -6
 EOF

@@ -4,8 +4,13 @@
 source "$(dirname "$0")/../integration/lib.sh"
 needs_root "lab_profile"
 
+# The verdicts here are about the network: an empty --root keeps this host's own media server
+# files (janus and coturn are installed for other lab tests) out of them (lab_config_janus tests
+# profile's config check).
+NOCONF=$TMP/no-config
+mkdir -p "$NOCONF"
 profile() {  # profile ARGS...: natdiag profile --json on the server host; sets $json and $rc
-  json=$(in_ns server "$NATDIAG" profile --server "$OUTSIDE_IP" "$@" --json); rc=$?
+  json=$(in_ns server "$NATDIAG" profile --server "$OUTSIDE_IP" --root "$NOCONF" "$@" --json); rc=$?
 }
 finding_ids() { jq -r '[.findings[].id] | join(" ")' <<<"$json"; }
 

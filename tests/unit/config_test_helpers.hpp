@@ -62,8 +62,8 @@ inline int line_of(const std::string& text, const std::string& needle) {
 }
 
 /// The findings of `text` checked as `server`'s file named `name` (picks the table entry).
-inline std::vector<ConfigFinding> check_text(const std::string& server, const std::string& name, const std::string& text,
-                                             const ConfigFacts& facts) {
+inline std::vector<ConfigFinding> check_text(const std::string& server, const std::string& name,
+                                             const std::string& text, const ConfigFacts& facts) {
   const auto* kind = profile::config::kind_for(server, name);
   const auto parsed = profile::config::parse_config(name, kind->syntax, text);
   auto findings = profile::config::check_file(parsed, *kind, facts);
@@ -72,8 +72,8 @@ inline std::vector<ConfigFinding> check_text(const std::string& server, const st
 }
 
 /// The text after every finding's edits.
-inline std::string fixed_text(const std::string& server, const std::string& name, const std::string& text,
-                              const std::vector<ConfigFinding>& findings) {
+inline std::string fixed_text(const std::string& server, const std::string& name,
+                              const std::string& text, const std::vector<ConfigFinding>& findings) {
   const auto* kind = profile::config::kind_for(server, name);
   const auto parsed = profile::config::parse_config(name, kind->syntax, text);
   std::vector<profile::config::LineEdit> edits;
@@ -82,15 +82,18 @@ inline std::string fixed_text(const std::string& server, const std::string& name
 }
 
 /// The finding with `id`, or nullptr.
-inline const ConfigFinding* find_id(const std::vector<ConfigFinding>& findings, const std::string& id) {
-  const auto it = std::find_if(findings.begin(), findings.end(), [&](const ConfigFinding& f) { return f.id == id; });
+inline const ConfigFinding* find_id(const std::vector<ConfigFinding>& findings,
+                                    const std::string& id) {
+  const auto it = std::find_if(findings.begin(), findings.end(),
+                               [&](const ConfigFinding& f) { return f.id == id; });
   return it == findings.end() ? nullptr : &*it;
 }
 
 /// Findings above info.
 inline std::size_t serious(const std::vector<ConfigFinding>& findings) {
-  return static_cast<std::size_t>(std::count_if(findings.begin(), findings.end(),
-                                                [](const ConfigFinding& f) { return f.severity != "info"; }));
+  return static_cast<std::size_t>(
+      std::count_if(findings.begin(), findings.end(),
+                    [](const ConfigFinding& f) { return f.severity != "info"; }));
 }
 
 // The same lab as cli::ProfileFacts alone, for the checkers that take them so: --hostname

@@ -35,9 +35,13 @@ struct ConfigFacts {
 };
 
 struct ConfigFileKind;
+/// The facts of a profile, with the ports it measured (`profile --via`: its IPv4 ranges, the
+/// path peers use to the announced IPv4 address) as udp_ports / tcp_ports.
+[[nodiscard]] ConfigFacts config_facts_of(const cli::ProfileFacts& profile);
+
 /// Adds the findings of one file of `kind` to `out`.
-using Checker = void (*)(const ParsedFile& file, const ConfigFacts& facts, const ConfigFileKind& kind,
-                         std::vector<ConfigFinding>& out);
+using Checker = void (*)(const ParsedFile& file, const ConfigFacts& facts,
+                         const ConfigFileKind& kind, std::vector<ConfigFinding>& out);
 
 /// One configuration file natdiag knows: which server, which of its files, where it is
 /// installed (the first path that exists is used), its syntax and its checker.
@@ -59,16 +63,28 @@ struct ConfigFileKind {
 [[nodiscard]] const ConfigFileKind* kind_for(std::string_view server, std::string_view path);
 
 /// Parses `text` as `syntax` (split_lines for the lines). An unknown syntax is a parse error.
-[[nodiscard]] ParsedFile parse_config(const std::string& path, std::string_view syntax, const std::string& text);
+[[nodiscard]] ParsedFile parse_config(const std::string& path, std::string_view syntax,
+                                      const std::string& text);
 
 /// The findings of one file: its syntax error (critical, the line and the parser's message),
 /// or the checker's findings.
-[[nodiscard]] std::vector<ConfigFinding> check_file(const ParsedFile& file, const ConfigFileKind& kind,
+[[nodiscard]] std::vector<ConfigFinding> check_file(const ParsedFile& file,
+                                                    const ConfigFileKind& kind,
                                                     const ConfigFacts& facts);
 
 /// The STUN servers ("host", port) a file tells its server to use, to ask before checking.
-[[nodiscard]] std::vector<std::pair<std::string, std::uint16_t>> stun_servers_named(const ParsedFile& file,
-                                                                                    const ConfigFileKind& kind);
+[[nodiscard]] std::vector<std::pair<std::string, std::uint16_t>> stun_servers_named(
+    const ParsedFile& file, const ConfigFileKind& kind);
+
+/// A file the server reads, as checked.
+struct CheckedConfig {
+  const ConfigFileKind* kind = nullptr;
+  const ParsedFile* file = nullptr;
+};
+/// Drops the findings about settings that another file overrides: bbb-webrtc-sfu reads
+/// production.yml over default.yml, so what default.yml says about a key production.yml sets is
+/// not what the server uses.
+void drop_overridden(std::vector<ConfigFinding>& findings, const std::vector<CheckedConfig>& files);
 
 /// Most important first (critical, warning, info), then by file and line.
 void sort_findings(std::vector<ConfigFinding>& findings);

@@ -1,9 +1,9 @@
 #include "src/profile/config/line_edits.hpp"
 
+#include <yaml-cpp/yaml.h>
+
 #include <cctype>
 #include <optional>
-
-#include <yaml-cpp/yaml.h>
 
 namespace natdiag::profile::config {
 namespace {
@@ -27,10 +27,13 @@ int line_count(const ParsedFile& f) {
 
 // Where the value starts on `line`: after the key and its separator (ini/coturn '=' or
 // blanks, YAML ':', libconfig '=' or ':'), past the blanks that follow.
-std::optional<std::size_t> value_start(const std::string& line, std::string_view name, std::string_view syntax) {
+std::optional<std::size_t> value_start(const std::string& line, std::string_view name,
+                                       std::string_view syntax) {
   std::size_t pos = line.find(name);
   while (pos != std::string::npos) {
-    const bool starts_word = pos == 0 || !(std::isalnum(static_cast<unsigned char>(line[pos - 1])) || line[pos - 1] == '_');
+    const bool starts_word =
+        pos == 0 ||
+        !(std::isalnum(static_cast<unsigned char>(line[pos - 1])) || line[pos - 1] == '_');
     std::size_t p = pos + name.size();
     if (starts_word) {
       while (p < line.size() && (line[p] == ' ' || line[p] == '\t')) ++p;
@@ -62,9 +65,11 @@ std::size_t value_end(const std::string& line, std::size_t start, std::string_vi
   }
   std::size_t end = line.size();
   for (std::size_t p = start; p < line.size(); ++p) {
-    const bool yaml_comment = syntax == "yaml" && line[p] == '#' && p > start && (line[p - 1] == ' ' || line[p - 1] == '\t');
-    const bool cfg_end = syntax == "libconfig" && (line[p] == ';' || line[p] == ',' || line[p] == '#' ||
-                                                   (line[p] == '/' && p + 1 < line.size() && line[p + 1] == '/'));
+    const bool yaml_comment = syntax == "yaml" && line[p] == '#' && p > start &&
+                              (line[p - 1] == ' ' || line[p - 1] == '\t');
+    const bool cfg_end =
+        syntax == "libconfig" && (line[p] == ';' || line[p] == ',' || line[p] == '#' ||
+                                  (line[p] == '/' && p + 1 < line.size() && line[p + 1] == '/'));
     if (yaml_comment || cfg_end) {
       end = p;
       break;
@@ -74,7 +79,8 @@ std::size_t value_end(const std::string& line, std::size_t start, std::string_vi
   return end;
 }
 
-std::vector<LineEdit> insert_flat(const ParsedFile& f, std::string_view key, std::string_view value_text) {
+std::vector<LineEdit> insert_flat(const ParsedFile& f, std::string_view key,
+                                  std::string_view value_text) {
   // After the file's own commented-out example ("#external-ip=...", ";externalIPv4=..."), the
   // place its authors gave the setting; else at the end.
   int after = line_count(f);
@@ -83,7 +89,8 @@ std::vector<LineEdit> insert_flat(const ParsedFile& f, std::string_view key, std
     std::size_t p = line.find_first_not_of(" \t");
     if (p == std::string::npos || (line[p] != '#' && line[p] != ';')) continue;
     p = line.find_first_not_of("#; \t", p);
-    if (p != std::string::npos && line.compare(p, key.size(), key) == 0 && p + key.size() < line.size() &&
+    if (p != std::string::npos && line.compare(p, key.size(), key) == 0 &&
+        p + key.size() < line.size() &&
         (line[p + key.size()] == '=' || line[p + key.size()] == ' ')) {
       after = i + 1;
     }
@@ -91,13 +98,16 @@ std::vector<LineEdit> insert_flat(const ParsedFile& f, std::string_view key, std
   return {{LineEdit::Kind::insert_after, after, std::string(key) + "=" + std::string(value_text)}};
 }
 
-std::vector<LineEdit> insert_libconfig(const ParsedFile& f, std::string_view key, std::string_view value_text) {
+std::vector<LineEdit> insert_libconfig(const ParsedFile& f, std::string_view key,
+                                       std::string_view value_text) {
   const auto dot = key.find('.');
   const std::string_view name = last_component(key);
   const std::string assignment = std::string(name) + " = " + std::string(value_text);
-  if (dot == std::string_view::npos) return {{LineEdit::Kind::insert_after, line_count(f), assignment}};
+  if (dot == std::string_view::npos)
+    return {{LineEdit::Kind::insert_after, line_count(f), assignment}};
   const std::string group(key.substr(0, dot));
-  if (group.find('.') != std::string::npos || key.find('.', dot + 1) != std::string_view::npos) return {};
+  if (group.find('.') != std::string::npos || key.find('.', dot + 1) != std::string_view::npos)
+    return {};
   for (int i = 0; i < line_count(f); ++i) {
     const std::string& line = f.lines[static_cast<std::size_t>(i)];
     const auto start = line.find_first_not_of(" \t");
@@ -114,7 +124,8 @@ std::vector<LineEdit> insert_libconfig(const ParsedFile& f, std::string_view key
     int close = brace;
     int depth = 0;
     for (int j = brace; j < line_count(f); ++j) {
-      for (char ch : f.lines[static_cast<std::size_t>(j)]) depth += ch == '{' ? 1 : ch == '}' ? -1 : 0;
+      for (char ch : f.lines[static_cast<std::size_t>(j)])
+        depth += ch == '{' ? 1 : ch == '}' ? -1 : 0;
       if (depth <= 0) {
         close = j;
         break;
@@ -123,7 +134,8 @@ std::vector<LineEdit> insert_libconfig(const ParsedFile& f, std::string_view key
     // Inside the group: after its commented-out example of this setting, else first.
     int after = brace + 1;
     std::string indent = "\t";
-    if (brace + 1 < line_count(f) && brace + 1 != close) indent = leading_space(f.lines[static_cast<std::size_t>(brace + 1)]);
+    if (brace + 1 < line_count(f) && brace + 1 != close)
+      indent = leading_space(f.lines[static_cast<std::size_t>(brace + 1)]);
     for (int j = brace + 1; j < close; ++j) {
       const std::string& l = f.lines[static_cast<std::size_t>(j)];
       const auto q = l.find_first_not_of(" \t");
@@ -146,13 +158,15 @@ std::vector<std::string> split_key(std::string_view key) {
   std::size_t start = 0;
   while (true) {
     const auto dot = key.find('.', start);
-    parts.emplace_back(key.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
+    parts.emplace_back(
+        key.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
     if (dot == std::string_view::npos) return parts;
     start = dot + 1;
   }
 }
 
-std::vector<LineEdit> insert_yaml(const ParsedFile& f, std::string_view key, std::string_view value_text) {
+std::vector<LineEdit> insert_yaml(const ParsedFile& f, std::string_view key,
+                                  std::string_view value_text) {
   std::string text;
   for (int i = 0; i < line_count(f); ++i) text += f.lines[static_cast<std::size_t>(i)] + "\n";
   YAML::Node node;
@@ -164,11 +178,14 @@ std::vector<LineEdit> insert_yaml(const ParsedFile& f, std::string_view key, std
   const auto parts = split_key(key);
   // Walk down the path as far as it exists; remember the key that led to each mapping.
   int key_line = -1;  // 0-based line of the key that led to `node`; -1: none
+  int key_column = 0;
   std::size_t depth = 0;
   for (; depth + 1 < parts.size(); ++depth) {
     if (node.IsSequence()) {
       const auto& part = parts[depth];
-      if (part.empty() || part.size() > 6 || part.find_first_not_of("0123456789") != std::string::npos) return {};
+      if (part.empty() || part.size() > 6 ||
+          part.find_first_not_of("0123456789") != std::string::npos)
+        return {};
       const auto index = std::stoul(part);
       if (index >= node.size()) return {};
       node = node[index];
@@ -180,12 +197,26 @@ std::vector<LineEdit> insert_yaml(const ParsedFile& f, std::string_view key, std
     for (const auto& kv : node) {
       if (kv.first.IsScalar() && kv.first.Scalar() == parts[depth]) {
         key_line = kv.first.Mark().line;
+        key_column = kv.first.Mark().column;
         node = kv.second;
         found = true;
         break;
       }
     }
     if (!found) break;
+  }
+  std::vector<LineEdit> out;
+  if (node.IsNull() && key_line >= 0 && depth > 0) {
+    // "rtc:" with nothing under it yet: the new keys go right after it, one level deeper.
+    std::string indent(static_cast<std::size_t>(key_column) + 2, ' ');
+    for (std::size_t i = depth; i < parts.size(); ++i) {
+      if (parts[i].find_first_not_of("0123456789") == std::string::npos) return {};
+      const bool leaf = i + 1 == parts.size();
+      out.push_back({LineEdit::Kind::insert_after, key_line + 1,
+                     indent + parts[i] + ":" + (leaf ? " " + std::string(value_text) : "")});
+      indent += "  ";
+    }
+    return out;
   }
   if (!node.IsMap() || node.size() == 0) return {};
   if (node.Style() == YAML::EmitterStyle::Flow) return {};
@@ -203,12 +234,13 @@ std::vector<LineEdit> insert_yaml(const ParsedFile& f, std::string_view key, std
   } else {
     return {};
   }
-  std::vector<LineEdit> out;
   std::string indent(static_cast<std::size_t>(column), ' ');
   for (std::size_t i = depth; i < parts.size(); ++i) {
-    if (parts[i].find_first_not_of("0123456789") == std::string::npos) return {};  // a sequence to create
+    if (parts[i].find_first_not_of("0123456789") == std::string::npos)
+      return {};  // a sequence to create
     const bool leaf = i + 1 == parts.size();
-    out.push_back({LineEdit::Kind::insert_after, after, indent + parts[i] + ":" + (leaf ? " " + std::string(value_text) : "")});
+    out.push_back({LineEdit::Kind::insert_after, after,
+                   indent + parts[i] + ":" + (leaf ? " " + std::string(value_text) : "")});
     indent += "  ";
   }
   return out;
@@ -226,10 +258,14 @@ LineEdit replace_value(const ParsedFile& f, const Setting& s, std::string_view v
   if (*start < line.size() && (line[*start] == '"' || line[*start] == '\'')) {
     quoted = line[*start] + quoted + line[*start];
   }
-  return {LineEdit::Kind::replace, s.line, line.substr(0, *start) + quoted + line.substr(end)};
+  // "key:" with nothing after it: YAML needs a blank between the colon and the value.
+  const std::string gap = f.syntax == "yaml" && *start > 0 && line[*start - 1] == ':' ? " " : "";
+  return {LineEdit::Kind::replace, s.line,
+          line.substr(0, *start) + gap + quoted + line.substr(end)};
 }
 
-std::vector<LineEdit> insert_setting(const ParsedFile& f, std::string_view key, std::string_view value_text) {
+std::vector<LineEdit> insert_setting(const ParsedFile& f, std::string_view key,
+                                     std::string_view value_text) {
   if (f.syntax == "yaml") return insert_yaml(f, key, value_text);
   if (f.syntax == "libconfig") return insert_libconfig(f, key, value_text);
   return insert_flat(f, key, value_text);

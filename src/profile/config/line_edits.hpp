@@ -14,7 +14,8 @@ namespace natdiag::profile::config {
 
 /// The line of `setting` with its value replaced by `value`. The original's quotes are kept
 /// (a quoted value stays quoted); `value` is the bare value.
-[[nodiscard]] LineEdit replace_value(const ParsedFile& file, const Setting& setting, std::string_view value);
+[[nodiscard]] LineEdit replace_value(const ParsedFile& file, const Setting& setting,
+                                     std::string_view value);
 
 /// The edits that add `key` (a config_model.hpp path) with `value_text` written exactly as
 /// given (with its quotes where the syntax needs them). Empty when natdiag cannot place it

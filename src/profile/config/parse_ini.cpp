@@ -15,7 +15,8 @@ std::string_view trim(std::string_view s) {
 
 // A value written in double quotes means the text between them.
 std::string unquote(std::string_view v) {
-  if (v.size() >= 2 && v.front() == '"' && v.back() == '"') return std::string(v.substr(1, v.size() - 2));
+  if (v.size() >= 2 && v.front() == '"' && v.back() == '"')
+    return std::string(v.substr(1, v.size() - 2));
   return std::string(v);
 }
 
@@ -78,7 +79,8 @@ void parse_coturn(const std::string& text, ParsedFile& out) {
     if (sep != std::string_view::npos) value = trim(line.substr(sep + 1));
     if (!value.empty() && value.front() == '=') value = trim(value.substr(1));
     if (key.empty() || !(std::isalnum(static_cast<unsigned char>(key.front())))) {
-      out.error = ParseError{static_cast<int>(i) + 1, "expected an option name (key=value, key value or key)"};
+      out.error = ParseError{static_cast<int>(i) + 1,
+                             "expected an option name (key=value, key value or key)"};
       return;
     }
     out.settings.push_back({std::string(key), unquote(value), static_cast<int>(i) + 1});

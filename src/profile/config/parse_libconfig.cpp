@@ -1,4 +1,5 @@
 // libconfig through libconfig++: Janus' janus.jcfg and its plugin files.
+#include <algorithm>
 #include <libconfig.h++>
 
 #include "src/profile/config/parsers.hpp"
@@ -10,18 +11,12 @@ constexpr int kMaxDepth = 64;
 
 std::string scalar_text(const libconfig::Setting& s) {
   switch (s.getType()) {
-    case libconfig::Setting::TypeString:
-      return s.c_str();
-    case libconfig::Setting::TypeBoolean:
-      return static_cast<bool>(s) ? "true" : "false";
-    case libconfig::Setting::TypeInt:
-      return std::to_string(static_cast<int>(s));
-    case libconfig::Setting::TypeInt64:
-      return std::to_string(static_cast<long long>(s));
-    case libconfig::Setting::TypeFloat:
-      return std::to_string(static_cast<double>(s));
-    default:
-      return {};
+    case libconfig::Setting::TypeString: return s.c_str();
+    case libconfig::Setting::TypeBoolean: return static_cast<bool>(s) ? "true" : "false";
+    case libconfig::Setting::TypeInt: return std::to_string(static_cast<int>(s));
+    case libconfig::Setting::TypeInt64: return std::to_string(static_cast<long long>(s));
+    case libconfig::Setting::TypeFloat: return std::to_string(static_cast<double>(s));
+    default: return {};
   }
 }
 
@@ -41,6 +36,13 @@ void flatten(const libconfig::Setting& s, const std::string& path, int depth, Pa
 }  // namespace
 
 void parse_libconfig(const std::string& text, ParsedFile& out) {
+  // libconfig reads a C string: it would stop at a NUL byte and parse only the text before it.
+  if (const auto nul = text.find('\0'); nul != std::string::npos) {
+    out.error = ParseError{
+        1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(nul), '\n')),
+        "a NUL byte (libconfig would stop reading there)"};
+    return;
+  }
   libconfig::Config config;
   try {
     config.readString(text);

@@ -10,8 +10,12 @@ namespace {
 constexpr int kMaxDepth = 64;
 
 void flatten(const YAML::Node& node, const std::string& path, int depth, ParsedFile& out) {
-  if (depth > kMaxDepth) throw YAML::Exception(node.Mark(), "nested deeper than " + std::to_string(kMaxDepth) + " levels");
-  const auto join = [&](const std::string& name) { return path.empty() ? name : path + "." + name; };
+  if (depth > kMaxDepth)
+    throw YAML::Exception(node.Mark(),
+                          "nested deeper than " + std::to_string(kMaxDepth) + " levels");
+  const auto join = [&](const std::string& name) {
+    return path.empty() ? name : path + "." + name;
+  };
   switch (node.Type()) {
     case YAML::NodeType::Map:
       for (const auto& kv : node) {
@@ -33,8 +37,7 @@ void flatten(const YAML::Node& node, const std::string& path, int depth, ParsedF
     case YAML::NodeType::Scalar:
       out.settings.push_back({path, node.Scalar(), node.Mark().line + 1});
       break;
-    default:
-      break;
+    default: break;
   }
 }
 

@@ -30,14 +30,20 @@ Script build(const std::vector<std::string>& lines, const std::vector<LineEdit>&
   const int n = static_cast<int>(lines.size()) - (ends_with_newline ? 1 : 0);
   // An empty file has no last line to lack a newline: what is added to it ends with one.
   s.final_newline = ends_with_newline || n == 0;
+  // A file with CRLF line ends gets CRLF on the lines natdiag writes too.
+  const bool crlf = n > 0 && !lines[0].empty() && lines[0].back() == '\r';
+  const auto line_end = [crlf](std::string text) {
+    if (crlf && (text.empty() || text.back() != '\r')) text += '\r';
+    return text;
+  };
   std::map<int, std::string> replaced;
   std::map<int, std::vector<std::string>> inserted;
   for (const auto& e : edits) {
     if (e.line < 0 || e.line > n) continue;  // not a line of this file: nothing to anchor it to
     if (e.kind == LineEdit::Kind::replace) {
-      if (e.line >= 1) replaced[e.line] = e.text;
+      if (e.line >= 1) replaced[e.line] = line_end(e.text);
     } else {
-      inserted[e.line].push_back(e.text);
+      inserted[e.line].push_back(line_end(e.text));
     }
   }
   int new_no = 0;
@@ -89,13 +95,15 @@ std::string unified_diff(const std::vector<std::string>& lines, const std::vecto
   std::string out = "--- a/" + std::string(label) + "\n+++ b/" + std::string(label) + "\n";
   const auto no_newline_after = [&](const Op& op) {
     if (s.final_newline) return false;
-    return (op.kind != '+' && op.old_no == s.old_lines) || (op.kind != '-' && op.new_no == s.new_lines);
+    return (op.kind != '+' && op.old_no == s.old_lines) ||
+           (op.kind != '-' && op.new_no == s.new_lines);
   };
   std::size_t c = 0;
   while (c < changes.size()) {
     // One hunk: from 3 lines before a change to 3 after the last change whose context touches it.
     std::size_t last = c;
-    while (last + 1 < changes.size() && changes[last + 1] - changes[last] <= 2 * kContext + 1) ++last;
+    while (last + 1 < changes.size() && changes[last + 1] - changes[last] <= 2 * kContext + 1)
+      ++last;
     const std::size_t begin = changes[c] >= kContext ? changes[c] - kContext : 0;
     const std::size_t end = std::min(s.ops.size(), changes[last] + kContext + 1);
     int old_count = 0, new_count = 0;

@@ -13,13 +13,14 @@ namespace natdiag::profile::config {
 
 /// The file's lines (split_lines: a last "" means the text ends with a newline) after `edits`,
 /// as one text; a file without a final newline keeps lacking one.
-[[nodiscard]] std::string apply_edits(const std::vector<std::string>& lines, const std::vector<LineEdit>& edits);
+[[nodiscard]] std::string apply_edits(const std::vector<std::string>& lines,
+                                      const std::vector<LineEdit>& edits);
 
 /// `--- a/LABEL` / `+++ b/LABEL` and the hunks (3 lines of context, POSIX/GNU unified format,
 /// "\ No newline at end of file" where it applies) that turn `lines` into apply_edits(...).
 /// Empty when the edits change nothing. `label` is the path relative to the directory the
 /// patch is applied in (`patch -d DIR -p1`).
-[[nodiscard]] std::string unified_diff(const std::vector<std::string>& lines, const std::vector<LineEdit>& edits,
-                                       std::string_view label);
+[[nodiscard]] std::string unified_diff(const std::vector<std::string>& lines,
+                                       const std::vector<LineEdit>& edits, std::string_view label);
 
 }  // namespace natdiag::profile::config

@@ -8,11 +8,14 @@ namespace natdiag::cli {
 // the dummy NIC and the UDP media range.
 Advice bigbluebutton_advice(const ProfileFacts& f, const std::vector<RangeChoice>& plan) {
   const std::string pub = *f.public_ipv4;
-  Advice a{"/opt/freeswitch/conf (vars.xml, sip_profiles/external.xml), /usr/share/bigbluebutton/nginx/sip.nginx, "
-           "/etc/bigbluebutton/bbb-webrtc-sfu/production.yml, /etc/hosts, the dummy NIC, the firewall",
-           {},
-           "The BigBlueButton guide's steps for a server behind NAT, with the addresses natdiag measured; "
-           "bbb-conf --restart applies them."};
+  Advice a{
+      "/opt/freeswitch/conf (vars.xml, sip_profiles/external.xml), "
+      "/usr/share/bigbluebutton/nginx/sip.nginx, "
+      "/etc/bigbluebutton/bbb-webrtc-sfu/production.yml, /etc/hosts, the dummy NIC, the firewall",
+      {},
+      "The BigBlueButton guide's steps for a server behind NAT, with the addresses natdiag "
+      "measured; "
+      "bbb-conf --restart applies them."};
   auto& l = a.lines;
   int step = 0;
   const auto next = [&step] { return "# " + std::to_string(++step) + ". "; };
@@ -25,18 +28,24 @@ Advice bigbluebutton_advice(const ProfileFacts& f, const std::vector<RangeChoice
     l.push_back("<param name=\"ext-sip-ip\" value=\"$${external_sip_ip}\"/>");
     if (f.local_ipv4) {
       l.push_back(next() + "nginx proxies SIP to the public address, not the private one");
-      l.push_back("sed -i 's/" + *f.local_ipv4 + ":/" + pub + ":/g' /usr/share/bigbluebutton/nginx/sip.nginx");
+      l.push_back("sed -i 's/" + *f.local_ipv4 + ":/" + pub +
+                  ":/g' /usr/share/bigbluebutton/nginx/sip.nginx");
     }
-    l.push_back(next() + "bbb-webrtc-sfu (mediasoup) announces the public address: /etc/bigbluebutton/bbb-webrtc-sfu/production.yml");
-    for (const char* line : {"mediasoup:", "  webrtc:", "    listenIps:", "      - ip: 0.0.0.0"}) l.push_back(line);
+    l.push_back(next() +
+                "bbb-webrtc-sfu (mediasoup) announces the public address: "
+                "/etc/bigbluebutton/bbb-webrtc-sfu/production.yml");
+    for (const char* line : {"mediasoup:", "  webrtc:", "    listenIps:", "      - ip: 0.0.0.0"})
+      l.push_back(line);
     l.push_back("        announcedIp: " + pub);
-    for (const char* line : {"  plainRtp:", "    listenIp:", "      ip: 0.0.0.0"}) l.push_back(line);
+    for (const char* line : {"  plainRtp:", "    listenIp:", "      ip: 0.0.0.0"})
+      l.push_back(line);
     l.push_back("      announcedIp: " + pub);
   }
   if (etc_hosts_needed(f)) {
     if (etc_hosts_maps_elsewhere(f)) {
-      l.push_back(next() + "/etc/hosts line " + std::to_string(*f.etc_hosts_line) + " maps " + *f.hostname + " to " +
-                  *f.etc_hosts_ip + " and the first match wins: change that line to");
+      l.push_back(next() + "/etc/hosts line " + std::to_string(*f.etc_hosts_line) + " maps " +
+                  *f.hostname + " to " + *f.etc_hosts_ip +
+                  " and the first match wins: change that line to");
       l.push_back(pub + " " + *f.hostname);
     } else {
       l.push_back(next() + *f.hostname + " resolves to the public address on this host");
@@ -51,7 +60,8 @@ Advice bigbluebutton_advice(const ProfileFacts& f, const std::vector<RangeChoice
   }
   if (f.behind_nat == true) {
     const auto range = range_of(plan, "bigbluebutton").value_or(PortRange{16384, 32768});
-    l.push_back(next() + "UDP " + range.text() + " open here and forwarded by the router to " + f.local_ipv4.value_or("this host"));
+    l.push_back(next() + "UDP " + range.text() + " open here and forwarded by the router to " +
+                f.local_ipv4.value_or("this host"));
     l.push_back("ufw allow " + range.text(':') + "/udp");
   }
   if (!l.empty()) l.push_back("bbb-conf --restart");

@@ -5,10 +5,13 @@ namespace natdiag::cli {
 
 Advice janus_advice(const ProfileFacts& f, const AdviceContext& c) {
   const auto r = c.range("janus");
-  Advice a{"/etc/janus/janus.jcfg", {"media: {", "  rtp_port_range = \"" + r.text() + "\"", "}", "nat: {"},
+  Advice a{"/etc/janus/janus.jcfg",
+           {"media: {", "  rtp_port_range = \"" + r.text() + "\"", "}", "nat: {"},
            "Then restart janus." + c.why_moved("janus")};
   if (!c.no_classic.empty()) {
-    a.note += c.no_classic + " Give Janus a TURN server (turn_server in nat: {}) or a STUN server that answers RFC 3489.";
+    a.note += c.no_classic +
+              " Give Janus a TURN server (turn_server in nat: {}) or a STUN server that answers "
+              "RFC 3489.";
   }
   if (f.stun_server_ip) {
     a.lines.push_back("  stun_server = \"" + *f.stun_server_ip + "\"");
