@@ -46,7 +46,7 @@ rc=0
   export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp"
   export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$SAN_LOGS/ubsan"
   build-asan/tests/natdiag-tests
-  ctest --test-dir build-asan -R '^(stun_coturn|serve|serve_load|abuse|cli_contract|lab_serve|lab_nat|lab_ports|lab_profile)$' --output-on-failure --timeout 900
+  ctest --test-dir build-asan -R '^(stun_coturn|serve|serve_load|abuse|cli_contract|config_check|config_servers|lab_serve|lab_nat|lab_ports|lab_profile|lab_config_janus)$' --output-on-failure --timeout 900
 ) || rc=$?
 sanitizer_reports || rc=1
 [ "$rc" -eq 0 ]
