@@ -107,7 +107,7 @@ NatCommand parse(int argc, char** argv) {
   }
   if (args.count("local-ports")) {
     const auto [first, last] = parse_port_range(args["local-ports"].as<std::string>(), "--local-ports");
-    if (last - first < 1) throw bad_value("--local-ports", "needs at least two ports", args["local-ports"].as<std::string>());
+    if (last - first < 2) throw bad_value("--local-ports", "needs at least three ports", args["local-ports"].as<std::string>());
     n.local_port_first = first;
     n.local_port_last = last;
   }

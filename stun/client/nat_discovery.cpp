@@ -110,8 +110,10 @@ std::vector<std::uint8_t> make_test_request(const stun::TransactionId& id, const
 void run_rfc5780(const NatOptions& options, const TransportAddress& server, NatReport& report,
                  stun::TimePoint start, stun::TimePoint deadline) {
   const TransportAddress local_ip = bind_address(options, server);
-  auto mapping = net::UdpSocket::bind_in_range(local_ip, options.local_port_first, options.local_port_last);
-  auto filtering = net::UdpSocket::bind_in_range(local_ip, options.local_port_first, options.local_port_last);
+  const auto [map_first, map_last] = options.mapping_ports();
+  const auto [filter_first, filter_last] = options.filtering_ports();
+  auto mapping = net::UdpSocket::bind_in_range(local_ip, map_first, map_last);
+  auto filtering = net::UdpSocket::bind_in_range(local_ip, filter_first, filter_last);
   report.local_mapping = mapping.local_address();
   report.local_filtering = filtering.local_address();
   enable_icmp_errors(mapping, server.family);
@@ -133,7 +135,7 @@ void run_rfc5780(const NatOptions& options, const TransportAddress& server, NatR
       const auto t = static_cast<std::size_t>(send.test);
       const auto s = static_cast<std::size_t>(send.socket);
       if (!sockets[s]) {
-        recheck.emplace(net::UdpSocket::bind_in_range(local_ip, options.local_port_first, options.local_port_last));
+        recheck.emplace(net::UdpSocket::bind_in_range(local_ip, map_first, map_last));
         enable_icmp_errors(*recheck, server.family);
         report.local_recheck = recheck->local_address();
         sockets[s] = &*recheck;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -29,8 +30,22 @@ struct NatOptions {
   Duration timeout = std::chrono::seconds(3);
   /// Test sockets bind in this range, away from the media ranges a router may forward to
   /// this host (a forwarded port sees endpoint-independent filtering whatever the NAT does).
+  /// The range is split: mapping (and recheck) sockets take its lower part, the filtering
+  /// socket its upper part (see mapping_ports()). At least three ports.
   std::uint16_t local_port_first = 40000;
   std::uint16_t local_port_last = 49151;
+
+  /// The lower part of the range, for sockets whose flows go to several server addresses.
+  /// A filtering socket never gets a port an earlier run mapped: a NAT keeps that run's flow
+  /// to A2:P2 for 30 s and more, and would let filtering test II's answer in through it.
+  [[nodiscard]] std::pair<std::uint16_t, std::uint16_t> mapping_ports() const noexcept {
+    const std::uint32_t span = std::uint32_t{local_port_last} - local_port_first + 1U;
+    return {local_port_first, static_cast<std::uint16_t>(local_port_first + (span + 1U) / 2U - 1U)};
+  }
+  /// The upper part, for the filtering socket (its flows go to A1:P1 only).
+  [[nodiscard]] std::pair<std::uint16_t, std::uint16_t> filtering_ports() const noexcept {
+    return {static_cast<std::uint16_t>(mapping_ports().second + 1U), local_port_last};
+  }
   std::optional<TransportAddress> local_ip;
   stun::rfc5780::Timing timing;
   /// Set: the TCP check (UDP blocked or server down?) asks this instead of a binding of its own.

@@ -99,7 +99,8 @@ void decide_multi_server(NatReport& report, const TransportAddress& local) {
 void run_multi_server(const NatOptions& options, const std::vector<TransportAddress>& servers,
                       NatReport& report, stun::TimePoint deadline) {
   const TransportAddress local_ip = bind_address(options, servers.front());
-  auto socket = net::UdpSocket::bind_in_range(local_ip, options.local_port_first, options.local_port_last);
+  const auto [map_first, map_last] = options.mapping_ports();
+  auto socket = net::UdpSocket::bind_in_range(local_ip, map_first, map_last);
   report.local_mapping = socket.local_address();
   enable_icmp_errors(socket, servers.front().family);
   stun::RetransmitPolicy policy;

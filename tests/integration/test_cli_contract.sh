@@ -159,11 +159,11 @@ check_eq "--local an address not on this host: exit 3" 3 "$rc"
 check_eq "--local not here: kind cannot-run" cannot-run "$(jqv "$json" .error.kind)"
 check_eq "--local not here: nothing on stderr" "" "$(cat "$TMP/err")"
 if [ "$(id -u)" -eq 0 ] && command -v runuser >/dev/null && runuser -u nobody -- test -x "$NATDIAG" 2>/dev/null; then
-  out=$(runuser -u nobody -- "$NATDIAG" nat "127.0.0.1:$PORT" --transport tcp --local-ports 80-81 --timeout 1 2>&1); rc=$?
-  check_eq "unprivileged nat --transport tcp --local-ports 80-81: exit 3" 3 "$rc"
+  out=$(runuser -u nobody -- "$NATDIAG" nat "127.0.0.1:$PORT" --transport tcp --local-ports 80-82 --timeout 1 2>&1); rc=$?
+  check_eq "unprivileged nat --transport tcp --local-ports 80-82: exit 3" 3 "$rc"
   check_contains "unprivileged: says the bind failed" "bind TCP" "$out"
-  json=$(runuser -u nobody -- "$NATDIAG" nat "127.0.0.1:$PORT" --local-ports 80-81 --timeout 1 --json); rc=$?
-  check_eq "unprivileged nat (UDP) --local-ports 80-81 --json: exit 3" 3 "$rc"
+  json=$(runuser -u nobody -- "$NATDIAG" nat "127.0.0.1:$PORT" --local-ports 80-82 --timeout 1 --json); rc=$?
+  check_eq "unprivileged nat (UDP) --local-ports 80-82 --json: exit 3" 3 "$rc"
   check_eq "unprivileged nat --json: kind cannot-run" cannot-run "$(jqv "$json" .error.kind)"
   json=$(runuser -u nobody -- "$NATDIAG" stun 127.0.0.1 "$PORT" --transport tcp --local 127.0.0.1:80 --json); rc=$?
   check_eq "unprivileged stun --transport tcp --local :80: exit 3" 3 "$rc"

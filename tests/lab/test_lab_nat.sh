@@ -95,6 +95,20 @@ PY
   fi
 done
 check "the router really remapped a mapping socket's flows to A2 (the clash happened) in at least one of 3 runs" test "$clashed" -ge 1
+
+echo "# cone, runs back to back on three ports: no filtering socket on a port an earlier run mapped"
+# An earlier run's mapping socket has a live flow to A2:P2 at the router; a filtering socket on
+# that port would see filtering test II answered through it (a wrong endpoint-independent). The
+# mapping sockets take the lower part of --local-ports, the filtering socket the upper part.
+in_ns router conntrack -F >/dev/null 2>&1
+bad=0
+for run in 1 2 3 4 5; do
+  nat server "$OUTSIDE_IP" --local-ports 45000-45002
+  f=$(jqv "$json" .filtering)
+  [ "$f" = address-and-port-dependent ] || [ "$f" = unknown ] || { bad=$((bad + 1)); echo "  run $run: filtering $f"; }
+  [ "$(jqv "$json" .local_addresses.filtering)" = "$SERVER_IP:45002" ] || { bad=$((bad + 1)); echo "  run $run: filtering socket $(jqv "$json" .local_addresses.filtering)"; }
+done
+check_eq "5 runs in a row: the filtering socket always on the upper port, never a filtering verdict from an old flow" 0 "$bad"
 lab_down
 
 echo "# symmetric"
