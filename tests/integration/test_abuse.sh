@@ -136,10 +136,11 @@ echo "# natdiag nat that cannot bind its test sockets exits 3, never crashes at 
 H=$(shuf -i 42000-48000 -n 1)
 spawn "$TMP/hold1.log" "$BUILD_DIR/stun-badserver" "$H" --drop
 spawn "$TMP/hold2.log" "$BUILD_DIR/stun-badserver" "$((H + 1))" --drop
-wait_for_text "$TMP/hold1.log" ready && wait_for_text "$TMP/hold2.log" ready
+spawn "$TMP/hold3.log" "$BUILD_DIR/stun-badserver" "$((H + 2))" --drop
+wait_for_text "$TMP/hold1.log" ready && wait_for_text "$TMP/hold2.log" ready && wait_for_text "$TMP/hold3.log" ready
 codes=""
 for i in $(seq 1 10); do
-  "$NATDIAG" nat "127.0.0.1:$PORT" --local-ports "$H-$((H + 1))" --timeout 1 >/dev/null 2>&1
+  "$NATDIAG" nat "127.0.0.1:$PORT" --local-ports "$H-$((H + 2))" --timeout 1 >/dev/null 2>&1
   codes="$codes$? "
 done
 check_eq "ports held: exit 3 ten times out of ten" "3 3 3 3 3 3 3 3 3 3 " "$codes"
@@ -150,7 +151,7 @@ if command -v strace >/dev/null; then
   for i in 1 2 3; do
     # LeakSanitizer cannot run under ptrace: an ASan build checks leaks everywhere else.
     ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" strace -f -qq -e trace=exit,exit_group -o "$TMP/strace.$i" \
-      "$NATDIAG" nat "127.0.0.1:$PORT" --local-ports "$H-$((H + 1))" --timeout 1 >/dev/null 2>&1
+      "$NATDIAG" nat "127.0.0.1:$PORT" --local-ports "$H-$((H + 2))" --timeout 1 >/dev/null 2>&1
     [ "$(grep -o 'exit[_a-z]*(' "$TMP/strace.$i" | tr -d '\n')" = "exit(exit_group(" ] || alive=$((alive + 1))
   done
   check_eq "ports held: the TCP-check thread has ended before the process exits (3 runs under strace)" 0 "$alive"
