@@ -37,7 +37,7 @@ sanitizer_reports() {
   fi
 }
 
-echo "== natdiag under AddressSanitizer and UndefinedBehaviorSanitizer: unit, integration, abuse, the contract, lab serve, nat, ports, profile"
+echo "== natdiag under AddressSanitizer and UndefinedBehaviorSanitizer: unit, integration, abuse, the contract, config check, lab serve, nat, ports, profile, janus"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DNATDIAG_SANITIZE=ON -DNATDIAG_BENCH=OFF "${CCACHE[@]}" >/dev/null
 cmake --build build-asan --target natdiag natdiag-tests stun-load stun-badserver stun-abuse
 rc=0
