@@ -43,7 +43,7 @@ cmake --build build-asan --target natdiag natdiag-tests stun-load stun-badserver
 rc=0
 (
   export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:log_path=$SAN_LOGS/asan"
-  export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp"
+  export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
   export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$SAN_LOGS/ubsan"
   build-asan/tests/natdiag-tests
   ctest --test-dir build-asan -R '^(stun_coturn|serve|serve_load|abuse|cli_contract|config_check|config_servers|lab_serve|lab_nat|lab_ports|lab_profile|lab_config_janus)$' --output-on-failure --timeout 900
