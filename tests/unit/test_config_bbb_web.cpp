@@ -126,6 +126,47 @@ TEST_CASE("bbb-web: other absolute URLs are checked; ${...} values where their k
   fixed_is_clean(file, findings, facts);
 }
 
+TEST_CASE(
+    "bbb-web: loopback is this machine for bbb-web's neighbours, the user's own PC in serverURL") {
+  auto facts = lab_profile_facts();
+  SUBCASE("another key naming a local service is not an announced address") {
+    for (const std::string url :
+         {"http://127.0.0.1:8090/x", "http://localhost:3000", "http://[::1]/"}) {
+      const auto text =
+          replaced(read_config("bigbluebutton/bbb-web.properties"),
+                   "bigbluebutton.web.logoutURL=default", "bigbluebutton.web.logoutURL=" + url);
+      const auto findings = check_bbb_web(parse_properties(kPath, text), facts);
+      CHECK_MESSAGE(findings.empty(), url, " ", ids(findings));
+    }
+  }
+  SUBCASE("serverURL on loopback: critical behind NAT or not, fixed to the checked host name") {
+    for (const bool behind_nat : {true, false}) {
+      facts.behind_nat = behind_nat;
+      const auto file = with_server_url("https://127.0.0.1/bigbluebutton");
+      const auto findings = check_bbb_web(file, facts);
+      REQUIRE_MESSAGE(findings.size() == 1, ids(findings));
+      CHECK(findings[0].id == "bbb-web-server-url-loopback");
+      CHECK(findings[0].severity == "critical");
+      CHECK(findings[0].expected == "https://bbb.example.com/bigbluebutton");
+      fixed_is_clean(file, findings, facts);
+    }
+  }
+  SUBCASE("no host name checked: the measured public address; nothing measured: no edit") {
+    facts.hostname.reset();
+    facts.hostname_resolves_to_public.reset();
+    auto findings = check_bbb_web(with_server_url("http://localhost"), facts);
+    REQUIRE_MESSAGE(findings.size() == 1, ids(findings));
+    CHECK(findings[0].id == "bbb-web-server-url-loopback");
+    CHECK(findings[0].expected == "https://203.0.113.1");
+    facts.public_ipv4.reset();
+    findings = check_bbb_web(with_server_url("https://[::1]"), facts);
+    REQUIRE_MESSAGE(findings.size() == 1, ids(findings));
+    CHECK(findings[0].id == "bbb-web-server-url-loopback");
+    CHECK_FALSE(findings[0].expected);
+    CHECK(findings[0].edits.empty());
+  }
+}
+
 TEST_CASE("sip.nginx: the proxy to FreeSWITCH's WebSocket goes to the public address behind NAT") {
   const auto facts = lab_profile_facts();
   const std::string path = "/usr/share/bigbluebutton/nginx/sip.nginx";

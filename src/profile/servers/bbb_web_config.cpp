@@ -47,6 +47,12 @@ std::optional<Url> parse_url(std::string_view value) {
   return u;
 }
 
+// 127.0.0.0/8, ::1 or "localhost": a service on the same machine.
+bool loopback_host(const std::string& host) {
+  if (host == "localhost" || host == "::1") return true;
+  return config::plain_ip(host) && host.starts_with("127.");
+}
+
 struct Problem {
   std::string id;
   std::string severity;
@@ -73,7 +79,22 @@ std::vector<config::ConfigFinding> check_bbb_web(const config::ParsedFile& file,
     const std::string id = server_url ? "bbb-web-server-url" : "bbb-web-url";
     std::vector<Problem> problems;
     Url fixed = *url;
-    if (const auto p = config::check_announced_ipv4(url->host, facts)) {
+    if (loopback_host(url->host)) {
+      // Other keys may name a service on this machine (bbb-web talks to its neighbours over
+      // loopback); the server URL is opened by every user's browser, where it means their own PC.
+      if (!server_url) continue;
+      problems.push_back({id + "-loopback", "critical",
+                          s.key + " names " + url->host +
+                              ": users' browsers open this URL, and there it means their own "
+                              "computer, not this server."});
+      if (facts.hostname && !config::plain_ip(*facts.hostname)) {
+        fixed.host = *facts.hostname;
+        fixed.bracketed = false;
+      } else if (facts.public_ipv4) {
+        fixed.host = *facts.public_ipv4;
+        fixed.bracketed = false;
+      }
+    } else if (const auto p = config::check_announced_ipv4(url->host, facts)) {
       problems.push_back({id + "-" + p->kind, p->severity, s.key + " names the host " + p->why});
       if (facts.public_ipv4) fixed.host = *facts.public_ipv4;
     } else if (server_url && !config::plain_ip(url->host) && facts.hostname &&
