@@ -97,8 +97,9 @@ TEST_CASE("janus: old public IP, private IP, STUN that does not answer, ignore l
 }
 
 TEST_CASE("janus: ICE Lite behind NAT") {
-  const auto text = with(with(data_file("config/janus/janus.jcfg"), "#ice_lite = true", "ice_lite = true"),
-                         "#nat_1_1_mapping = \"1.2.3.4\"", "nat_1_1_mapping = \"203.0.113.1\"");
+  const auto text =
+      with(with(data_file("config/janus/janus.jcfg"), "#ice_lite = true", "ice_lite = true"),
+           "#nat_1_1_mapping = \"1.2.3.4\"", "nat_1_1_mapping = \"203.0.113.1\"");
   const auto findings = check_text("janus", "janus.jcfg", text, lab_facts());
   REQUIRE(findings.size() == 1);
   CHECK(findings[0].id == "janus-ice-lite-behind-nat");
@@ -354,4 +355,58 @@ TEST_CASE("servers on one host whose UDP ranges overlap, as their files set them
   const auto plug =
       parse_config("livekit.yaml", "yaml", data_file("config/plugnmeet/livekit.yaml"));
   CHECK(check_range_overlaps({{lk, &livekit}, {pn, &plug}}).empty());
+}
+
+TEST_CASE("FreeSWITCH's RTP range and the videobridge's port take part in the overlap check") {
+  using namespace natdiag::profile::config;
+  const auto* fs = kind_for("freeswitch", "switch.conf.xml");
+  const auto* bbb_fs = kind_for("bigbluebutton", "switch.conf.xml");
+  const auto* sfu = kind_for("bigbluebutton", "default.yml");
+  const auto* jvb = kind_for("jitsi", "jvb.conf");
+  const auto* ct = kind_for("coturn", "turnserver.conf");
+  REQUIRE((fs && bbb_fs && sfu && jvb && ct));
+  const auto stock_fs = data_file("config/freeswitch/autoload_configs/switch.conf.xml");
+  const auto sfu_file =
+      parse_config("default.yml", "yaml", data_file("config/bigbluebutton/default.yml"));
+  SUBCASE("BigBlueButton: FreeSWITCH's stock 16384-32768 under mediasoup's 24577-32768") {
+    const auto freeswitch = parse_config("switch.conf.xml", "xml", stock_fs);
+    const auto overlaps = check_range_overlaps({{sfu, &sfu_file}, {bbb_fs, &freeswitch}});
+    REQUIRE_MESSAGE(overlaps.size() == 1, ids(overlaps));
+    CHECK(overlaps[0].id == "port-ranges-overlap");
+    CHECK(overlaps[0].line == line_of(stock_fs, "rtp-start-port"));
+    CHECK(overlaps[0].why.find("24577-32768") != std::string::npos);
+    // bbb-install's split: 16384-24576 for FreeSWITCH.
+    const auto split = parse_config("switch.conf.xml", "xml",
+                                    with(stock_fs, "name=\"rtp-end-port\" value=\"32768\"",
+                                         "name=\"rtp-end-port\" value=\"24576\""));
+    CHECK(check_range_overlaps({{sfu, &sfu_file}, {bbb_fs, &split}}).empty());
+  }
+  SUBCASE("FreeSWITCH without the params uses its default range") {
+    const auto bare =
+        parse_config("switch.conf.xml", "xml",
+                     "<configuration name=\"switch.conf\"><settings></settings></configuration>\n");
+    const auto overlaps = check_range_overlaps({{sfu, &sfu_file}, {fs, &bare}});
+    REQUIRE_MESSAGE(overlaps.size() == 1, ids(overlaps));
+    CHECK(overlaps[0].line == 0);
+    CHECK(overlaps[0].why.find("16384-32768 (its default") != std::string::npos);
+  }
+  SUBCASE("the videobridge's one port inside coturn's relay range; its default 10000") {
+    const auto coturn =
+        parse_config("turnserver.conf", "coturn",
+                     data_file("turnserver-debian12.conf") + "min-port=9000\nmax-port=19999\n");
+    const auto jvb_text = data_file("config/jitsi/jvb.conf");
+    const auto bridge = parse_config("jvb.conf", "hocon", jvb_text);
+    auto overlaps = check_range_overlaps({{ct, &coturn}, {jvb, &bridge}});
+    REQUIRE_MESSAGE(overlaps.size() == 1, ids(overlaps));
+    CHECK(overlaps[0].server == "jitsi");
+    CHECK(overlaps[0].current == "10000");
+    CHECK(overlaps[0].why.find("jitsi's UDP port 10000 (videobridge.ice.udp.port in") == 0);
+    const auto unset = parse_config("jvb.conf", "hocon", with(jvb_text, "port = 10000", ""));
+    overlaps = check_range_overlaps({{ct, &coturn}, {jvb, &unset}});
+    REQUIRE_MESSAGE(overlaps.size() == 1, ids(overlaps));
+    CHECK(overlaps[0].line == 0);
+    const auto moved =
+        parse_config("jvb.conf", "hocon", with(jvb_text, "port = 10000", "port = 20000"));
+    CHECK(check_range_overlaps({{ct, &coturn}, {jvb, &moved}}).empty());
+  }
 }

@@ -37,6 +37,13 @@ std::optional<ConfiguredRange> configured_udp_range(const ParsedFile& file,
     out.range = ports->media;  // not set: the documented default is what the server uses
     return out;
   };
+  if (kind.role == "switch.conf.xml") {
+    // FreeSWITCH is a program of its own, beside BigBlueButton's mediasoup (bbb-install gives
+    // them 16384-24576 and 24577-32768); without the params it uses 16384-32768.
+    out.installation = std::string(kind.server) + "/freeswitch";
+    return from_pair("settings.param.rtp-start-port", "settings.param.rtp-end-port",
+                     "rtp-start-port-rtp-end-port", true);
+  }
   if (kind.server == "coturn") return from_pair("min-port", "max-port", "min-port-max-port", true);
   if (kind.server == "livekit" || kind.server == "plugnmeet") {
     // LiveKit muxes everything on rtc.udp_port when it is set without a range.
@@ -48,6 +55,21 @@ std::optional<ConfiguredRange> configured_udp_range(const ParsedFile& file,
   if (kind.server == "bigbluebutton") {
     return from_pair("mediasoup.worker.rtcMinPort", "mediasoup.worker.rtcMaxPort",
                      "mediasoup.worker.rtcMinPort-rtcMaxPort", false);
+  }
+  if (kind.server == "jitsi" && kind.role == "jvb.conf") {
+    // The videobridge muxes all media on one UDP port, 10000 unless jvb.conf says otherwise.
+    out.what = "videobridge.ice.udp.port";
+    const auto* s = file.find("videobridge.ice.udp.port");
+    if (s == nullptr) {
+      if (ports == nullptr) return std::nullopt;
+      out.range = ports->media;
+      return out;
+    }
+    const auto port = port_number(s->value);
+    if (!port) return std::nullopt;
+    out.range = {*port, *port};
+    out.setting = s;
+    return out;
   }
   if (kind.server == "janus") {
     const auto* s = file.find("media.rtp_port_range");
@@ -82,7 +104,8 @@ std::vector<ConfigFinding> check_range_overlaps(const std::vector<CheckedConfig>
       const auto& b = ranges[i];
       if (!a.range.overlaps(b.range)) continue;
       const auto said = [](const ConfiguredRange& r) {
-        return r.server + "'s UDP range " + r.range.text() + " (" +
+        return r.server + (r.range.first == r.range.last ? "'s UDP port " : "'s UDP range ") +
+               r.range.text() + " (" +
                (r.setting ? r.what + " in " + r.file->path
                           : "its default: " + r.what + " is not set in " + r.file->path) +
                ")";

@@ -21,7 +21,8 @@ struct ConfiguredRange {
 };
 
 /// The range `file` sets (or its server's documented default when its server always uses one:
-/// coturn, LiveKit); nullopt when the file leaves it to chance (Kurento, Janus) or is broken.
+/// coturn, LiveKit, FreeSWITCH, Jitsi Videobridge); nullopt when the file leaves it to chance
+/// (Kurento, Janus) or is broken.
 [[nodiscard]] std::optional<ConfiguredRange> configured_udp_range(const ParsedFile& file,
                                                                   const ConfigFileKind& kind);
 

@@ -223,7 +223,6 @@ class Checker {
     }
   }
 
-  // switch.conf.xml's rtp-start-port / rtp-end-port against the range the firewall advice opens.
   // switch.conf.xml's rtp-start-port / rtp-end-port: against the UDP ports `natdiag ports`
   // measured; when it did not run, against the range the firewall advice opens.
   void port_range() {
