@@ -82,12 +82,12 @@ check_eq "after the patch a re-check is clean (exit 0)" 0 "$rc"
 [ "$rc" -eq 0 ] || echo "$out"
 check_eq "after the patch --diff is empty" "" \
   "$("$NATDIAG" config check --root "$R" --from "$FACTS" --for freeswitch,bigbluebutton,jitsi --diff)"
-# Only the wrong values' lines changed: vars.xml's two external addresses, external.xml's two
-# auto-nat, BigBlueButton's vars.xml, bbb-web's URL, sip.nginx, jvb.conf, the properties line.
-check_eq "only the wrong values' lines changed" 9 "$(diff -r "$TMP/original" "$R" | grep -c '^<')"
-check_eq "... and no line was added" 9 "$(diff -r "$TMP/original" "$R" | grep -c '^>')"
-check_contains "vars.xml: the measured address, set instead of stun-set" \
-  '<X-PRE-PROCESS cmd="set" data="external_sip_ip=203.0.113.1"/>' "$(cat "$R$FS/vars.xml")"
+# Only the wrong values' lines changed: vars.xml's old RTP address, external.xml's two auto-nat,
+# BigBlueButton's vars.xml, bbb-web's URL, sip.nginx, jvb.conf, the properties line.
+check_eq "only the wrong values' lines changed" 8 "$(diff -r "$TMP/original" "$R" | grep -c '^<')"
+check_eq "... and no line was added" 8 "$(diff -r "$TMP/original" "$R" | grep -c '^>')"
+check_contains "vars.xml: the STUN server natdiag did not ask is left as it was (info, no edit)" \
+  '<X-PRE-PROCESS cmd="stun-set" data="external_sip_ip=stun:stun.freeswitch.org"/>' "$(cat "$R$FS/vars.xml")"
 check_contains "sip.nginx: nginx proxies to the public address" "proxy_pass https://203.0.113.1:7443;" \
   "$(cat "$R/usr/share/bigbluebutton/nginx/sip.nginx")"
 check_eq "sip-communicator.properties keeps its CRLF line ends" \

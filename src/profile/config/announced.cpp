@@ -99,10 +99,13 @@ std::optional<StunProblem> check_stun_server(std::string_view host,
                            "the server learns no public address."};
   }
   if (!facts.measured()) return std::nullopt;
+  // Nothing is known against it: no edit replaces it (the caller writes none for "not-asked").
   return StunProblem{"not-asked", "info",
                      "natdiag did not ask " + named + other +
                          ", so it cannot tell whether that server answers from this host; if it "
-                         "does not, the server learns no public address."};
+                         "does not, the server learns no public address. Ask it from here: "
+                         "natdiag stun " +
+                         std::string(host) + " " + std::to_string(wanted_port) + "."};
 }
 
 std::optional<cli::PortRange> firewall_media_range(std::string_view server) {

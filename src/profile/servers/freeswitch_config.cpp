@@ -139,11 +139,14 @@ class Checker {
     } else if (value.starts_with("stun:")) {
       const auto hp = config::split_host_port(std::string_view(value).substr(5));
       if (const auto problem = config::check_stun_server(hp.host, hp.port, f_, m_)) {
-        add(p, "freeswitch-stun-" + problem->kind, problem->severity, f_.public_ipv4,
+        // A server natdiag did not ask may well answer: nothing measured says to replace it.
+        const bool known_bad = problem->kind != "not-asked";
+        add(p, "freeswitch-stun-" + problem->kind, problem->severity,
+            known_bad ? f_.public_ipv4 : std::nullopt,
             name + " is " + value +
                 ": FreeSWITCH asks that STUN server for its public address "
                 "when it starts. " +
-                problem->why + pinned());
+                problem->why + (known_bad ? pinned() : std::string()));
       }
     } else if (value.starts_with("host:")) {
       if (f_.hostname && value.substr(5) == *f_.hostname &&

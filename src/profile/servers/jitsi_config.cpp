@@ -202,8 +202,9 @@ class Checker {
       }
       names += (names.empty() ? "" : ", ") + e.address;
     }
+    // Replaced only when none of them answered natdiag: one it did not ask may well answer.
     const auto answered =
-        problem->kind != "none-answered" ? config::answered_stun_server(f_) : std::nullopt;
+        problem->kind == "unanswered" ? config::answered_stun_server(f_) : std::nullopt;
     const Setting& first = *entries.front().setting;
     std::optional<std::string> written;
     if (answered && file_.syntax == "properties") {
