@@ -201,12 +201,6 @@ void print_text(const ConfigReport& report, const profile::config::ConfigFacts& 
                 : p.behind_nat == false ? ", no NAT"
                                         : "")
             << "\n";
-  if (report.files.empty()) {
-    std::cout << "  No configuration file found. Looked at:\n";
-    for (const auto& path : report.looked_at) std::cout << "    " << path << "\n";
-    std::cout << "  Give a file with --file SERVER=PATH.\n";
-    return;
-  }
   std::cout << "  Checked:\n";
   for (const auto& f : report.files) {
     std::cout << "    " << f.parsed.path << " (" << f.kind->server << ", " << f.parsed.syntax << ")"
@@ -227,6 +221,21 @@ void print_text(const ConfigReport& report, const profile::config::ConfigFacts& 
 int run_config(int argc, char** argv) {
   const ConfigCommand cmd = parse(argc, argv);
   ConfigReport report = read_config_files(cmd.selection);
+  if (report.files.empty()) {
+    // Nothing to check is not "ok": say so before measuring anything (exit 3, as any check
+    // that cannot run here).
+    std::string servers;
+    if (cmd.selection.servers != config_check_servers()) {
+      for (const auto& s : cmd.selection.servers) servers += (servers.empty() ? "" : ",") + s;
+    }
+    const std::string where = cmd.selection.root.empty() ? "" : " under " + cmd.selection.root;
+    throw CliError(ErrorKind::kCannotRun,
+                   "no configuration file of " + (servers.empty() ? "any media server" : servers) +
+                       " found at its standard paths" + where + " (" +
+                       std::to_string(report.looked_at.size()) +
+                       " looked at, listed in the README); give one with --file SERVER=PATH",
+                   cmd.selection.root.empty() ? servers : cmd.selection.root);
+  }
   const auto facts = load_facts(cmd, report);
   check_config_files(report, facts);
   const std::string verdict = profile::config::config_verdict(report.findings);

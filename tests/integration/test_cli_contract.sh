@@ -79,6 +79,8 @@ CASES=$(cat <<EOF
 2|usage|given twice|config check --from $DATA/profile_lab.json --file janus=$DATA/config/janus/janus.jcfg --file coturn=$DATA/config/janus/janus.jcfg
 2|bad-value|'/nonexistent'|config check --from /nonexistent --for janus
 2|bad-value|$TMP/dir/x|config check --root $TMP/dir/x --from $DATA/profile_lab.json
+3|cannot-run|$TMP/dir|config check --root $TMP/dir --from $DATA/profile_lab.json
+3|cannot-run|janus|config check --for janus --root $TMP/dir --from $DATA/profile_lab.json
 EOF
 )
 

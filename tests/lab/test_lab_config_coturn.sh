@@ -91,6 +91,8 @@ out=$(in_ns server "$NATDIAG" config check --server "$OUTSIDE_IP" --via "$OUTSID
 check_eq "config check --via: exit 1" 1 "$rc"
 check_eq "config check --via: the relay range's measured part that does not get through" "coturn-relay-range-not-open" \
   "$(jq -r '.findings[] | select(.why | test("49152-49999 (filtered|closed)")) | .id' <<<"$out")"
+jq -e '.findings[] | select(.why | test("49152-49999 (filtered|closed)"))' <<<"$out" >/dev/null ||
+  jq -r '.findings[] | "\(.id): \(.why)"' <<<"$out"
 check_eq "config check --via: the finding is on min-port's line" "$(grep -n '^min-port=40000' "$CONF2" | cut -d: -f1)" \
   "$(jq -r '.findings[] | select(.id == "coturn-relay-range-not-open") | .line' <<<"$out")"
 finish
