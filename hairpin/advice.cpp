@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "stun/net/endpoint.hpp"
+
 namespace natdiag::hairpin {
 namespace {
 
@@ -312,6 +314,21 @@ std::vector<Advice> make_advice(const AdviceInput& in) {
                        "it). Check the hairpin of the public address instead:",
                    {"natdiag hairpin " + in.measured_public->ip_string()}});
     if (in.hostname) add_hostname(out, *in.hostname, *in.measured_public);
+    return out;
+  }
+  if (net::is_private_or_local(in.external_ip) && !in.local.on_interface) {
+    // A LAN neighbour's address, perhaps: on lo here it would cut this host off from it.
+    out.push_back(
+        {in.external_ip.ip_string() +
+             " is a private address, so it is not the public "
+             "address peers on the Internet use, and hairpin NAT is about that one. "
+             "natdiag gives no dummy-NIC command for it (it may be another LAN host's "
+             "address). Learn the public address from a STUN server outside, then "
+             "check it:",
+         in.measured_public
+             ? std::vector<std::string>{"natdiag hairpin " + in.measured_public->ip_string()}
+             : std::vector<std::string>{"natdiag stun STUN_SERVER", "natdiag hairpin PUBLIC_IP"}});
+    if (in.hostname && in.measured_public) add_hostname(out, *in.hostname, *in.measured_public);
     return out;
   }
   const auto plan = dummy_nic_plan(in.external_ip, in.stack.stack);

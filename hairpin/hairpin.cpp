@@ -104,7 +104,7 @@ HairpinReport run_hairpin(const HairpinOptions& options) {
   report.dummy_nic_needed = dummy_nic_needed(report.verdict, report.local);
   // Never a dummy-NIC command for an address that is not this host's: that would hijack
   // someone else's address on this host (e.g. the STUN server's).
-  if (report.not_this_host()) {
+  if (report.not_this_host() || report.private_target()) {
     report.dummy_nic_needed = std::nullopt;
   } else {
     report.plan = dummy_nic_plan(report.external_ip, report.stack.stack);

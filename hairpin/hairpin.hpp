@@ -12,6 +12,7 @@
 #include "hairpin/checks.hpp"
 #include "hairpin/local_facts.hpp"
 #include "hairpin/udp_probe.hpp"
+#include "stun/net/endpoint.hpp"
 
 namespace natdiag::hairpin {
 
@@ -57,6 +58,11 @@ struct HairpinReport {
   /// EXTERNAL_IP is not the public address measured for this host.
   [[nodiscard]] bool not_this_host() const noexcept {
     return measured_public && !measured_public->same_ip(external_ip);
+  }
+  /// EXTERNAL_IP is private (or CGNAT, link-local) and not on this host: it cannot be the
+  /// router's public address, and it may be a LAN neighbour's.
+  [[nodiscard]] bool private_target() const noexcept {
+    return net::is_private_or_local(external_ip) && !local.on_interface;
   }
 };
 

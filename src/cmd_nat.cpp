@@ -97,6 +97,13 @@ NatCommand parse(int argc, char** argv) {
   if (args.count("local")) {
     const auto text = args["local"].as<std::string>();
     n.local_ip = parse_ip(text, "--local");
+    // The mapping tests compare the mapped address with this one: it must be the real source.
+    if (std::all_of(n.local_ip->ip.begin(),
+                    n.local_ip->ip.begin() + static_cast<long>(n.local_ip->ip_size()),
+                    [](auto b) { return b == 0; })) {
+      throw bad_value("--local", "must be one of this host's addresses, not the unspecified one",
+                      text);
+    }
     check_family(n.local_ip->ip_string(), n.family, "--local");
     for (const auto& s : n.servers) {
       const auto literal = stun::TransportAddress::parse(s.host);

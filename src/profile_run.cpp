@@ -8,6 +8,7 @@
 #include "src/ports/control.hpp"
 #include "src/profile/profile_facts.hpp"
 #include "stun/client/turn.hpp"
+#include "stun/net/endpoint.hpp"
 #include "stun/net/interfaces.hpp"
 
 namespace natdiag::cli {
@@ -142,12 +143,18 @@ Measured measure(const ProfileCommand& cmd) {
   });
   m.udp = udp.get();
   // Phase two, as soon as the public address is known: hairpin, within what is left.
+  // A private mapped address means a STUN server inside the NAT: nothing to hairpin against.
+  const auto public_mapped =
+      [](const client::BindingReport& r) -> std::optional<stun::TransportAddress> {
+    const auto* ok = r.last_success();
+    if (!ok || !ok->facts.mapped || net::is_private_or_local(*ok->facts.mapped))
+      return std::nullopt;
+    return ok->facts.mapped;
+  };
   std::optional<stun::TransportAddress> external = cmd.external_ip;
-  if (!external && m.udp.last_success() && m.udp.last_success()->facts.mapped)
-    external = m.udp.last_success()->facts.mapped;
+  if (!external) external = public_mapped(m.udp);
   m.tcp = tcp.get();
-  if (!external && m.tcp.last_success() && m.tcp.last_success()->facts.mapped)
-    external = m.tcp.last_success()->facts.mapped;
+  if (!external) external = public_mapped(m.tcp);
   // The public address and RTT the bindings measured: hairpin reuses them instead of asking
   // the server again (no mapping check of its own, no fixed wait for silence).
   const client::BindingAttempt* bound =
@@ -170,7 +177,11 @@ Measured measure(const ProfileCommand& cmd) {
       m.hairpin_error = e.what();
     }
   } else {
-    m.hairpin_error = "no public address known (no STUN answer; give --external-ip)";
+    const auto* ok = m.udp.last_success() ? m.udp.last_success() : m.tcp.last_success();
+    m.hairpin_error = ok && ok->facts.mapped
+                          ? "no public address known (the STUN server saw the private address " +
+                                ok->facts.mapped->ip_string() + "; give --external-ip)"
+                          : "no public address known (no STUN answer; give --external-ip)";
   }
   if (udp6.valid()) m.udp6 = udp6.get();
   m.nat = nat.get();
@@ -197,18 +208,27 @@ ProfileFacts facts_of(const ProfileCommand& cmd, const Measured& m) {
     if (!why.empty()) f.stun_error = why;
   }
   const client::BindingAttempt* any = udp_ok ? udp_ok : tcp_ok;
-  if (any && any->facts.mapped) f.public_ipv4 = any->facts.mapped->ip_string();
-  if (any && any->local) {
-    f.local_ipv4 = any->local->ip_string();
-    if (any->facts.mapped) f.behind_nat = !net::find_local_address(*any->facts.mapped).has_value();
+  if (any && any->local) f.local_ipv4 = any->local->ip_string();
+  if (any && any->facts.mapped) {
+    const auto& mapped = *any->facts.mapped;
+    if (net::is_private_or_local(mapped)) {
+      // The server is on this side of the NAT: what the Internet sees is not known.
+      f.mapped_private = mapped.ip_string();
+    } else {
+      f.public_ipv4 = mapped.ip_string();
+      // Against the socket's own source address, not every interface: the public address on
+      // lo or a dummy NIC (natdiag's own hairpin advice) does not make this host un-NATed.
+      if (any->local) f.behind_nat = !any->local->same_ip(mapped);
+    }
   }
   if (const auto v6 = net::global_ipv6_address()) f.host_ipv6 = v6->ip_string();
   if (m.udp6) {
     const auto* ok6 = m.udp6->last_success();
     f.ipv6_udp = ok6 != nullptr;
-    if (ok6 && ok6->facts.mapped) {
+    if (ok6 && ok6->facts.mapped && !net::is_private_or_local(*ok6->facts.mapped)) {
       f.public_ipv6 = ok6->facts.mapped->ip_string();
-      f.ipv6_behind_nat = !net::find_local_address(*ok6->facts.mapped).has_value();
+      f.ipv6_behind_nat =
+          ok6->local ? std::optional<bool>(!ok6->local->same_ip(*ok6->facts.mapped)) : std::nullopt;
     }
   }
   // A global IPv6 address on an interface is public and routed unless a test shows otherwise.

@@ -110,12 +110,17 @@ std::vector<MediaPortRange> udp_media_ranges(const std::vector<std::string>& tar
 std::vector<Finding> evaluate(const ProfileFacts& f, const std::vector<std::string>& targets) {
   std::vector<Finding> out;
   if (f.hairpin_target_not_public()) {
-    out.push_back({"external-ip-not-public", "warning",
-                   "--external-ip " + *f.hairpin_target + " is not this host's public address: STUN measured " +
-                       *f.public_ipv4 + ". The hairpin result is about " + *f.hairpin_target +
-                       ", and natdiag gives no dummy-NIC command for it (adding it here would cut this host off from "
-                       "the machine that owns it).",
-                   "Run natdiag profile without --external-ip, or with --external-ip " + *f.public_ipv4 + "."});
+    const std::string measured =
+        *(f.hairpin_target->find(':') != std::string::npos ? f.public_ipv6 : f.public_ipv4);
+    out.push_back(
+        {"external-ip-not-public", "warning",
+         "--external-ip " + *f.hairpin_target +
+             " is not this host's public address: STUN measured " + measured +
+             ". The hairpin result is about " + *f.hairpin_target +
+             ", and natdiag gives no dummy-NIC command for it (adding it here would cut this host "
+             "off from "
+             "the machine that owns it).",
+         "Run natdiag profile without --external-ip, or with --external-ip " + measured + "."});
   }
   if (!f.measured()) {
     out.push_back({"stun-unreachable", "critical",
@@ -127,6 +132,17 @@ std::vector<Finding> evaluate(const ProfileFacts& f, const std::vector<std::stri
                          "natdiag serve on a host outside this network (two addresses for RFC 5780) and pass --server."
                        : "Check the --server address and that outbound UDP/TCP 3478 is allowed."});
     return out;
+  }
+  if (f.mapped_private) {
+    out.push_back({"stun-server-inside", "warning",
+                   "The STUN server " + f.stun_server_ip.value_or("asked") + " saw this host as " +
+                       *f.mapped_private +
+                       ", a private address: it is on this side of the NAT (or on this host), so "
+                       "nothing here says "
+                       "what peers on the Internet see. natdiag gives no address advice from it.",
+                   "Give a STUN server on the Internet with --server (natdiag serve on a VPS, two "
+                   "addresses for RFC "
+                   "5780)."});
   }
   const std::string pub = f.public_ipv4.value_or("(not measured)");
   if (f.udp == false) {

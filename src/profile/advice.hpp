@@ -28,7 +28,10 @@ struct MeasuredPortRange {
 
 /// What the profile measured. Strings use design.md's JSON values; absent facts are nullopt.
 struct ProfileFacts {
-  std::optional<std::string> public_ipv4;  ///< IP only
+  std::optional<std::string> public_ipv4;  ///< IP only; never a private one (see mapped_private)
+  /// The STUN server saw this host at a private, loopback or shared (CGNAT) address: it is on
+  /// this side of the NAT, public_ipv4 and behind_nat are then unknown (null).
+  std::optional<std::string> mapped_private;
   std::optional<std::string> public_ipv6;
   std::optional<std::string> local_ipv4;   ///< this host's address on the way out
   std::optional<bool> behind_nat;
@@ -78,7 +81,12 @@ struct ProfileFacts {
   [[nodiscard]] bool measured() const noexcept { return udp == true || tcp == true; }
   /// --external-ip names an address that is not the measured public IPv4.
   [[nodiscard]] bool hairpin_target_not_public() const {
-    return hairpin_target && public_ipv4 && *hairpin_target != *public_ipv4;
+    if (!hairpin_target) return false;
+    // Within one family: an IPv6 --external-ip is compared with the public IPv6.
+    if (hairpin_target->find(':') != std::string::npos) {
+      return public_ipv6 && *hairpin_target != *public_ipv6;
+    }
+    return public_ipv4 && *hairpin_target != *public_ipv4;
   }
 };
 

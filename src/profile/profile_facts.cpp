@@ -251,6 +251,7 @@ std::vector<std::string> dummy_nic_commands_for(const stun::TransportAddress& ip
 
 void facts_to_json(const ProfileFacts& f, nlohmann::ordered_json& out) {
   out["facts"] = {{"public_ipv4", opt(f.public_ipv4)},
+                  {"mapped_private", opt(f.mapped_private)},
                   {"public_ipv6", opt(f.public_ipv6)},
                   {"local_ipv4", opt(f.local_ipv4)},
                   {"behind_nat", opt(f.behind_nat)},
@@ -301,6 +302,14 @@ ProfileFacts facts_from_json(const nlohmann::json& profile) {
   using stun::Family;
   ProfileFacts f;
   f.public_ipv4 = r.optional_ip("public_ipv4", Family::kIPv4);
+  f.mapped_private = r.optional_ip("mapped_private", std::nullopt);
+  // A private public address is what a STUN server inside the NAT reports: never advice.
+  if (f.public_ipv4 && net::is_private_or_local(*stun::TransportAddress::parse(*f.public_ipv4))) {
+    throw UsageError(ErrorKind::kBadValue,
+                     "saved profile: facts.public_ipv4 " + *f.public_ipv4 +
+                         " is a private address (a profile writes it as mapped_private)",
+                     "facts.public_ipv4");
+  }
   f.public_ipv6 = r.optional_ip("public_ipv6", Family::kIPv6);
   f.local_ipv4 = r.optional_ip("local_ipv4", Family::kIPv4);
   f.behind_nat = r.optional_bool("behind_nat");

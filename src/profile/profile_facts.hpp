@@ -26,14 +26,39 @@ namespace natdiag::cli {
 [[nodiscard]] std::optional<hairpin::NetworkStack> parse_network_stack(std::string_view name);
 
 /// The facts a saved profile must carry, in the order profile writes them.
-inline constexpr std::string_view kFactNames[] = {
-    "public_ipv4",  "public_ipv6",       "local_ipv4",     "behind_nat",
-    "mapping",      "mapping_candidates", "filtering",         "udp",            "tcp",
-    "hairpin",      "dummy_nic_present", "external_ip",    "network_stack",
-    "stun_error",   "default_servers",   "stun_server_ip", "stun_server_port",
-    "hostname",     "hostname_resolves_to_public",         "turn_configured",
-    "turn_relay",   "turn_problem",      "relay_address",  "stun_rfc3489",
-    "host_ipv6",    "ipv6_udp",          "ipv6_behind_nat", "hairpin_target",
-    "hairpin_untested", "etc_hosts_line", "etc_hosts_ip", "ports_measured", "ports_error"};
+inline constexpr std::string_view kFactNames[] = {"public_ipv4",
+                                                  "mapped_private",
+                                                  "public_ipv6",
+                                                  "local_ipv4",
+                                                  "behind_nat",
+                                                  "mapping",
+                                                  "mapping_candidates",
+                                                  "filtering",
+                                                  "udp",
+                                                  "tcp",
+                                                  "hairpin",
+                                                  "dummy_nic_present",
+                                                  "external_ip",
+                                                  "network_stack",
+                                                  "stun_error",
+                                                  "default_servers",
+                                                  "stun_server_ip",
+                                                  "stun_server_port",
+                                                  "hostname",
+                                                  "hostname_resolves_to_public",
+                                                  "turn_configured",
+                                                  "turn_relay",
+                                                  "turn_problem",
+                                                  "relay_address",
+                                                  "stun_rfc3489",
+                                                  "host_ipv6",
+                                                  "ipv6_udp",
+                                                  "ipv6_behind_nat",
+                                                  "hairpin_target",
+                                                  "hairpin_untested",
+                                                  "etc_hosts_line",
+                                                  "etc_hosts_ip",
+                                                  "ports_measured",
+                                                  "ports_error"};
 
 }  // namespace natdiag::cli

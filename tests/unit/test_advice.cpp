@@ -481,3 +481,50 @@ TEST_CASE("advice: measured ports survive the saved profile; a bad entry is refu
     CHECK_THROWS_AS(facts_from_json(copy), UsageError);
   }
 }
+
+TEST_CASE("advice: a STUN server inside the NAT gives no public address and no address advice") {
+  auto f = cone_without_hairpin();
+  f.public_ipv4.reset();
+  f.behind_nat.reset();
+  f.hairpin.reset();
+  f.external_ip.reset();
+  f.network_stack.reset();
+  f.dummy_nic_commands.clear();
+  f.mapped_private = "192.168.1.10";
+  f.stun_server_ip = "192.168.1.2";
+  const auto findings = evaluate(f, kAll);
+  REQUIRE(has(findings, "stun-server-inside"));
+  CHECK(verdict_of(findings) != "ok");
+  const auto advice = advise(f, kAll);
+  CHECK(advice.empty());
+  CHECK(all_text(findings, advice).find("externalIPv4=192.168.1.10") == std::string::npos);
+  // A saved profile cannot smuggle a private public_ipv4 past advise --from.
+  ProfileFacts saved = cone_without_hairpin();
+  saved.public_ipv4 = "192.168.1.10";
+  auto j = json_header("profile");
+  facts_to_json(saved, j);
+  CHECK_THROWS_WITH_AS(facts_from_json(nlohmann::json(j)),
+                       doctest::Contains("facts.public_ipv4 192.168.1.10 is a private address"),
+                       UsageError);
+}
+
+TEST_CASE("advice: Kurento and Janus name a STUN server only when it answered over UDP") {
+  auto f = cone_without_hairpin();
+  f.udp = false;  // TCP only: the server's UDP side is not known to answer
+  auto advice = advise(f, {"kurento", "janus"});
+  CHECK_FALSE(contains(advice["kurento"].lines, "stunServerAddress="));
+  CHECK_FALSE(contains(advice["janus"].lines, "stun_server ="));
+  f.udp = true;
+  advice = advise(f, {"kurento", "janus"});
+  CHECK(contains(advice["kurento"].lines, "stunServerAddress=203.0.113.10"));
+  CHECK(contains(advice["janus"].lines, "stun_server = \"203.0.113.10\""));
+}
+
+TEST_CASE("advice: an IPv6 --external-ip is compared with the public IPv6, not the IPv4") {
+  auto f = cone_without_hairpin();
+  f.public_ipv6 = "2001:db8::10";
+  f.hairpin_target = "2001:db8::10";
+  CHECK_FALSE(has(evaluate(f, kAll), "external-ip-not-public"));
+  f.hairpin_target = "2001:db8::99";
+  CHECK(has(evaluate(f, kAll), "external-ip-not-public"));
+}

@@ -151,6 +151,29 @@ TEST_CASE("kurento: defaults behind NAT, a hostname as STUN server, old and priv
   CHECK(check_text("kurento", "WebRtcEndpoint.conf.ini", right, facts).empty());
 }
 
+TEST_CASE("kurento: externalIPv6 against the measured public IPv6, never an untested one") {
+  const auto text =
+      with(data_file("config/kurento/WebRtcEndpoint.conf.ini"),
+           ";externalIPv6=2001:0db8:85a3:0000:0000:8a2e:0370:7334", "externalIPv6=2001:db8::2");
+  auto facts = lab_facts();
+  facts.profile.host_ipv6 = "2001:db8::1";
+  facts.profile.public_ipv6 = "2001:db8::1";  // the first global address on an interface
+  SUBCASE("no IPv6 STUN server asked: 2001:db8::2 may be another of this host's addresses") {
+    const auto f = check_text("kurento", "WebRtcEndpoint.conf.ini", text, facts);
+    CHECK_FALSE(find_id(f, "kurento-external-ipv6-stale"));
+    for (const auto& x : f) {
+      if (x.id.starts_with("kurento-external-ipv6")) CHECK_MESSAGE(x.edits.empty(), x.id);
+    }
+  }
+  SUBCASE("an IPv6 STUN server saw 2001:db8::1: the old address is stale, the fix measured") {
+    facts.profile.ipv6_udp = true;
+    const auto f = check_text("kurento", "WebRtcEndpoint.conf.ini", text, facts);
+    REQUIRE(find_id(f, "kurento-external-ipv6-stale"));
+    CHECK(find_id(f, "kurento-external-ipv6-stale")->expected == "2001:db8::1");
+    fixes_are_clean("kurento", "WebRtcEndpoint.conf.ini", text, facts);
+  }
+}
+
 TEST_CASE("kurento: a STUN server that does not answer, or refuses classic STUN; the port range") {
   const auto text = data_file("config/kurento/WebRtcEndpoint.conf.ini");
   auto facts = lab_facts();

@@ -464,6 +464,24 @@ TEST_CASE("advice: EXTERNAL_IP that is not this host's measured public address g
   CHECK(all_text(make_advice(in)).find("ip addr add 203.0.113.1/32 dev lo") != std::string::npos);
 }
 
+TEST_CASE("advice: a private EXTERNAL_IP (a LAN neighbour's, perhaps) gets no dummy NIC") {
+  AdviceInput in;
+  in.external_ip = addr("192.168.1.20");
+  in.verdict = Verdict::kNotSupported;
+  in.checks = {check(Protocol::kTcp, 443, Result::kNotSupported)};
+  in.stack = {NetworkStack::kIfupdown, "test"};
+  auto advice = make_advice(in);
+  REQUIRE_FALSE(advice.empty());
+  CHECK(advice.front().text.rfind("192.168.1.20 is a private address", 0) == 0);
+  CHECK(all_text(advice).find("ip addr add 192.168.1.20") == std::string::npos);
+  in.measured_public = public_ip;  // --stun measured it: the command to run names it
+  advice = make_advice(in);
+  CHECK(advice.front().lines == std::vector<std::string>{"natdiag hairpin 203.0.113.1"});
+  // CGNAT's shared space is not public either.
+  in.external_ip = addr("100.64.0.7");
+  CHECK(all_text(make_advice(in)).find("ip addr add 100.64.0.7") == std::string::npos);
+}
+
 TEST_CASE("silence window: from the path's RTT, with a floor; the shortest RTT wins") {
   using std::chrono::milliseconds;
   CHECK_FALSE(silence_window(std::nullopt).has_value());

@@ -13,7 +13,7 @@ Advice janus_advice(const ProfileFacts& f, const AdviceContext& c) {
               " Give Janus a TURN server (turn_server in nat: {}) or a STUN server that answers "
               "RFC 3489.";
   }
-  if (f.stun_server_ip) {
+  if (f.stun_server_ip && f.udp == true) {  // only a server that answered over UDP
     a.lines.push_back("  stun_server = \"" + *f.stun_server_ip + "\"");
     a.lines.push_back("  stun_port = " + std::to_string(f.stun_server_port));
   }

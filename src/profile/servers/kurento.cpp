@@ -6,7 +6,7 @@ namespace natdiag::cli {
 Advice kurento_advice(const ProfileFacts& f, const AdviceContext& c) {
   Advice a{
       "/etc/kurento/modules/kurento/WebRtcEndpoint.conf.ini", {}, "Restart kurento-media-server."};
-  if (f.stun_server_ip) {
+  if (f.stun_server_ip && f.udp == true) {  // only a server that answered over UDP
     a.lines = {"stunServerAddress=" + *f.stun_server_ip,
                "stunServerPort=" + std::to_string(f.stun_server_port)};
     a.note = "stunServerAddress must be an IP address, not a name (the file says so). " + a.note;

@@ -69,19 +69,22 @@ bool check_stun(FindingSink& sink, const ParsedFile& file, const ConfigFacts& fa
 void check_external_ipv6(FindingSink& sink, const Setting& s, const ConfigFacts& facts) {
   const auto& p = facts.profile;
   const auto ip = plain_ip(s.value);
+  // Only an address an IPv6 STUN server reported is measured; a global address on an interface
+  // may be one of several (temporary, deprecated, another interface's): never written as a fix.
+  const auto measured = p.ipv6_udp == true ? p.public_ipv6 : std::nullopt;
   if (!ip || ip->family != stun::Family::kIPv6) {
-    sink.add("kurento-external-ipv6-not-ip", "warning", s, p.public_ipv6,
+    sink.add("kurento-external-ipv6-not-ip", "warning", s, measured,
              "externalIPv6 must be an IPv6 address, not '" + s.value + "'.");
   } else if (is_private(*ip)) {
-    sink.add("kurento-external-ipv6-private", "warning", s, p.public_ipv6,
+    sink.add("kurento-external-ipv6-private", "warning", s, measured,
              "externalIPv6 " + s.value +
                  " is not a global address: peers on the Internet cannot reach it.");
-  } else if (p.public_ipv6 && plain_ip(*p.public_ipv6) &&
-             ip->ip_string() != plain_ip(*p.public_ipv6)->ip_string()) {
-    auto& f = sink.add("kurento-external-ipv6-stale", "warning", s, p.public_ipv6,
+  } else if (measured && plain_ip(*measured) &&
+             ip->ip_string() != plain_ip(*measured)->ip_string()) {
+    auto& f = sink.add("kurento-external-ipv6-stale", "warning", s, measured,
                        "externalIPv6 " + s.value + " is not this host's public IPv6 address " +
-                           *p.public_ipv6 + " (measured).");
-    f.edits.push_back(replace_value(sink.file(), s, *p.public_ipv6));
+                           *measured + " (measured).");
+    f.edits.push_back(replace_value(sink.file(), s, *measured));
   } else if (!p.public_ipv6 && !p.host_ipv6) {
     sink.add("kurento-external-ipv6-no-ipv6", "info", s, std::nullopt,
              "externalIPv6 is set, but this host has no global IPv6 address as natdiag saw it.");
