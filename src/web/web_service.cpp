@@ -40,7 +40,8 @@ struct Session {
 };
 
 void respond(SoupServerMessage* msg, guint status, std::string_view type, std::string_view body) {
-  soup_server_message_set_status(msg, status, nullptr);
+  // libsoup has no phrase for 429 (RFC 6585) and would send "Unknown Error".
+  soup_server_message_set_status(msg, status, status == 429 ? "Too Many Requests" : nullptr);
   soup_server_message_set_response(msg, std::string(type).c_str(), SOUP_MEMORY_COPY, body.data(), body.size());
   soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Cache-Control", "no-store");
 }
