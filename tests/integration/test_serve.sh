@@ -67,7 +67,7 @@ spawn "$TMP/any.log" "$NATDIAG" serve --primary 0.0.0.0 --port "$P4" --transport
 ANY_PID=${SPAWNED[-1]}
 wait_for_text "$TMP/any.log" "ready"
 json=$("$NATDIAG" stun 127.0.0.2 "$P4" --json)
-check_eq "--primary 0.0.0.0: success" success "$(jqv "$json" .binding)"
+check_eq "--primary 0.0.0.0: a request to 127.0.0.2 is answered from 127.0.0.2 (IP_PKTINFO on)" success "$(jqv "$json" .binding)"
 check_eq "--primary 0.0.0.0: no RESPONSE-ORIGIN 0.0.0.0 (none at all)" null "$(jqv "$json" .response_origin)"
 kill -TERM "$ANY_PID"; wait "$ANY_PID"
 
