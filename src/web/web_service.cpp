@@ -69,7 +69,9 @@ std::optional<stun::TransportAddress> client_of(SoupServerMessage* msg) {
   if (host == nullptr) return std::nullopt;
   std::string_view h = host;
   if (h.starts_with("::ffff:") && h.find('.') != std::string_view::npos) h.remove_prefix(7);
-  const std::string text = h.find(':') != std::string_view::npos ? "[" + std::string(h) + "]:0" : std::string(h) + ":0";
+  const bool v6 = h.find(':') != std::string_view::npos;
+  std::string text;
+  text.append(v6 ? "[" : "").append(h).append(v6 ? "]:0" : ":0");
   return stun::TransportAddress::parse(text);
 }
 
