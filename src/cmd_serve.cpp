@@ -32,20 +32,20 @@ ServeCommand parse(int argc, char** argv) {
                            "the right one of its four sockets; with one it is a plain STUN server.");
   options.custom_help("[OPTIONS]");
   options.add_options()
-      ("primary", "primary IP address (default 0.0.0.0: all, plain STUN only)", cxxopts::value<std::string>())
+      ("primary", "primary IP address (default 0.0.0.0: all, plain STUN only; 0.0.0.0 or :: given is the same wildcard)", cxxopts::value<std::string>())
       ("alternate", "alternate IP address: enables RFC 5780 (OTHER-ADDRESS, CHANGE-REQUEST)", cxxopts::value<std::string>())
       ("port", "primary port (default 3478)", cxxopts::value<std::string>())
       ("alt-port", "alternate port (default 3479)", cxxopts::value<std::string>())
       ("transport", "udp, tcp or udp,tcp (default udp,tcp)", cxxopts::value<std::string>())
       ("threads", "UDP worker threads sharing the ports with SO_REUSEPORT (default 1)", cxxopts::value<std::string>())
       ("rate-limit", "requests per second per source IP (IPv6: per prefix), all threads together, 0 for none (default 200)", cxxopts::value<std::string>())
-      ("ipv6-prefix", "IPv6 sources count as one per prefix of this length, for --rate-limit and --max-tcp-per-ip (default 64)", cxxopts::value<std::string>())
+      ("ipv6-prefix", "IPv6 sources count as one per prefix of this length, for --rate-limit, --max-tcp-per-ip, --probe-per-minute and the --web API limits (default 64)", cxxopts::value<std::string>())
       ("max-tcp-per-ip", "TCP connections per source IP (IPv6: per prefix); a new one closes its oldest (default 8)", cxxopts::value<std::string>())
       ("software", "SOFTWARE attribute to send, at most 127 bytes, '' for none (default natdiag 0.1.0)", cxxopts::value<std::string>())
       ("probe-back", "also serve natdiag ports --via: send probes back to requesters (see docs/ports.md)")
       ("probe-port", "TCP port of the probe-back control service (default 3480)", cxxopts::value<std::string>())
       ("probe-secret", "refuse probe-back requests without this secret's HMAC", cxxopts::value<std::string>())
-      ("probe-per-minute", "probe-back requests per minute per source IP (default 12)", cxxopts::value<std::string>())
+      ("probe-per-minute", "probe-back requests per minute per source IP (IPv6: per prefix) (default 12)", cxxopts::value<std::string>())
       ("json", "JSON lines on standard output: ready, every refusal, stopped (schema natdiag/1)")
       ("json-log", "the same as --json")
       ("h,help", "show this help");
@@ -66,15 +66,23 @@ ServeCommand parse(int argc, char** argv) {
   auto& a = o.addresses;
   if (args.count("primary")) {
     a.primary_ip = parse_ip(args["primary"].as<std::string>(), "--primary");
+    // An explicit 0.0.0.0 or :: is the same wildcard as no --primary: no RESPONSE-ORIGIN of
+    // 0.0.0.0, and IP_PKTINFO so each answer leaves from the address its request came to.
+    a.wildcard = a.primary_ip.same_ip(net::any_address(a.primary_ip.family));
   } else {
     a.primary_ip = net::any_address(stun::Family::kIPv4);
     a.wildcard = true;
   }
   if (args.count("alternate")) {
+    const auto alternate = args["alternate"].as<std::string>();
+    if (a.wildcard && args.count("primary")) {
+      throw conflict("--alternate " + alternate + " needs a concrete --primary, not the wildcard '" +
+                         args["primary"].as<std::string>() + "' (RFC 5780 needs two concrete addresses)",
+                     args["primary"].as<std::string>());
+    }
     if (a.wildcard) {
-      throw conflict("--alternate " + args["alternate"].as<std::string>() +
-                         " needs --primary (RFC 5780 needs two concrete addresses)",
-                     args["alternate"].as<std::string>());
+      throw conflict("--alternate " + alternate + " needs --primary (RFC 5780 needs two concrete addresses)",
+                     alternate);
     }
     a.alternate_ip = parse_ip(args["alternate"].as<std::string>(), "--alternate");
     if (a.alternate_ip->family != a.primary_ip.family) {
@@ -118,6 +126,7 @@ ServeCommand parse(int argc, char** argv) {
     p.listen = a.primary_ip;
     p.listen.port = args.count("probe-port") ? parse_port(args["probe-port"].as<std::string>(), "--probe-port")
                                              : ports::kDefaultControlPort;
+    p.ipv6_prefix = o.ipv6_prefix;
     if (args.count("probe-secret")) p.secret = args["probe-secret"].as<std::string>();
     if (args.count("probe-per-minute")) {
       p.requests_per_minute = parse_int(args["probe-per-minute"].as<std::string>(), "--probe-per-minute", 1, 1000);
@@ -128,6 +137,7 @@ ServeCommand parse(int argc, char** argv) {
   }
   cmd.json = args.count("json") > 0 || args.count("json-log") > 0;
   cmd.web = parse_web_options(args);
+  if (cmd.web) cmd.web->ipv6_prefix = o.ipv6_prefix;
   return cmd;
 }
 

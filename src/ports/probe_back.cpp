@@ -5,7 +5,6 @@
 #include <sys/socket.h>
 
 #include <cerrno>
-#include <deque>
 #include <thread>
 #include <vector>
 
@@ -13,6 +12,7 @@
 #include "src/ports/channel.hpp"
 #include "src/ports/prober.hpp"
 #include "src/ports/session.hpp"
+#include "src/ports/source_budget.hpp"
 #include "stun/net/endpoint.hpp"
 
 namespace natdiag::ports {
@@ -26,10 +26,6 @@ constexpr auto kRequestWait = 5s;
 constexpr std::size_t kMaxConnections = 32;
 /// Answers (first bytes) from a compared TCP port are cut to this length.
 constexpr std::size_t kMaxSampleBytes = 1024;
-
-std::string ip_key(const net::TransportAddress& a) {
-  return a.ip_string();
-}
 
 /// Ports sharing the same detail and source, as [{"ports","from","detail"}].
 nlohmann::json udp_list(const std::map<std::uint16_t, UdpReply>& replies) {
@@ -47,10 +43,10 @@ nlohmann::json udp_list(const std::map<std::uint16_t, UdpReply>& replies) {
 
 /// State shared by the accept loop and the request threads.
 struct ProbeBackService::Shared {
+  explicit Shared(const ProbeBackOptions& o)
+      : budget(o.requests_per_minute, o.max_concurrent, o.ipv6_prefix, o.max_sources) {}
   std::mutex mutex;
-  std::map<std::string, std::deque<stun::TimePoint>> recent;  // per source IP
-  std::map<std::string, int> running_by_ip;
-  int running = 0;
+  SourceBudget budget;  // per source key (IPv6 per prefix), bounded
   struct Refusals {
     std::uint64_t count = 0;
     std::string last_source;
@@ -87,7 +83,7 @@ struct ProbeBackService::Shared {
 };
 
 ProbeBackService::ProbeBackService(ProbeBackOptions options)
-    : options_(std::move(options)), shared_(std::make_shared<Shared>()) {
+    : options_(std::move(options)), shared_(std::make_shared<Shared>(options_)) {
   // serve's default address (0.0.0.0) takes IPv6 requesters too: one dual-stack socket on
   // [::], so `ports --via` can test a host's IPv6 firewall against the same serve. IPv4
   // peers arrive as v4-mapped addresses, which from_sockaddr() reads back as IPv4.
@@ -209,45 +205,33 @@ void ProbeBackService::serve_connection(net::FileDescriptor fd) {
     refuse(reason, text);
     return;
   }
-  const std::string ip = ip_key(*peer);
   {
     std::lock_guard lock(shared_->mutex);
-    auto& times = shared_->recent[ip];
-    while (!times.empty() && now - times.front() > 60s) times.pop_front();
-    std::string over;
-    if (static_cast<int>(times.size()) >= options_.requests_per_minute)
-      over = "per-ip-budget";
-    else if (shared_->running_by_ip[ip] > 0)
-      over = "busy-ip";
-    else if (shared_->running >= options_.max_concurrent)
-      over = "busy";
+    const std::string over = shared_->budget.admit(*peer, now);
     if (!over.empty()) {
+      const std::string key = shared_->budget.key_text(*peer);
       shared_->refusals[over].count++;
       shared_->refusals[over].last_source = source;
       channel.send(
           {{"type", "refused"},
            {"reason", over == "per-ip-budget"
                           ? "over the budget of " + std::to_string(options_.requests_per_minute) +
-                                " requests per minute from " + ip
-                      : over == "busy-ip"
-                          ? "a request from " + ip + " is still running"
-                          : "too many requests at once; try again in a few seconds"}},
+                                " requests per minute from " + key
+                      : over == "busy-ip" ? "a request from " + key + " is still running"
+                      : over == "busy"    ? "too many requests at once; try again in a few seconds"
+                                          : "too many sources at once; try again in a minute"}},
           stun::Clock::now() + 1s);
       return;
     }
-    times.push_back(now);
-    ++shared_->running_by_ip[ip];
-    ++shared_->running;
   }
   struct Release {
     Shared& s;
-    std::string ip;
+    net::TransportAddress peer;
     ~Release() {
       std::lock_guard lock(s.mutex);
-      --s.running_by_ip[ip];
-      --s.running;
+      s.budget.release(peer);
     }
-  } release{*shared_, ip};
+  } release{*shared_, *peer};
 
   const auto end = now + std::chrono::seconds(request->seconds);
   channel.send({{"type", "accepted"}}, end);

@@ -1,12 +1,14 @@
 // `natdiag serve --probe-back`: the far end of `natdiag ports --via`. A TCP control service;
 // each accepted request makes serve send authenticated probes to the ports it names, and only
 // to the source address of that control connection (the protocol has no field for another).
-// Bounded per request (ports, seconds, rounds, paced rate) and per source IP (requests per
-// minute, one at a time); refusals are logged at most once per reason per interval.
+// Bounded per request (ports, seconds, rounds, paced rate) and per source (IPv4 address or
+// IPv6 prefix, as serve's STUN limit: requests per minute, one at a time; source_budget.hpp); refusals are logged at most once per reason
+// per interval.
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <map>
 #include <memory>
@@ -23,8 +25,10 @@ struct ProbeBackOptions {
   net::TransportAddress listen;  ///< control address and port (probes leave from its IP)
   std::string secret;            ///< --probe-secret: requests must carry its HMAC
   double rate = 20000;           ///< UDP probes per second per request
-  int requests_per_minute = 12;  ///< per source IP (profile --via for every server, both families: 6)
+  int requests_per_minute = 12;  ///< per source key (profile --via for every server, both families: 6)
   int max_concurrent = 4;        ///< requests served at once, all sources
+  int ipv6_prefix = 64;          ///< IPv6 sources count as one per prefix (serve --ipv6-prefix)
+  std::size_t max_sources = 4096;  ///< source keys remembered at once; new ones are refused beyond
   std::chrono::seconds log_interval{10};
 };
 

@@ -32,6 +32,76 @@ std::optional<std::string> validate_result(const nlohmann::json& result) {
   return std::nullopt;
 }
 
+namespace {
+
+enum class Kind { kString, kNumber, kBool };
+constexpr std::size_t kMaxTextBytes = 256;
+
+/// `v` when it is of kind `k` (a string cut to kMaxTextBytes), else null.
+nlohmann::json scalar(const nlohmann::json* v, Kind k) {
+  if (v == nullptr) return nullptr;
+  if (k == Kind::kString && v->is_string()) return v->get<std::string>().substr(0, kMaxTextBytes);
+  if (k == Kind::kNumber && v->is_number()) return *v;
+  if (k == Kind::kBool && v->is_boolean()) return *v;
+  return nullptr;
+}
+
+const nlohmann::json* member(const nlohmann::json& object, const char* key) {
+  if (!object.is_object()) return nullptr;
+  const auto it = object.find(key);
+  return it == object.end() ? nullptr : &*it;
+}
+
+using Fields = std::initializer_list<std::pair<const char*, Kind>>;
+
+/// An object with exactly `fields`, each from `object` or null.
+nlohmann::json pick(const nlohmann::json* object, Fields fields) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [key, kind] : fields) out[key] = object ? scalar(member(*object, key), kind) : nullptr;
+  return out;
+}
+
+/// The first `max` objects of the list `list`, each cut to `fields`; a missing list is empty.
+nlohmann::json pick_list(const nlohmann::json* list, std::size_t max, Fields fields) {
+  nlohmann::json out = nlohmann::json::array();
+  if (list == nullptr || !list->is_array()) return out;
+  for (const auto& item : *list) {
+    if (out.size() >= max) break;
+    if (item.is_object()) out.push_back(pick(&item, fields));
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json stored_result(const nlohmann::json& result) {
+  using enum Kind;
+  const auto* nat = member(result, "nat");
+  nlohmann::json answered = nlohmann::json::array();
+  if (const auto* list = nat ? member(*nat, "stun_answered") : nullptr; list && list->is_array()) {
+    for (const auto& s : *list) {
+      if (answered.size() < 8 && s.is_string()) answered.push_back(scalar(&s, kString));
+    }
+  }
+  return {{"schema", "natdiag/1"},
+          {"command", "web-check"},
+          {"verdict", pick(member(result, "verdict"), {{"id", kString}, {"headline", kString}})},
+          {"checks", pick_list(member(result, "checks"), 8,
+                               {{"name", kString}, {"url", kString}, {"result", kString}, {"ms", kNumber},
+                                {"rtt_ms", kNumber}, {"detail", kString}})},
+          {"turn_configured", scalar(member(result, "turn_configured"), kBool)},
+          {"nat", {{"mapping", nat ? scalar(member(*nat, "mapping"), kString) : nullptr},
+                   {"stun_answered", answered},
+                   {"srflx", pick_list(nat ? member(*nat, "srflx") : nullptr, 16,
+                                       {{"server", kString}, {"address", kString}})}}},
+          {"ipv6", scalar(member(result, "ipv6"), kBool)},
+          {"rtt_ms", scalar(member(result, "rtt_ms"), kNumber)},
+          {"candidates", pick_list(member(result, "candidates"), 32,
+                                   {{"type", kString}, {"transport", kString}, {"address", kString},
+                                    {"port", kNumber}, {"server", kString}})},
+          {"user_agent", scalar(member(result, "user_agent"), kString)}};
+}
+
 ResultsFile::ResultsFile(const std::string& path) : out_(path, std::ios::app) {
   if (!out_) throw std::runtime_error("cannot open results file '" + path + "' for appending");
 }

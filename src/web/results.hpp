@@ -13,8 +13,11 @@
 
 namespace natdiag::web {
 
-/// Request bodies above this are refused with 413 (a result with 100 candidates is ~20 KiB).
+/// Request bodies above this are refused with 413 (a check with 64 candidates is ~32 KiB).
 inline constexpr std::size_t kMaxBodyBytes = 64 * 1024;
+/// POST /api/result bodies above this are refused with 413: what the page posts (stored_result's
+/// fields, 32 candidates at most) is 2 to 4 KiB.
+inline constexpr std::size_t kMaxResultBytes = 8 * 1024;
 
 /// The verdict ids the page may post (verdict.mjs); anything else is malformed.
 inline constexpr std::string_view kVerdictIds[] = {"direct-udp", "turn-udp", "turn-tcp", "ice-tcp",
@@ -22,6 +25,11 @@ inline constexpr std::string_view kVerdictIds[] = {"direct-udp", "turn-udp", "tu
 
 /// Why a posted result is refused (one line), or nullopt when it is a well-formed web-check.
 std::optional<std::string> validate_result(const nlohmann::json& result);
+
+/// What is stored of a valid result: only the fields the page sends (app.mjs, docs/web.md),
+/// each of its type or null, strings cut to 256 bytes, lists to a few entries. Nothing else a
+/// poster adds reaches the --results file.
+nlohmann::json stored_result(const nlohmann::json& result);
 
 /// Appends one JSON line per result; opened at start-up so an unwritable file fails early.
 class ResultsFile {

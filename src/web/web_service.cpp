@@ -17,6 +17,7 @@
 #include "src/web/assets.hpp"
 #include "src/web/ice_peer.hpp"
 #include "src/web/results.hpp"
+#include "stun/server/rate_limiter.hpp"
 
 namespace natdiag::web {
 namespace {
@@ -27,15 +28,20 @@ using nlohmann::json;
 /// One check in progress: the ICE peer and what the log line needs.
 struct Session {
   std::string client_ip;
+  server::SourceKey client_key;  ///< IPv6 cut to --ipv6-prefix: what the per-client limit counts
   std::string check;
   Clock::time_point started;
-  SoupServerMessage* pending = nullptr;  ///< the paused POST /api/check, until gathered
+  /// The paused POST /api/check until gathered, with a reference: a client that goes away makes
+  /// libsoup finish and unref the message, and "finished" clears this before it can dangle.
+  SoupServerMessage* pending = nullptr;
+  gulong finished_handler = 0;
   std::unique_ptr<IcePeer> peer;
   bool logged = false;
 };
 
 void respond(SoupServerMessage* msg, guint status, std::string_view type, std::string_view body) {
-  soup_server_message_set_status(msg, status, nullptr);
+  // libsoup has no phrase for 429 (RFC 6585) and would send "Unknown Error".
+  soup_server_message_set_status(msg, status, status == 429 ? "Too Many Requests" : nullptr);
   soup_server_message_set_response(msg, std::string(type).c_str(), SOUP_MEMORY_COPY, body.data(), body.size());
   soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Cache-Control", "no-store");
 }
@@ -57,6 +63,51 @@ void log_line(bool json_log, const std::string& text, json event) {
   }
 }
 
+/// The client of `msg` as an address ("::ffff:192.0.2.1" read as IPv4), or nullopt.
+std::optional<stun::TransportAddress> client_of(SoupServerMessage* msg) {
+  const char* host = soup_server_message_get_remote_host(msg);
+  if (host == nullptr) return std::nullopt;
+  std::string_view h = host;
+  if (h.starts_with("::ffff:") && h.find('.') != std::string_view::npos) h.remove_prefix(7);
+  const bool v6 = h.find(':') != std::string_view::npos;
+  std::string text;
+  text.append(v6 ? "[" : "").append(h).append(v6 ? "]:0" : ":0");
+  return stun::TransportAddress::parse(text);
+}
+
+/// Refusals counted per reason and logged at most once per interval, like serve's other ones.
+struct Refusals {
+  struct Count {
+    std::uint64_t count = 0;
+    std::string last_source;
+    std::optional<Clock::time_point> last_logged;
+  };
+  std::map<std::string, Count> by_reason;
+
+  /// Counts one; logs now when the reason was not logged within `interval`.
+  void add(bool json_log, const std::string& reason, const std::string& source, std::chrono::seconds interval) {
+    auto& c = by_reason[reason];
+    ++c.count;
+    c.last_source = source;
+    if (!c.last_logged || Clock::now() - *c.last_logged >= interval) log(json_log, reason, c);
+  }
+  /// Logs every reason with refusals not yet logged (the interval timer).
+  void flush(bool json_log) {
+    for (auto& [reason, c] : by_reason) {
+      if (c.count > 0) log(json_log, reason, c);
+    }
+  }
+  static void log(bool json_log, const std::string& reason, Count& c) {
+    log_line(json_log,
+             "refused " + std::to_string(c.count) + " " + reason + (c.count == 1 ? " request" : " requests") +
+                 (c.last_source.empty() ? "" : ", last from " + c.last_source),
+             json{{"event", "refused"}, {"reason", reason}, {"count", c.count},
+                  {"last_source", c.last_source.empty() ? json(nullptr) : json(c.last_source)}});
+    c.count = 0;
+    c.last_logged = Clock::now();
+  }
+};
+
 }  // namespace
 
 struct WebService::Impl {
@@ -69,6 +120,13 @@ struct WebService::Impl {
   std::thread thread;
   std::map<std::uint64_t, Session> sessions;
   std::uint64_t next_id = 1;
+  std::unique_ptr<server::RateLimiter> api_limiter;     ///< per client, /api/config + /api/result
+  std::unique_ptr<server::RateLimiter> results_limiter; ///< one bucket: every client asks with one key
+  Refusals refusals;
+
+  /// False (and the answer set: 429) when `msg`'s client is over its budget or results over theirs.
+  bool admit(SoupServerMessage* msg, bool result);
+  void refuse(SoupServerMessage* msg, guint status, const std::string& reason, const std::string& text);
 
   void start(std::promise<void>& started);
   void handle(SoupServerMessage* msg, const char* path);
@@ -77,6 +135,7 @@ struct WebService::Impl {
   void handle_result(SoupServerMessage* msg, const json& body);
   void finish(std::uint64_t id, bool connected, const char* why);
   void close_session(std::uint64_t id);
+  void drop_pending(Session& s);
 };
 
 namespace {
@@ -85,11 +144,24 @@ void on_request(SoupServer*, SoupServerMessage* msg, const char* path, GHashTabl
   static_cast<WebService::Impl*>(data)->handle(msg, path);
 }
 
-/// Before the body is read: a declared Content-Length above the cap is refused at once.
-void on_headers(SoupServer*, SoupServerMessage* msg, const char*, GHashTable*, gpointer) {
+/// The body limit of `path`: results are small, checks carry up to 64 candidates.
+std::size_t body_limit(std::string_view path) {
+  return path == "/api/result" ? kMaxResultBytes : kMaxBodyBytes;
+}
+
+std::string too_large_text(std::string_view path) {
+  return "request body larger than " + std::to_string(body_limit(path) / 1024) + " KiB";
+}
+
+/// Before the body is read: the per-client budget of the API, then a declared Content-Length
+/// above the path's cap is refused at once (neither reads the body).
+void on_headers(SoupServer*, SoupServerMessage* msg, const char* path, GHashTable*, gpointer data) {
+  auto* self = static_cast<WebService::Impl*>(data);
+  const std::string_view p = path;
+  if ((p == "/api/config" || p == "/api/result") && !self->admit(msg, p == "/api/result")) return;
   const goffset length = soup_message_headers_get_content_length(soup_server_message_get_request_headers(msg));
-  if (length > static_cast<goffset>(kMaxBodyBytes)) {
-    respond_error(msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "request body larger than 64 KiB");
+  if (length > static_cast<goffset>(body_limit(p))) {
+    self->refuse(msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "web-too-large", too_large_text(p));
   }
 }
 
@@ -114,6 +186,18 @@ void WebService::Impl::start(std::promise<void>& started) {
                            : soup_server_new("server-header", "natdiag", nullptr);
   if (cert != nullptr) g_object_unref(cert);
   soup_server_add_early_handler(server, nullptr, on_headers, this, nullptr);
+  // Refusals not yet logged are logged at the end of their interval.
+  GSource* flush = g_timeout_source_new_seconds(static_cast<guint>(options.log_interval_seconds));
+  g_source_set_callback(
+      flush,
+      [](gpointer data) -> gboolean {
+        auto* self = static_cast<Impl*>(data);
+        self->refusals.flush(self->options.json_log);
+        return G_SOURCE_CONTINUE;
+      },
+      this, nullptr);
+  g_source_attach(flush, context);
+  g_source_unref(flush);
   soup_server_add_handler(server, nullptr, on_request, this, nullptr);
   GInetAddress* ip = g_inet_address_new_from_string(options.listen_ip.c_str());
   GSocketAddress* address = g_inet_socket_address_new(ip, options.listen_port);
@@ -140,7 +224,7 @@ void WebService::Impl::start(std::promise<void>& started) {
 }
 
 void WebService::Impl::handle(SoupServerMessage* msg, const char* path) {
-  if (soup_server_message_get_status(msg) == SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE) return;
+  if (soup_server_message_get_status(msg) != 0) return;  // answered early (413, 429)
   const std::string_view method = soup_server_message_get_method(msg);
   const std::string_view p = path;
   if (method == "GET" || method == "HEAD") {
@@ -153,8 +237,8 @@ void WebService::Impl::handle(SoupServerMessage* msg, const char* path) {
   }
   if (method != "POST") return respond_error(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "GET or POST only");
   SoupMessageBody* body = soup_server_message_get_request_body(msg);
-  if (body->length > static_cast<goffset>(kMaxBodyBytes)) {
-    return respond_error(msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "request body larger than 64 KiB");
+  if (body->length > static_cast<goffset>(body_limit(p))) {
+    return refuse(msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "web-too-large", too_large_text(p));
   }
   const json parsed = json::parse(std::string_view(body->data, static_cast<std::size_t>(body->length)), nullptr,
                                   false);
@@ -198,18 +282,34 @@ void WebService::Impl::handle_check(SoupServerMessage* msg, const json& body) {
     return respond_error(msg, SOUP_STATUS_BAD_REQUEST, "a check needs check (udp, tcp, turn-*), ufrag, pwd, candidates");
   }
   const std::string client_ip = soup_server_message_get_remote_host(msg);
-  const auto same_ip = std::ranges::count_if(sessions, [&](const auto& s) { return s.second.client_ip == client_ip; });
+  const auto client = client_of(msg);
+  const auto key = server::source_key(client.value_or(stun::TransportAddress{}), options.ipv6_prefix);
+  const auto same_ip = std::ranges::count_if(sessions, [&](const auto& s) { return s.second.client_key == key; });
   if (same_ip >= options.per_ip_sessions || std::ssize(sessions) >= options.max_sessions) {
-    return respond_error(msg, 429, "too many checks at once; try again in a minute");
+    return refuse(msg, 429, "web-checks-busy", "too many checks at once; try again in a minute");
   }
   RemoteIce remote{*ufrag, *pwd, {}};
   for (const auto& c : *cands) remote.candidates.push_back(c.get<std::string>());
   const std::uint64_t id = next_id++;
   Session& session = sessions[id];
   session.client_ip = client_ip;
+  session.client_key = key;
   session.check = *check;
   session.started = Clock::now();
-  session.pending = msg;
+  session.pending = static_cast<SoupServerMessage*>(g_object_ref(msg));
+  struct Gone { Impl* self; std::uint64_t id; };
+  // libsoup finished the message before the answer was ready: the client went away.
+  const auto on_finished = +[](SoupServerMessage*, gpointer data) {
+    const auto [self, gone_id] = *static_cast<Gone*>(data);  // drop_pending() may free `data`
+    auto it = self->sessions.find(gone_id);
+    if (it == self->sessions.end() || it->second.pending == nullptr) return;
+    self->drop_pending(it->second);
+    self->finish(gone_id, false, "the client went away before the answer");
+    self->sessions.erase(it);
+  };
+  session.finished_handler = g_signal_connect_data(
+      msg, "finished", G_CALLBACK(on_finished), new Gone{this, id},
+      [](gpointer data, GClosure*) { delete static_cast<Gone*>(data); }, GConnectFlags{});
   soup_server_message_pause(msg);
   const bool tcp = *check == "tcp";
   session.peer = std::make_unique<IcePeer>(
@@ -219,7 +319,7 @@ void WebService::Impl::handle_check(SoupServerMessage* msg, const json& body) {
       [this, id](const LocalIce& local) {
         auto it = sessions.find(id);
         if (it == sessions.end() || it->second.pending == nullptr) return;
-        SoupServerMessage* pending = std::exchange(it->second.pending, nullptr);
+        SoupServerMessage* pending = it->second.pending;
         if (local.candidates.empty()) {
           respond_error(pending, SOUP_STATUS_INTERNAL_SERVER_ERROR, "the server has no ICE candidate for this check");
         } else {
@@ -227,6 +327,7 @@ void WebService::Impl::handle_check(SoupServerMessage* msg, const json& body) {
                   json{{"id", id}, {"ufrag", local.ufrag}, {"pwd", local.pwd}, {"candidates", local.candidates}}.dump());
         }
         soup_server_message_unpause(pending);
+        drop_pending(it->second);
       },
       [this, id](bool connected) { finish(id, connected, connected ? "" : "ICE failed"); });
   auto* timeout = g_timeout_source_new_seconds(static_cast<guint>(options.session_seconds));
@@ -264,8 +365,44 @@ void WebService::Impl::close_session(std::uint64_t id) {
   if (it->second.pending != nullptr) {
     respond_error(it->second.pending, SOUP_STATUS_INTERNAL_SERVER_ERROR, "ICE gathering timed out");
     soup_server_message_unpause(it->second.pending);
+    drop_pending(it->second);
   }
   sessions.erase(it);
+}
+
+void WebService::Impl::drop_pending(Session& s) {
+  if (s.pending == nullptr) return;
+  SoupServerMessage* msg = std::exchange(s.pending, nullptr);
+  g_signal_handler_disconnect(msg, s.finished_handler);
+  g_object_unref(msg);
+}
+
+bool WebService::Impl::admit(SoupServerMessage* msg, bool result) {
+  const auto client = client_of(msg);
+  if (!client) return true;  // not an IP client (accept_iostream): nothing to count by
+  const auto now = Clock::now();
+  if (!api_limiter->allow(*client, now)) {
+    refuse(msg, 429, "web-api-rate-limited", "too many requests; try again in a minute");
+    return false;
+  }
+  if (result && !results_limiter->allow(stun::TransportAddress{}, now)) {
+    refuse(msg, 429, "web-results-busy", "too many results from everyone; try again in a minute");
+    return false;
+  }
+  return true;
+}
+
+void WebService::Impl::refuse(SoupServerMessage* msg, guint status, const std::string& reason, const std::string& text) {
+  const auto client = client_of(msg);
+  if (client) {
+    auto source = *client;
+    source.port = static_cast<std::uint16_t>(g_inet_socket_address_get_port(
+        G_INET_SOCKET_ADDRESS(soup_server_message_get_remote_address(msg))));
+    refusals.add(options.json_log, reason, source.to_string(), std::chrono::seconds(options.log_interval_seconds));
+  } else {
+    refusals.add(options.json_log, reason, "", std::chrono::seconds(options.log_interval_seconds));
+  }
+  respond_error(msg, status, text);
 }
 
 void WebService::Impl::handle_result(SoupServerMessage* msg, const json& body) {
@@ -275,7 +412,7 @@ void WebService::Impl::handle_result(SoupServerMessage* msg, const json& body) {
   log_line(options.json_log, "result from " + client + ": " + verdict,
            json{{"event", "web-result"}, {"client", client}, {"verdict", verdict}});
   if (!results) return respond(msg, SOUP_STATUS_OK, "application/json", R"({"stored":false})");
-  json line = body;
+  json line = stored_result(body);
   line["received_at"] = static_cast<std::int64_t>(std::time(nullptr));
   if (!results->append(line)) return respond_error(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "cannot write results");
   respond(msg, SOUP_STATUS_OK, "application/json", R"({"stored":true})");
@@ -284,10 +421,15 @@ void WebService::Impl::handle_result(SoupServerMessage* msg, const json& body) {
 WebService::WebService(WebOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
   if (!impl_->options.results_path.empty()) impl_->results.emplace(impl_->options.results_path);
+  const auto& o = impl_->options;
+  impl_->api_limiter = std::make_unique<server::RateLimiter>(o.api_per_minute / 60, o.api_burst, o.ipv6_prefix, 4096);
+  impl_->results_limiter = std::make_unique<server::RateLimiter>(o.results_per_minute / 60, o.results_per_minute, 0, 64);
   std::promise<void> started;
   auto ready = started.get_future();
   impl_->thread = std::thread([this, &started] {
     impl_->start(started);
+    impl_->refusals.flush(impl_->options.json_log);
+    for (auto& [id, session] : impl_->sessions) impl_->drop_pending(session);
     impl_->sessions.clear();
     if (impl_->server != nullptr) g_object_unref(impl_->server);
     g_main_context_pop_thread_default(impl_->context);

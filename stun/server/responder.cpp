@@ -164,6 +164,10 @@ Reply Responder::respond(std::span<const std::uint8_t> request, const TransportA
   MessageBuilder b(out, stun::compose_message_type(stun::Method::kBinding,
                                                    MessageClass::kSuccessResponse),
                    msg.cookie_and_transaction_id());
+  // RFC 5780 §7.3: RESPONSE-ORIGIN is the address the answer is sent from; a wildcard (0.0.0.0,
+  // ::) is none, whether or not the caller flagged it, so it is left out rather than sent.
+  const TransportAddress origin = addrs.address_of(reply.from);
+  const bool origin_known = !addrs.wildcard && std::ranges::any_of(origin.ip, [](std::uint8_t b) { return b != 0; });
   const SocketId other{static_cast<std::uint8_t>(arrived_on.ip ^ 1),
                        static_cast<std::uint8_t>(arrived_on.port ^ 1)};
   if (msg.has_magic_cookie()) {
@@ -171,14 +175,14 @@ Reply Responder::respond(std::span<const std::uint8_t> request, const TransportA
     // MAPPED-ADDRESS too, as coturn and stuntman send it: RFC 8489 §14.1 keeps it for
     // backwards compatibility, and some clients (turnutils_natdiscovery) look for it.
     b.add_address(AttributeType::kMappedAddress, source);
-    if (!addrs.wildcard) b.add_address(AttributeType::kResponseOrigin, addrs.address_of(reply.from));
+    if (origin_known) b.add_address(AttributeType::kResponseOrigin, origin);
     // RFC 5780 §7.4: OTHER-ADDRESS is the address that differs in both IP and port from the
     // one the request arrived on.
     if (rfc5780) b.add_address(AttributeType::kOtherAddress, addrs.address_of(other));
   } else {
     // RFC 3489 §11.2: MAPPED-ADDRESS, SOURCE-ADDRESS and CHANGED-ADDRESS.
     b.add_address(AttributeType::kMappedAddress, source);
-    if (!addrs.wildcard) b.add_address(AttributeType::kSourceAddress, addrs.address_of(reply.from));
+    if (origin_known) b.add_address(AttributeType::kSourceAddress, origin);
     if (rfc5780) b.add_address(AttributeType::kChangedAddress, addrs.address_of(other));
   }
   if (!config_.software.empty()) {

@@ -69,6 +69,8 @@ CASES=$(cat <<EOF
 2|bad-value|is missing|advise --from $TMP/empty-facts.json
 2|usage|'--bogus'|serve --bogus
 2|usage|203.0.113.11|serve --alternate 203.0.113.11
+2|usage|0.0.0.0|serve --primary 0.0.0.0 --alternate 203.0.113.11
+2|usage|'::'|serve --primary :: --alternate 2001:db8::11
 2|usage|3478 twice|serve --port 3478 --alt-port 3478
 2|bad-value|'65536'|serve --port 65536
 2|usage|'bogus'|bogus

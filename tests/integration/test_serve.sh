@@ -61,9 +61,19 @@ check_eq "--threads 2 on a port a natdiag serve --threads already holds: exit 3"
 kill -TERM "$THREADS_PID"; wait "$THREADS_PID"
 check_contains "--threads 2: stops cleanly with both workers' counts" "stopped after 20 requests, 20 answered" "$(cat "$TMP/threads.log")"
 
+echo "# --primary 0.0.0.0 given is the wildcard, as when omitted"
+P4=$(free_port)
+spawn "$TMP/any.log" "$NATDIAG" serve --primary 0.0.0.0 --port "$P4" --transport udp
+ANY_PID=${SPAWNED[-1]}
+wait_for_text "$TMP/any.log" "ready"
+json=$("$NATDIAG" stun 127.0.0.2 "$P4" --json)
+check_eq "--primary 0.0.0.0: a request to 127.0.0.2 is answered from 127.0.0.2 (IP_PKTINFO on)" success "$(jqv "$json" .binding)"
+check_eq "--primary 0.0.0.0: no RESPONSE-ORIGIN 0.0.0.0 (none at all)" null "$(jqv "$json" .response_origin)"
+kill -TERM "$ANY_PID"; wait "$ANY_PID"
+
 echo "# bad input: one line, exit 2"
 for args in "--primary 1.2.3" "--port 0" "--port 99999" "--alternate 127.0.0.2" "--primary 127.0.0.1 --alternate ::1" \
-            "--primary 127.0.0.1 --alternate 127.0.0.1" "--threads 0" "--transport sctp" "--rate-limit -5" "--bogus" "extra"; do
+            "--primary 127.0.0.1 --alternate 127.0.0.1" "--primary 0.0.0.0 --alternate 127.0.0.2" "--threads 0" "--transport sctp" "--rate-limit -5" "--bogus" "extra"; do
   err=$(eval "\"$NATDIAG\" serve $args" 2>&1 >/dev/null); rc=$?
   check_eq "serve $args: exit 2" 2 "$rc"
   check_lines "serve $args: one line" 1 "$err"

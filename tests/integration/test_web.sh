@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `natdiag serve --web` over loopback without a browser: the page and its files, the TURN REST
 # config (the secret never in it), signaling, bad input (400/413, nothing written), the per-IP
-# limit, start-up errors (unwritable --results: exit 3; bad options: exit 2), `web-report`.
+# limits (a flood of results: 429), a client leaving mid-check, start-up errors (unwritable
+# --results: exit 3; bad options: exit 2), `web-report`.
 source "$(dirname "$0")/lib.sh"
 
 RESULTS=$TMP/results.jsonl
@@ -72,6 +73,16 @@ codes=""
 for _ in $(seq 1 16); do codes+="$(code -X POST -d "$offer" "$WEB/api/check") "; done
 check_contains "per-IP limit: 429 beyond 16 sessions at once" "429" "$codes"
 
+echo "# a client that goes away during ICE gathering: the paused message is not answered after libsoup freed it"
+body="${offer/\"udp\"/\"tcp\"}"
+for _ in $(seq 1 20); do
+  # Send the whole request and close at once: libsoup finishes the message while it is paused.
+  timeout 2 bash -c 'exec 3<>/dev/tcp/127.0.0.1/$1; printf "POST /api/check HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" "${#2}" "$2" >&3; exec 3>&-' \
+    _ "$WEB_PORT" "$body" 2>/dev/null
+done
+sleep 1
+check_eq "still serving after 20 clients left mid-check" 200 "$(code "$WEB/")"
+
 echo "# serve --json-log: the web lines are JSON too"
 JPORT=$(free_port); JWEB=$(free_port)
 spawn "$TMP/serve-json.log" "$NATDIAG" serve --primary 127.0.0.1 --port "$JPORT" --web "127.0.0.1:$JWEB" --json-log
@@ -83,6 +94,30 @@ check_eq "json-log: every stdout line is a natdiag/1 serve object" true \
 check_eq "json-log: web-ready and web-result events" "web-ready web-result turn-tcp" \
   "$(grep -E 'web-(ready|result)' "$TMP/serve-json.log" | jq -rs '"\(.[0].event) \(.[1].event) \(.[1].verdict)"')"
 check_eq "json-log: nothing but JSON lines" 0 "$(grep -vc '^{' "$TMP/serve-json.log")"
+
+echo "# abuse: 1,000 POSTs from one address store at most the burst, then 429; /api/config shares the budget"
+FPORT=$(free_port); FWEB=$(free_port); FLOOD=$TMP/flood.jsonl
+spawn "$TMP/flood.log" "$NATDIAG" serve --primary 127.0.0.1 --port "$FPORT" --web "127.0.0.1:$FWEB" --results "$FLOOD" \
+  --turn "turn:127.0.0.1:3478" --turn-secret northwind
+wait_for_text "$TMP/flood.log" "natdiag serve: ready"
+urls=(); for _ in $(seq 1 1000); do urls+=("http://127.0.0.1:$FWEB/api/result"); done
+# One curl, one connection: -o applies to the first URL only, so the codes go on lines of their own.
+flood_codes=$(curl -s -w '\n%{http_code}\n' -X POST -H 'Content-Type: application/json' -d "$good" "${urls[@]}" |
+  grep -E '^[0-9]{3}$')
+check_eq "1,000 POSTs: 1,000 answers" 1000 "$(wc -l <<<"$flood_codes")"
+stored=$(wc -l <"$FLOOD")
+check "at most the burst (20) stored, got $stored" test "$stored" -le 20 -a "$stored" -ge 1
+check_eq "every POST beyond what was stored got 429" $((1000 - stored)) "$(grep -c '^429$' <<<"$flood_codes")"
+check_eq "GET /api/config (TURN credentials) is over the same budget: 429" 429 "$(code "http://127.0.0.1:$FWEB/api/config")"
+check_eq "the stored lines have no field the page does not send" "[]" \
+  "$(head -1 "$FLOOD" | jq -c '[keys[] | select(IN("schema","command","verdict","checks","turn_configured","nat","ipv6","rtt_ms","candidates","user_agent","received_at") | not)]')"
+check "the refusals are logged once per reason and interval, not per request" \
+  test "$(grep -c 'refused .* web-api-rate-limited' "$TMP/flood.log")" -le 2
+check "the refusal log names the client" grep -qE 'refused [0-9]+ web-api-rate-limited requests?, last from 127\.0\.0\.1:[0-9]+' "$TMP/flood.log"
+head -c 9000 /dev/zero | tr '\0' ' ' >"$TMP/9k"
+check_eq "a result body over 8 KiB: 413 (another client, so not 429)" 413 \
+  "$(curl -s -o /dev/null -w '%{http_code}' --interface 127.0.0.9 -X POST --data-binary @"$TMP/9k" "http://127.0.0.1:$FWEB/api/result")"
+check_eq "another client keeps its own budget" 200 "$(curl -s -o /dev/null -w '%{http_code}' --interface 127.0.0.10 "http://127.0.0.1:$FWEB/api/config")"
 
 echo "# web-report"
 out=$("$NATDIAG" web-report "$RESULTS"); rc=$?

@@ -3,6 +3,7 @@
 // prober on loopback.
 #include <doctest/doctest.h>
 
+#include <map>
 #include <thread>
 
 #include "src/ports/control.hpp"
@@ -14,6 +15,7 @@
 #include "src/ports/report.hpp"
 #include "src/ports/results.hpp"
 #include "src/ports/session.hpp"
+#include "src/ports/source_budget.hpp"
 #include "src/ports/wire.hpp"
 
 using namespace natdiag;
@@ -397,4 +399,68 @@ TEST_CASE("ports: a UDP set larger than one probe-back request is cut into reque
   PortSet exact;
   exact.add(1, 20000);
   CHECK(natdiag::ports::split(exact, 20000).size() == 1);
+}
+
+namespace {
+
+stun::TransportAddress v6_in_one_64(std::uint32_t n) {
+  auto a = *stun::TransportAddress::parse("[2001:db8:5:6::]:40000");
+  for (int i = 0; i < 4; ++i) a.ip[12 + i] = static_cast<std::uint8_t>(n >> (24 - 8 * i));
+  a.ip[8] = static_cast<std::uint8_t>(n & 0xFF);  // interface ids differ in their high bytes too
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("probe-back budget: every address of one IPv6 /64 shares one budget, the table stays bounded") {
+  const auto t0 = std::chrono::steady_clock::time_point{} + 1000s;
+  SourceBudget budget(12, 4, 64, 8);
+  int admitted = 0;
+  std::map<std::string, int> refused;
+  for (std::uint32_t n = 1; n <= 10000; ++n) {
+    const auto source = v6_in_one_64(n);
+    const auto why = budget.admit(source, t0 + std::chrono::milliseconds(n));
+    if (why.empty()) {
+      ++admitted;
+      budget.release(source);
+    } else {
+      ++refused[why];
+    }
+  }
+  CHECK(admitted == 12);  // --probe-per-minute, not 12 per address
+  CHECK(refused["per-ip-budget"] == 10000 - 12);
+  CHECK(budget.tracked() == 1);
+  CHECK(budget.key_text(v6_in_one_64(7)) == "2001:db8:5:6::/64");
+  // A minute later the /64 has its budget back.
+  CHECK(budget.admit(v6_in_one_64(99999), t0 + 75s).empty());
+  budget.release(v6_in_one_64(99999));
+
+  SUBCASE("one request at a time per /64, whichever address asks") {
+    SourceBudget b(12, 4, 64, 8);
+    CHECK(b.admit(v6_in_one_64(1), t0).empty());
+    CHECK(b.admit(v6_in_one_64(2), t0) == "busy-ip");
+    b.release(v6_in_one_64(3));  // the same key: its one request is over
+    CHECK(b.admit(v6_in_one_64(4), t0).empty());
+    CHECK(b.running() == 1);
+  }
+  SUBCASE("--ipv6-prefix 128: every address is its own key, and the table is capped") {
+    SourceBudget b(12, 100, 128, 8);
+    std::map<std::string, int> why;
+    for (std::uint32_t n = 1; n <= 100; ++n) ++why[b.admit(v6_in_one_64(n), t0)];
+    CHECK(why[""] == 8);
+    CHECK(why["too-many-sources"] == 92);
+    CHECK(b.tracked() == 8);
+    for (std::uint32_t n = 1; n <= 8; ++n) b.release(v6_in_one_64(n));
+    // Keys with nothing left in their minute are forgotten, and newcomers fit again.
+    CHECK(b.admit(v6_in_one_64(500), t0 + 61s).empty());
+    CHECK(b.tracked() == 1);
+  }
+  SUBCASE("IPv4 sources count by address") {
+    SourceBudget b(1, 4, 64, 8);
+    const auto a = *stun::TransportAddress::parse("198.51.100.7:1");
+    CHECK(b.admit(a, t0).empty());
+    b.release(a);
+    CHECK(b.admit(a, t0 + 1s) == "per-ip-budget");
+    CHECK(b.admit(*stun::TransportAddress::parse("198.51.100.8:1"), t0 + 1s).empty());
+  }
 }

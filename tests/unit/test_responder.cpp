@@ -321,3 +321,29 @@ TEST_CASE("server on loopback: one address answers CHANGE-REQUEST 420, RESPONSE-
   REQUIRE(both.status == net::UdpOutcome::Status::kResponse);
   CHECK(error_code_of(both) == 400);
 }
+
+TEST_CASE("responder: no answer carries RESPONSE-ORIGIN or SOURCE-ADDRESS 0.0.0.0 or ::") {
+  for (const char* any : {"0.0.0.0", "::"}) {
+    for (const bool flagged : {false, true}) {
+      CAPTURE(any);
+      CAPTURE(flagged);
+      ServerAddresses a;
+      a.primary_ip = addr(any);
+      a.wildcard = flagged;  // serve --primary 0.0.0.0 once left it false
+      const Responder r(ResponderConfig{a, "", false});
+      const auto from = addr(std::string_view(any) == "::" ? "[2001:db8::7]:40000" : "198.51.100.7:40000");
+      const auto answer = ask(r, binding(), {}, from);
+      REQUIRE(answer.reply.send);
+      CHECK(answer.view().find(AttributeType::kResponseOrigin) == nullptr);
+      CHECK(answer.address(AttributeType::kXorMappedAddress) == from);
+      // RFC 3489 requests (no magic cookie) get SOURCE-ADDRESS instead: never a wildcard either.
+      Request classic = binding();
+      classic.buffer[4] = classic.buffer[5] = classic.buffer[6] = classic.buffer[7] = 0;
+      classic.size -= 8;  // the FINGERPRINT needs the cookie: drop it
+      classic.buffer[3] = static_cast<std::uint8_t>(classic.buffer[3] - 8);
+      const auto old = ask(r, classic, {}, from);
+      REQUIRE(old.reply.send);
+      CHECK(old.view().find(AttributeType::kSourceAddress) == nullptr);
+    }
+  }
+}

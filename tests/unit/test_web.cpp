@@ -73,3 +73,28 @@ TEST_CASE("web-report: counts users, TURN, failures and network types; skips jun
   CHECK(r.by_network.at("UDP blocked, TCP open, mapping endpoint-independent") == 1);
   CHECK(r.by_network.at("nothing reached the server, mapping endpoint-independent") == 1);
 }
+
+TEST_CASE("web: only the page's own fields of a result are stored, each of its type, bounded") {
+  json posted = result("turn-tcp", "fails", "works");
+  posted["evil"] = std::string(10000, 'x');
+  posted["verdict"]["forged_by"] = "someone";
+  posted["user_agent"] = std::string(5000, 'u');
+  posted["rtt_ms"] = "not a number";
+  posted["candidates"] = json::array();
+  for (int i = 0; i < 100; ++i) {
+    posted["candidates"].push_back({{"type", "host"}, {"transport", "udp"}, {"address", "192.0.2.1"}, {"port", i}, {"x", 1}});
+  }
+  const json stored = natdiag::web::stored_result(posted);
+  CHECK_FALSE(validate_result(stored).has_value());  // still a result web-report reads
+  CHECK_FALSE(stored.contains("evil"));
+  CHECK_FALSE(stored["verdict"].contains("forged_by"));
+  CHECK(stored["verdict"]["id"] == "turn-tcp");
+  CHECK(stored["user_agent"].get<std::string>().size() == 256);
+  CHECK(stored["rtt_ms"].is_null());
+  CHECK(stored["ipv6"].is_null());  // absent facts are null, never omitted
+  CHECK(stored["candidates"].size() == 32);
+  CHECK_FALSE(stored["candidates"][0].contains("x"));
+  CHECK(stored["candidates"][0]["server"].is_null());
+  CHECK(stored["nat"]["mapping"] == "endpoint-independent");
+  CHECK(stored.dump().size() < 8 * 1024);
+}
