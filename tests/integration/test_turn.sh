@@ -120,7 +120,7 @@ check_eq "ice: 400 after credentials is auth-failed" auth-failed "$(jqv "$out" '
 check_contains "ice: says the credentials were rejected" "rejected the credentials" "$(jq -r '.warnings | join(" ")' <<<"$out")"
 if jq -r '.warnings | join(" ")' <<<"$out" | grep -q "does not do TURN"; then fail "ice: no 'does not do TURN'"; else pass "ice: no 'does not do TURN'"; fi
 
-echo "# a server whose 401 carries a 1,000-byte REALM: that URI's malformed answer, the others still checked"
+echo "# a server whose 401 carries a 1,100-byte REALM: that URI's malformed answer, the others still checked"
 LONG=$(free_port)
 spawn "$TMP/long.log" "$BUILD_DIR/stun-badserver" "$LONG" --turn-long-realm
 wait_for_text "$TMP/long.log" ready
@@ -128,7 +128,7 @@ turn "turn:127.0.0.1:$LONG" "turn:127.0.0.1:$PORT" --user natdiag --password sec
 check_eq "over-long REALM: exit 1 (not 3)" 1 "$rc"
 check_eq "over-long REALM: that URI malformed, the other works" "malformed true" \
   "$(jqv "$json" '"\(.uris[0].problem) \(.uris[1].working)"')"
-check_contains "over-long REALM: in words" "REALM of 1000 bytes" "$(jqv "$json" '.uris[0].verdict')"
+check_contains "over-long REALM: in words" "REALM of 1100 bytes" "$(jqv "$json" '.uris[0].verdict')"
 
 echo "# coturn hardened against private peers (denied-peer-ip, no allow-loopback-peers), checked on loopback"
 HARD_PORT=$(free_port)

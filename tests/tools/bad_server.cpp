@@ -6,7 +6,7 @@
 // and ignores everything. --turn-400: a TURN server that challenges an Allocate without
 // credentials with 401 (REALM, NONCE) and answers the authenticated retry with 400 Bad Request,
 // as one widely used Go TURN server does for credentials it cannot verify. --turn-long-realm:
-// the same, but the 401 carries a 1,000-byte REALM (RFC 8489 §14.9 allows 763). --tcp STEPS: listens on TCP instead and answers each request on a
+// the same, but the 401 carries a 1,100-byte REALM (RFC 8489 §14.9 allows 763). --tcp STEPS: listens on TCP instead and answers each request on a
 // connection with the comma-separated STEPS, in order:
 //   echo             the request itself, sent back
 //   indication       a Binding indication with the request's transaction ID
@@ -178,7 +178,7 @@ int main(int argc, char** argv) {
       b.add_error_code(authenticated ? 400 : 401, authenticated ? "Bad Request" : "Unauthorized");
       if (!authenticated) {
         b.add_string(stun::AttributeType::kRealm,
-                     long_realm ? std::string(1000, 'r') : std::string("badserver.test"))
+                     long_realm ? std::string(1100, 'r') : std::string("badserver.test"))
             .add_string(stun::AttributeType::kNonce, "0123456789abcdef");
       }
       b.add_string(stun::AttributeType::kSoftware, "stun-badserver").add_fingerprint();
