@@ -216,8 +216,8 @@ std::string summary(const TurnRun& run) {
       problems == 0 ? "" : "; " + std::to_string(problems) + (problems == 1 ? " finding" : " findings") + " below";
   if (failed == 0 && untested > 0) {
     return "TURN allocates: " + std::to_string(n) + (n == 1 ? " URI" : " URIs") + " allocated; " +
-           "the relay could not be tested from here for " + std::to_string(untested) +
-           " (see why below)" + also;
+           (n == 1 ? std::string("its relay") : "the relay of " + std::to_string(untested)) +
+           " could not be tested from here (see why below)" + also;
   }
   if (failed == 0) {
     return "TURN works: " + std::to_string(n) + (n == 1 ? " URI" : " URIs") +
