@@ -150,6 +150,10 @@ check_eq "hardened coturn: an info finding that says how to test it" "info" \
 check_contains "hardened coturn: run from outside the LAN" "outside the server's LAN" \
   "$(jqv "$json" '.uris[0].findings[] | select(.id=="relay-untested-private") | .message')"
 check_eq "hardened coturn: released" true "$(jqv "$json" '.uris[0].released')"
+printf '%s\n' "$json" >"$TMP/hardened.json"
+schema_out=$(python3 "$(dirname "$0")/../tools/validate_json.py" "$(dirname "$0")/../../docs/schema" "$TMP/hardened.json" 2>&1); rc=$?
+check_eq "hardened coturn: the JSON validates against natdiag-turn.schema.json" 0 "$rc"
+[ "$rc" -eq 0 ] || echo "$schema_out"
 out=$("$NATDIAG" turn "turn:127.0.0.1:$HARD_PORT" --user natdiag --password secretpw --count 2)
 check_contains "hardened coturn, text: not 'NOT working'" "TURN allocates: 1 URI allocated; its relay could not be tested from here" "$(head -1 <<<"$out")"
 if grep -q "NOT working" <<<"$out"; then fail "hardened coturn, text: no 'NOT working'"; else pass "hardened coturn, text: no 'NOT working'"; fi
