@@ -83,6 +83,7 @@ ProfileCommand parse(int argc, char** argv) {
     } else {
       throw UsageError(ErrorKind::kUsage, "--turn needs --user and --password, or --secret", args["turn"].as<std::string>());
     }
+    check_turn_username(turn.credentials.username, user);
     cmd.turn = turn;
   } else if (args.count("user") || args.count("password") || args.count("secret")) {
     throw UsageError(ErrorKind::kUsage, "--user, --password and --secret go with --turn",
@@ -218,7 +219,7 @@ void print_text(const Measured& m, const ProfileFacts& f, const std::vector<Find
   } else {
     row("ICE:", "not run: " + m.ice_error);
   }
-  if (m.turn_check) row("TURN:", (m.turn_check->working ? "" : "NOT working: ") + m.turn_check->verdict);
+  if (m.turn_check) row("TURN:", (m.turn_check->problem.empty() ? "" : "NOT working: ") + m.turn_check->verdict);
   if (m.ports) {
     std::string line;
     for (const auto& run : m.ports->runs) {

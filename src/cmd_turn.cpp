@@ -136,6 +136,9 @@ TurnCommand parse(int argc, char** argv) {
     base.credentials = client::TurnCredentials{args["user"].as<std::string>(),
                                                args["password"].as<std::string>()};
   }
+  if (base.credentials) {
+    check_turn_username(base.credentials->username, user ? args["user"].as<std::string>() : "");
+  }
   if (args.count("realm")) cmd.realm = args["realm"].as<std::string>();
   base.audit = args.count("audit") > 0;
   if (args.count("count")) base.count = parse_int(args["count"].as<std::string>(), "--count", 1, 1000);
@@ -191,26 +194,36 @@ struct TurnRun {
 
 bool counts(const client::TurnFinding& f) { return f.severity != "info"; }
 
+/// A relay that could not be tested from here (relay_unknown) is no problem by itself: its
+/// finding says why, and counts when it is a warning.
+bool broken(const client::TurnCheckReport& r) { return !r.problem.empty(); }
+
 bool healthy(const TurnRun& run) {
   for (const auto& r : run.reports) {
-    if (!r.working || std::any_of(r.findings.begin(), r.findings.end(), counts)) return false;
+    if (broken(r) || std::any_of(r.findings.begin(), r.findings.end(), counts)) return false;
   }
   return std::none_of(run.findings.begin(), run.findings.end(), counts);
 }
 
 std::string summary(const TurnRun& run) {
-  const auto broken = std::count_if(run.reports.begin(), run.reports.end(),
-                                    [](const auto& r) { return !r.working; });
+  const auto failed = std::count_if(run.reports.begin(), run.reports.end(), broken);
+  const auto untested = std::count_if(run.reports.begin(), run.reports.end(),
+                                      [](const auto& r) { return !r.relay_unknown.empty(); });
   const auto n = run.reports.size();
   std::size_t problems = std::count_if(run.findings.begin(), run.findings.end(), counts);
   for (const auto& r : run.reports) problems += std::count_if(r.findings.begin(), r.findings.end(), counts);
   const std::string also =
       problems == 0 ? "" : "; " + std::to_string(problems) + (problems == 1 ? " finding" : " findings") + " below";
-  if (broken == 0) {
+  if (failed == 0 && untested > 0) {
+    return "TURN allocates: " + std::to_string(n) + (n == 1 ? " URI" : " URIs") + " allocated; " +
+           (n == 1 ? std::string("its relay") : "the relay of " + std::to_string(untested)) +
+           " could not be tested from here (see why below)" + also;
+  }
+  if (failed == 0) {
     return "TURN works: " + std::to_string(n) + (n == 1 ? " URI" : " URIs") +
            " allocated and relayed data both ways" + also;
   }
-  return "TURN is NOT working: " + std::to_string(broken) + " of " + std::to_string(n) +
+  return "TURN is NOT working: " + std::to_string(failed) + " of " + std::to_string(n) +
          (n == 1 ? " URI" : " URIs") + " failed" + also;
 }
 
@@ -247,7 +260,7 @@ void print_text(const TurnCommand& cmd, const TurnRun& run) {
   std::cout << summary(run) << "\n";
   for (std::size_t i = 0; i < run.reports.size(); ++i) {
     const auto& r = run.reports[i];
-    std::cout << "\n" << cmd.targets[i].uri << "\n  " << (r.working ? "" : "NOT working: ") << r.verdict << "\n";
+    std::cout << "\n" << cmd.targets[i].uri << "\n  " << (broken(r) ? "NOT working: " : "") << r.verdict << "\n";
     for (const auto& s : r.steps) {
       char name[16];
       std::snprintf(name, sizeof name, "%-13s", s.name.c_str());
@@ -312,7 +325,7 @@ int run_turn(int argc, char** argv) {
     print_error(json, "usage", e.what(), e.value());
     return kUsage;
   } catch (const UsageError& e) {
-    print_error(json, "usage", e.what(), "");
+    print_error(json, "usage", e.what(), e.value().value_or(""));
     return kUsage;
   }
   TurnRun run;

@@ -60,8 +60,11 @@ OutputJson turn_uri_json(const std::string& uri, const client::TurnCheckReport& 
           {"transport", client::transport_name(r.transport)},
           {"server", json_address(r.server)},
           {"local_address", json_address(r.local)},
-          {"working", r.working},
+          // null: nothing failed, but the relay could not be tested from here (relay_unknown).
+          {"working", r.problem.empty() && !r.relay_unknown.empty() ? OutputJson(nullptr)
+                                                                     : OutputJson(r.working)},
           {"problem", r.problem.empty() ? OutputJson(nullptr) : OutputJson(r.problem)},
+          {"relay_unknown", r.relay_unknown.empty() ? OutputJson(nullptr) : OutputJson(r.relay_unknown)},
           {"verdict", r.verdict},
           {"steps", steps},
           {"relayed_address", json_address(r.relayed)},
@@ -86,7 +89,9 @@ std::vector<Finding> turn_profile_findings(const std::string& uri,
                                            const client::TurnCheckReport& r) {
   std::vector<Finding> out;
   // Warning, as profile rates a missing relay; the check adds why, in words.
-  if (!r.working) out.push_back({"turn-not-working", "warning", "TURN " + uri + ": " + r.verdict, ""});
+  if (!r.problem.empty()) {
+    out.push_back({"turn-not-working", "warning", "TURN " + uri + ": " + r.verdict, ""});
+  }
   for (const auto& f : r.findings) {
     if (f.severity == "info") continue;
     std::string fix;

@@ -4,6 +4,7 @@
 
 #include "src/cli_common.hpp"
 #include "src/server_spec.hpp"
+#include "stun/client/turn.hpp"
 
 namespace natdiag::cli {
 
@@ -50,6 +51,14 @@ TurnUri parse_turn_uri(std::string_view text, std::string_view what) {
   uri.host = spec.host;
   uri.port = spec.port.value_or(secure ? kTurnsPort : kTurnPort);
   return uri;
+}
+
+void check_turn_username(std::string_view username, std::string_view user_given) {
+  if (username.size() <= client::kMaxUsernameBytes) return;
+  throw UsageError(ErrorKind::kUsage,
+                   "--user must make a TURN USERNAME of fewer than 509 bytes (RFC 8489 §14.3), "
+                   "got " + std::to_string(username.size()) + " bytes",
+                   std::string(user_given));
 }
 
 }  // namespace natdiag::cli

@@ -25,4 +25,8 @@ struct TurnUri {
 /// host or port.
 [[nodiscard]] TurnUri parse_turn_uri(std::string_view text, std::string_view what);
 
+/// Throws UsageError naming --user when `username` (as sent: "expiry:user" for TURN REST) is
+/// not fewer than 509 bytes (RFC 8489 §14.3).
+void check_turn_username(std::string_view username, std::string_view user_given);
+
 }  // namespace natdiag::cli

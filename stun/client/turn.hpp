@@ -39,6 +39,11 @@ struct TurnCredentials {
   std::string password;
 };
 
+/// RFC 8489 §14.3: a USERNAME is fewer than 509 bytes.
+inline constexpr std::size_t kMaxUsernameBytes = 508;
+/// RFC 8489 §14.9, §14.10: a REALM or NONCE is at most 763 bytes (fewer than 128 characters).
+inline constexpr std::size_t kMaxRealmNonceBytes = 763;
+
 /// How long derived TURN REST credentials stay valid (coturn compares the expiry with its clock).
 inline constexpr std::chrono::seconds kRestCredentialLifetime{24 * 3600};
 

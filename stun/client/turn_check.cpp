@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <stdexcept>
 
 #include "stun/client/turn_audit.hpp"
 #include "stun/client/turn_relay.hpp"
@@ -33,11 +34,16 @@ class Check {
   }
 
   TurnCheckReport run() {
-    if (resolve() && connect() && allocate()) {
-      refresh();
-      relay_test();
-      if (o_.audit) audit();
-      release();
+    try {
+      if (resolve() && connect() && allocate()) {
+        refresh();
+        relay_test();
+        if (o_.audit) audit();
+        release();
+      }
+    } catch (const std::length_error& e) {
+      // Something the server sent did not fit where it goes: this URI's problem, not the run's.
+      fail("malformed", std::string("the server's answer could not be used: ") + e.what());
     }
     finish();
     return std::move(r_);
@@ -157,6 +163,10 @@ class Check {
       step("allocate", began, false, why);
       return fail(silent ? "no-answer" : "unreachable", why);
     }
+    if (!answer.malformed.empty()) {
+      step("allocate", began, false, "unusable answer: " + answer.malformed);
+      return fail("malformed", "the server's answer to Allocate is malformed: " + answer.malformed);
+    }
     const auto view = stun::MessageView::parse(answer.message);
     if (!answer.success) {
       r_.error_code = answer.error_code;
@@ -235,29 +245,9 @@ class Check {
   }
 
   void flag_private_relay() {
-    const std::string relay_ip = r_.relayed->ip_string();
-    if (net::is_private_or_local(*r_.server)) {
-      // Reached on a private address itself: this host may share the server's network, so a
-      // private relay proves nothing about a NAT in front of it. Say what was seen.
-      r_.findings.push_back(
-          {"relay-private", "info",
-           "the relayed address " + r_.relayed->to_string() +
-               " is private, like the address the server was reached at: only peers on that "
-               "network can use it. If coturn is behind NAT, set external-ip",
-           {"external-ip=PUBLIC_IP/" + relay_ip}});
-      return;
-    }
-    const std::string public_ip = r_.server->ip_string();
-    r_.findings.push_back(
-        {"relay-private", "critical",
-         "the relayed address " + r_.relayed->to_string() +
-             " is private while the server was reached at " + public_ip +
-             ": peers on the Internet cannot send to the relay. coturn runs behind NAT without "
-             "external-ip",
-         {"external-ip=" + public_ip + "/" + relay_ip}});
-    fail("relay-private", "coturn behind NAT without external-ip: the relayed address " +
-                              relay_ip + " is private; set external-ip=" + public_ip + "/" +
-                              relay_ip);
+    auto [finding, verdict] = private_relay_finding(*r_.server, *r_.relayed);
+    r_.findings.push_back(std::move(finding));
+    if (!verdict.empty()) fail("relay-private", std::move(verdict));
   }
 
   void refresh() {
@@ -350,7 +340,7 @@ class Check {
 
   void finish() {
     r_.elapsed = since(start_);
-    r_.working = r_.problem.empty();
+    r_.working = r_.problem.empty() && r_.relay_unknown.empty();
     if (r_.working) {
       r_.verdict = "working: relay " + r_.relayed->to_string() + ", data went through it both ways";
     }
@@ -414,10 +404,52 @@ std::vector<TurnFinding> cross_findings(const std::vector<TurnCheckReport>& repo
 
 TurnCheckReport check_turn(const TurnCheckOptions& options) { return Check(options).run(); }
 
+std::pair<TurnFinding, std::string> private_relay_finding(const TransportAddress& server,
+                                                          const TransportAddress& relayed) {
+  const std::string relay_ip = relayed.ip_string();
+  const std::string family = relayed.family == stun::Family::kIPv4 ? "IPv4" : "IPv6";
+  if (net::is_private_or_local(server)) {
+    // Reached on a private address itself: this host may share the server's network, so a
+    // private relay proves nothing about a NAT in front of it. Say what was seen.
+    return {{"relay-private", "info",
+             "the relayed address " + relayed.to_string() +
+                 " is private, like the address the server was reached at: only peers on that "
+                 "network can use it. If coturn is behind NAT, set external-ip",
+             {"external-ip=PUBLIC_IP/" + relay_ip}},
+            ""};
+  }
+  const std::string public_ip = server.ip_string();
+  std::string message = "the relayed address " + relayed.to_string() +
+                        " is private while the server was reached at " + public_ip +
+                        ": peers on the Internet cannot send to the relay. coturn runs behind "
+                        "NAT without external-ip";
+  if (server.family != relayed.family) {
+    // The address natdiag reached is of the other family: it is not the public address the
+    // relay's NAT maps to, and that one was not measured.
+    message += ". The server's public " + family + " address is unknown here (it was reached "
+               "over " + (family == "IPv4" ? "IPv6" : "IPv4") + "): learn it with natdiag "
+               "turn -" + (family == "IPv4" ? "4" : "6") + " HOST from outside, or natdiag "
+               "stun -" + (family == "IPv4" ? "4" : "6") + " on the TURN host";
+    return {{"relay-private", "critical", message,
+             {"external-ip=PUBLIC_" + family + "/" + relay_ip}},
+            "coturn behind NAT without external-ip: the relayed address " + relay_ip +
+                " is private; set external-ip=PUBLIC_" + family + "/" + relay_ip +
+                " (its public " + family + " address was not measured)"};
+  }
+  return {{"relay-private", "critical", message, {"external-ip=" + public_ip + "/" + relay_ip}},
+          "coturn behind NAT without external-ip: the relayed address " + relay_ip +
+              " is private; set external-ip=" + public_ip + "/" + relay_ip};
+}
+
 void set_problem(TurnCheckReport& report, std::string problem, std::string verdict) {
   if (!report.problem.empty()) return;
   report.problem = std::move(problem);
   report.verdict = std::move(verdict);
+}
+
+void set_relay_unknown(TurnCheckReport& report, std::string reason, std::string verdict) {
+  report.relay_unknown = std::move(reason);
+  if (report.problem.empty()) report.verdict = std::move(verdict);
 }
 
 TurnStep& add_step(TurnCheckReport& report, std::string name, stun::TimePoint began, bool ok,

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "stun/client/binding.hpp"
@@ -77,6 +78,9 @@ struct TurnCheckReport {
   Transport transport = Transport::kUdp;
   bool working = false;
   std::string problem;  ///< "wrong-credentials", "no-answer", ...; empty when working
+  /// Why the relay path could not be tested although nothing failed ("private-peers-refused",
+  /// "hairpin-or-blocked"); empty when it was tested. `working` is then false but not a verdict.
+  std::string relay_unknown;
   std::string verdict;  ///< one sentence for people
   std::vector<TurnStep> steps;
   std::optional<TransportAddress> server, local, relayed, mapped;
@@ -107,6 +111,16 @@ TurnStep& add_step(TurnCheckReport& report, std::string name, stun::TimePoint be
 
 /// Records the first problem of a check (later ones keep the first).
 void set_problem(TurnCheckReport& report, std::string problem, std::string verdict);
+
+/// Records that the relay could not be tested from here (`reason`: "private-peers-refused",
+/// "hairpin-or-blocked"); the verdict only when no problem was found before.
+void set_relay_unknown(TurnCheckReport& report, std::string reason, std::string verdict);
+
+/// The relay-private finding for a private relayed address: external-ip advice made of the
+/// server address natdiag reached only when that address is public and of the relay's family.
+/// Second: the problem's verdict, empty when it is no problem (an info finding).
+[[nodiscard]] std::pair<TurnFinding, std::string> private_relay_finding(
+    const TransportAddress& server, const TransportAddress& relayed);
 
 /// What an error response to Allocate means, in words (RFC 8656 §7.2, §19; RFC 8489 §9.2).
 [[nodiscard]] std::string explain_turn_error(int code, bool credentials_sent);

@@ -119,8 +119,10 @@ RelayStats round_trips(TurnSession& session, const stun::TransactionId& token, c
   return s;
 }
 
-bool permit(TurnSession& session, const TransportAddress& peer, stun::TimePoint deadline,
-          std::string& notes) {
+/// CreatePermission for `peer`'s IP: 0 when granted, the error code when refused, -1 when
+/// nothing usable came back.
+int permit(TurnSession& session, const TransportAddress& peer, stun::TimePoint deadline,
+           std::string& notes) {
   const auto answer = session.request(
       stun::Method::kCreatePermission,
       [&](stun::MessageBuilder& b) { b.add_xor_address(stun::AttributeType::kXorPeerAddress, peer); },
@@ -129,10 +131,65 @@ bool permit(TurnSession& session, const TransportAddress& peer, stun::TimePoint 
            (answer.success      ? " permitted"
             : answer.answered() ? " refused (" + std::to_string(answer.error_code) + ")"
                                 : " no answer");
-  return answer.success;
+  return answer.success ? 0 : answer.answered() ? answer.error_code : -1;
+}
+
+/// 403 to every peer this host could offer, all of them private or loopback: the server
+/// denies private peers (coturn denied-peer-ip, no allow-loopback-peers), which is the
+/// hardening --audit asks for, and says nothing about Internet peers (RFC 8656 §9.1).
+void private_peers_refused(const std::string& asked, TurnCheckReport& r) {
+  r.findings.push_back(
+      {"relay-untested-private", "info",
+       "the allocation works, but the relay path could not be tested from here: the server "
+       "refused (403) a permission for every address this host can offer as a peer (" +
+           asked +
+           "), all private or loopback. Refusing private peers is good hardening (coturn "
+           "denied-peer-ip, no allow-loopback-peers); peers on the Internet are not affected. "
+           "To test the relay, run natdiag turn from a host outside the server's LAN",
+       {}});
+  set_relay_unknown(r, "private-peers-refused",
+                    "allocation works (relay " + r.relayed->to_string() +
+                        "); relay not tested: the server refuses private peers and this host "
+                        "has only private addresses to offer (run natdiag turn from outside "
+                        "the LAN to test it)");
 }
 
 }  // namespace
+
+bool relay_needs_hairpin(const TurnCheckReport& r) {
+  return r.server && r.relayed && net::is_private_or_local(*r.server) &&
+         !net::is_private_or_local(*r.relayed);
+}
+
+void report_no_data(const std::string& why, TurnCheckReport& r) {
+  if (relay_needs_hairpin(r)) {
+    // This host reached the server on a private address and sends to the relay's public one:
+    // that needs hairpin NAT, and a hairpinned packet arrives from a source no permission
+    // covers. Silence cannot tell that from blocked relay ports.
+    r.findings.push_back(
+        {"relay-untested-hairpin", "warning",
+         why + ". The server was reached at the private address " + r.server->ip_string() +
+             " and relays on the public " + r.relayed->ip_string() +
+             ": from here data to the relay needs hairpin NAT on the router, and even then it "
+             "comes from an address the permission does not cover. This cannot tell blocked "
+             "relay ports from that; run natdiag turn from a host outside the server's LAN",
+         {}});
+    set_relay_unknown(r, "hairpin-or-blocked",
+                      "allocation works (relay " + r.relayed->to_string() +
+                          "); relay not tested: from this private network the public relay "
+                          "address needs hairpin NAT (run natdiag turn from outside the LAN)");
+    return;
+  }
+  if (r.problem != "relay-private") {
+    r.findings.push_back({"relay-no-data", "critical",
+                          why + ": the relay ports are blocked on the way to the server",
+                          {"open the relay port range (coturn min-port..max-port, UDP) in "
+                           "the firewall in front of the TURN server"}});
+  }
+  set_problem(r, "relay-no-data", "allocation works but relayed data never comes back (" +
+                                      r.relayed->to_string() + "): relay ports blocked, open "
+                                      "coturn's min-port..max-port (UDP)");
+}
 
 void test_relay(TurnSession& session, int count, stun::TimePoint deadline, TurnCheckReport& r) {
   const auto began = Clock::now();
@@ -142,14 +199,26 @@ void test_relay(TurnSession& session, int count, stun::TimePoint deadline, TurnC
   // its public address as the server saw it (XOR-MAPPED-ADDRESS) in case a NAT is in between.
   TransportAddress local = peer.local_address();
   local.port = 0;
-  bool permitted = permit(session, local, deadline, notes);
+  std::vector<TransportAddress> asked = {local};
   if (r.mapped && !r.mapped->same_ip(local)) {
-    TransportAddress mapped = *r.mapped;
-    mapped.port = 0;
-    permitted = permit(session, mapped, deadline, notes) || permitted;
+    asked.push_back(*r.mapped);
+    asked.back().port = 0;
+  }
+  bool permitted = false;
+  bool forbidden = true;  // every answer a 403
+  for (const auto& a : asked) {
+    const int code = permit(session, a, deadline, notes);
+    permitted = permitted || code == 0;
+    forbidden = forbidden && code == 403;
   }
   add_step(r, "permission", began, permitted, notes);
   if (!permitted) {
+    if (forbidden && std::all_of(asked.begin(), asked.end(), net::is_private_or_local)) {
+      std::string ips;
+      for (const auto& a : asked) ips += (ips.empty() ? "" : ", ") + a.ip_string();
+      private_peers_refused(ips, r);
+      return;
+    }
     set_problem(r, "permission-refused", "the server refused CreatePermission for this host's address");
     return;
   }
@@ -175,15 +244,7 @@ void test_relay(TurnSession& session, int count, stun::TimePoint deadline, TurnC
                             " to the relayed address " + r.relayed->to_string() +
                             " never came through the relay";
     add_step(r, "send-data", relay_began, false, why);
-    if (r.problem != "relay-private") {
-      r.findings.push_back({"relay-no-data", "critical",
-                             why + ": the relay ports are blocked on the way to the server",
-                             {"open the relay port range (coturn min-port..max-port, UDP) in "
-                              "the firewall in front of the TURN server"}});
-    }
-    set_problem(r, "relay-no-data", "allocation works but relayed data never comes back (" +
-                              r.relayed->to_string() + "): relay ports blocked, open "
-                              "coturn's min-port..max-port (UDP)");
+    report_no_data(why, r);
     return;
   }
   const TransportAddress peer_address = *seen;

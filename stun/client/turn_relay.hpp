@@ -13,4 +13,12 @@ namespace natdiag::client {
 /// to `report`; never sends to anything but the TURN server and the relayed address.
 void test_relay(TurnSession& session, int count, stun::TimePoint deadline, TurnCheckReport& report);
 
+/// True when the server was reached at a private or loopback address and relays on a public
+/// one: this host's data to the relay then needs hairpin NAT.
+[[nodiscard]] bool relay_needs_hairpin(const TurnCheckReport& report);
+
+/// The relay brought nothing back (`why`): blocked relay ports (critical, with the firewall fix),
+/// or unknown when relay_needs_hairpin (no advice: the evidence cannot tell which).
+void report_no_data(const std::string& why, TurnCheckReport& report);
+
 }  // namespace natdiag::client

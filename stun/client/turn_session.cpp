@@ -112,7 +112,8 @@ std::unique_ptr<TurnLink> make_stream_link(net::StreamConnection connection) {
 std::vector<std::uint8_t> TurnSession::build(
     stun::Method method, const stun::TransactionId& id,
     const std::function<void(stun::MessageBuilder&)>& attributes) {
-  std::array<std::uint8_t, 1200> buffer{};
+  // Room for USERNAME, REALM and NONCE at their RFC 8489 maxima (508 + 763 + 763 bytes).
+  std::array<std::uint8_t, 4096> buffer{};
   stun::MessageBuilder b(buffer, stun::compose_message_type(method, stun::MessageClass::kRequest),
                          id);
   b.add_string(stun::AttributeType::kSoftware, software_name());
@@ -124,7 +125,7 @@ std::vector<std::uint8_t> TurnSession::build(
     b.add_message_integrity(auth_->key);
   }
   b.add_fingerprint();
-  if (!b.ok()) throw std::length_error("TURN request does not fit its buffer");
+  if (!b.ok()) return {};
   return {b.bytes().begin(), b.bytes().end()};
 }
 
@@ -230,7 +231,14 @@ TurnAnswer TurnSession::request(stun::Method method,
   bool renewed_nonce = false;
   for (;;) {
     const auto id = net::random_transaction_id();
-    TurnAnswer answer = exchange(build(method, id, attributes), id, deadline);
+    const auto bytes = build(method, id, attributes);
+    if (bytes.empty()) {
+      TurnAnswer too_long;
+      too_long.failure = "the request does not fit in a STUN message (USERNAME, REALM or NONCE "
+                         "over RFC 8489's limits)";
+      return too_long;
+    }
+    TurnAnswer answer = exchange(bytes, id, deadline);
     if (!answer.answered() || answer.success) return answer;
     const auto view = stun::MessageView::parse(answer.message);
     auto text = [&](stun::AttributeType type) {
@@ -239,6 +247,16 @@ TurnAnswer TurnSession::request(stun::Method method,
     };
     const std::string realm = text(stun::AttributeType::kRealm);
     const std::string nonce = text(stun::AttributeType::kNonce);
+    // RFC 8489 §14.9, §14.10: REALM and NONCE are at most 763 bytes; a longer one is not
+    // echoed back (nor believed).
+    for (const auto& [name, value] : {std::pair{"REALM", &realm}, std::pair{"NONCE", &nonce}}) {
+      if (value->size() > kMaxRealmNonceBytes) {
+        answer.malformed = std::to_string(answer.error_code) + " with a " + name + " of " +
+                           std::to_string(value->size()) + " bytes (RFC 8489 allows " +
+                           std::to_string(kMaxRealmNonceBytes) + ")";
+        return answer;
+      }
+    }
     // RFC 8489 §9.2.4: the first 401 with REALM and NONCE is the challenge to answer.
     if (answer.error_code == 401 && !auth_ && !answered_challenge && have_credentials_ &&
         !realm.empty() && !nonce.empty()) {

@@ -51,6 +51,7 @@ struct TurnAnswer {
   int error_code = 0;        ///< 0 on success or when nothing usable came back
   std::string reason;        ///< the error's reason phrase
   std::string failure;       ///< no answer at all: why ("no answer within ...", "connection closed")
+  std::string malformed;     ///< the answer breaks RFC 8489's limits (an over-long REALM): why
   std::vector<std::uint8_t> message;  ///< the response, verbatim
   Duration rtt{};            ///< from the last transmission to the response
   [[nodiscard]] bool answered() const noexcept { return failure.empty(); }
@@ -65,6 +66,8 @@ class TurnSession {
   /// Sends a request of `method`, adding `attributes` and, once the server has challenged,
   /// USERNAME/REALM/NONCE/MESSAGE-INTEGRITY. A 401 challenge is answered once and a 438 new
   /// nonce once (RFC 8489 §9.2.4-§9.2.5); UDP requests are retransmitted (RFC 8489 §6.2.1).
+  /// A challenge with a REALM or NONCE over RFC 8489's limits is not answered: `malformed`.
+  /// A request that cannot be built (credentials over the limits) is a `failure`; never throws.
   TurnAnswer request(stun::Method method,
                      const std::function<void(stun::MessageBuilder&)>& attributes,
                      stun::TimePoint deadline);
@@ -87,6 +90,7 @@ class TurnSession {
   [[nodiscard]] std::optional<Duration> last_rtt() const noexcept { return last_rtt_; }
 
  private:
+  /// The request's bytes; empty when it does not fit (credentials over RFC 8489's limits).
   std::vector<std::uint8_t> build(stun::Method method, const stun::TransactionId& id,
                                   const std::function<void(stun::MessageBuilder&)>& attributes);
   TurnAnswer exchange(const std::vector<std::uint8_t>& bytes, const stun::TransactionId& id,

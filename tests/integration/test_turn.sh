@@ -2,7 +2,8 @@
 # `natdiag turn` against coturn from Debian on loopback: UDP, TCP and TLS (--insecure and
 # --ca-file), the relay round trips, nothing left allocated (coturn's own log), wrong password,
 # no credentials, TURN REST, a server answering 400 to the authenticated retry (issue 10
-# defect 3, also through `natdiag ice`), nothing listening, the audit, the JSON contract and
+# defect 3, also through `natdiag ice`), a 401 with an over-long REALM, a coturn that refuses
+# private peers (relay untested, not broken), nothing listening, the audit, the JSON contract and
 # bad input.
 source "$(dirname "$0")/lib.sh"
 command -v turnserver >/dev/null || { echo "turnserver (coturn) is not installed: run scripts/setup.sh" >&2; exit 1; }
@@ -119,6 +120,44 @@ check_eq "ice: 400 after credentials is auth-failed" auth-failed "$(jqv "$out" '
 check_contains "ice: says the credentials were rejected" "rejected the credentials" "$(jq -r '.warnings | join(" ")' <<<"$out")"
 if jq -r '.warnings | join(" ")' <<<"$out" | grep -q "does not do TURN"; then fail "ice: no 'does not do TURN'"; else pass "ice: no 'does not do TURN'"; fi
 
+echo "# a server whose 401 carries a 1,100-byte REALM: that URI's malformed answer, the others still checked"
+LONG=$(free_port)
+spawn "$TMP/long.log" "$BUILD_DIR/stun-badserver" "$LONG" --turn-long-realm
+wait_for_text "$TMP/long.log" ready
+turn "turn:127.0.0.1:$LONG" "turn:127.0.0.1:$PORT" --user natdiag --password secretpw --timeout 2 --count 2
+check_eq "over-long REALM: exit 1 (not 3)" 1 "$rc"
+check_eq "over-long REALM: that URI malformed, the other works" "malformed true" \
+  "$(jqv "$json" '"\(.uris[0].problem) \(.uris[1].working)"')"
+check_contains "over-long REALM: in words" "REALM of 1100 bytes" "$(jqv "$json" '.uris[0].verdict')"
+
+echo "# coturn hardened against private peers (denied-peer-ip, no allow-loopback-peers), checked on loopback"
+HARD_PORT=$(free_port)
+spawn "$TMP/coturn-hard.log" turnserver -c "$TMP/empty.conf" --listening-ip 127.0.0.1 --relay-ip 127.0.0.1 \
+  --listening-port "$HARD_PORT" --no-tls --no-cli --no-dtls --lt-cred-mech --user natdiag:secretpw --realm natdiag.test \
+  --denied-peer-ip=127.0.0.0-127.255.255.255 --denied-peer-ip=10.0.0.0-10.255.255.255 \
+  --denied-peer-ip=172.16.0.0-172.31.255.255 --denied-peer-ip=192.168.0.0-192.168.255.255 \
+  --log-file stdout --simple-log --pidfile "$TMP/turn-hard.pid"
+wait_for_text "$TMP/coturn-hard.log" "Total General servers" 10
+sleep 0.2
+turn "turn:127.0.0.1:$HARD_PORT" --user natdiag --password secretpw --count 2
+check_eq "hardened coturn from a private address: exit 0 (nothing found wrong)" 0 "$rc"
+check_eq "hardened coturn: allocated, permission refused 403" "true 127.0.0.1 refused (403)" \
+  "$(jqv "$json" '"\(.uris[0].relayed_address != null) \(.uris[0].steps[] | select(.name=="permission") | .detail)"')"
+check_eq "hardened coturn: working unknown (null), not false; no problem" "null private-peers-refused null" \
+  "$(jqv "$json" '"\(.uris[0].working) \(.uris[0].relay_unknown) \(.uris[0].problem)"')"
+check_eq "hardened coturn: an info finding that says how to test it" "info" \
+  "$(jqv "$json" '.uris[0].findings[] | select(.id=="relay-untested-private") | .severity')"
+check_contains "hardened coturn: run from outside the LAN" "outside the server's LAN" \
+  "$(jqv "$json" '.uris[0].findings[] | select(.id=="relay-untested-private") | .message')"
+check_eq "hardened coturn: released" true "$(jqv "$json" '.uris[0].released')"
+printf '%s\n' "$json" >"$TMP/hardened.json"
+schema_out=$(python3 "$(dirname "$0")/../tools/validate_json.py" "$(dirname "$0")/../../docs/schema" "$TMP/hardened.json" 2>&1); rc=$?
+check_eq "hardened coturn: the JSON validates against natdiag-turn.schema.json" 0 "$rc"
+[ "$rc" -eq 0 ] || echo "$schema_out"
+out=$("$NATDIAG" turn "turn:127.0.0.1:$HARD_PORT" --user natdiag --password secretpw --count 2)
+check_contains "hardened coturn, text: not 'NOT working'" "TURN allocates: 1 URI allocated; its relay could not be tested from here" "$(head -1 <<<"$out")"
+if grep -q "NOT working" <<<"$out"; then fail "hardened coturn, text: no 'NOT working'"; else pass "hardened coturn, text: no 'NOT working'"; fi
+
 echo "# nothing listening, audit"
 NONE=$(free_port)
 turn "turn:127.0.0.1:$NONE" --user a --password b --timeout 1
@@ -150,6 +189,14 @@ for bad in "--count 0" "--secret s --password p --user u" "--password p" "--tran
   check_eq "turn $bad: exit 2" 2 "$?"
 done
 "$NATDIAG" turn >/dev/null 2>&1; check_eq "turn without a server: exit 2" 2 "$?"
+long_user=$(printf 'u%.0s' $(seq 1 509))
+err=$("$NATDIAG" turn 127.0.0.1 --user "$long_user" --password p 2>&1 >/dev/null); rc=$?
+check_eq "--user of 509 bytes: exit 2" 2 "$rc"
+check_contains "--user of 509 bytes: named" "--user must make a TURN USERNAME of fewer than 509 bytes" "$err"
+err=$("$NATDIAG" turn 127.0.0.1 --user "${long_user:0:505}" --secret s 2>&1 >/dev/null); rc=$?
+check_eq "--secret with a --user that makes 'expiry:user' too long: exit 2" 2 "$rc"
+out=$("$NATDIAG" profile --turn turn:127.0.0.1 --user "$long_user" --password p --json 2>/dev/null); rc=$?
+check_eq "profile --turn with a --user of 509 bytes: exit 2, usage" "2 usage" "$rc $(jqv "$out" .error.kind)"
 out=$("$NATDIAG" turn 127.0.0.1 --transport sctp --json 2>/dev/null)
 check_eq "usage error as JSON" "natdiag/1 turn usage sctp" "$(jqv "$out" '"\(.schema) \(.command) \(.error.kind) \(.error.value)"')"
 "$NATDIAG" turn "stun:127.0.0.1" >/dev/null 2>&1; check_eq "stun: URI refused: exit 2" 2 "$?"

@@ -9,7 +9,8 @@
 #   udp-blocked: "UDP blocked, TCP works"
 #   cone,forwards,turn: coturn inside the NAT reached through the forwarded 3478 from outside:
 #                without external-ip the private relay address is flagged with the fix; with it,
-#                not.
+#                not; from the TURN host itself the public relay is untested (no hairpin), not
+#                "relay ports blocked".
 source "$(dirname "$0")/../integration/lib.sh"
 needs_root "lab_turn"
 command -v turnserver >/dev/null || { echo "turnserver (coturn) is not installed: run scripts/setup.sh" >&2; exit 1; }
@@ -170,5 +171,13 @@ check_eq "inside, external-ip: exit 0" 0 "$rc"
 check_eq "inside, external-ip: relay is the public address" "$PUBLIC_IP $PUBLIC_IP" "$(uris_field '.relayed_address | split(":")[0]')"
 check_eq "inside, external-ip: data through the forwarded relay ports" "10 10" "$(uris_field .relay.channel_data.received)"
 check_eq "inside, external-ip: not flagged" "" "$(jq -r '[.uris[].findings[] | select(.id=="relay-private") | .id] | join(" ")' <<<"$json")"
+# From the TURN host itself, at its private address: the public relay address needs hairpin NAT
+# (this router has none), so silence cannot tell blocked relay ports from that.
+turn_on server "turn:$SERVER_IP" --user natdiag --password secretpw --timeout 2 --count 2
+check_eq "inside, from the TURN host: relay unknown (not failed), a warning: exit 1" "1 null hairpin-or-blocked null" \
+  "$rc $(jqv "$json" '"\(.uris[0].working) \(.uris[0].relay_unknown) \(.uris[0].problem)"')"
+check_eq "inside, from the TURN host: the finding, no firewall advice" "relay-untested-hairpin warning []" \
+  "$(jqv "$json" '.uris[0].findings[] | select(.id | startswith("relay-")) | "\(.id) \(.severity) \(.fix)"')"
+check_eq "inside, from the TURN host: min-port named nowhere" 0 "$(grep -c "min-port" <<<"$json")"
 lab_down
 finish

@@ -1,11 +1,12 @@
 // A STUN server that misbehaves on purpose, for the client's robustness tests (loopback only).
-//   stun-badserver PORT [--drop] [--turn-400] [--ip IP] [--tcp STEPS]
+//   stun-badserver PORT [--drop] [--turn-400] [--turn-long-realm] [--ip IP] [--tcp STEPS]
 // Default mode (UDP): to each Binding request it first sends a response with a wrong
 // transaction ID, a truncated packet, and a response whose attribute runs past the message
 // end, and only then the right answer (mapped address = the request's source). --drop: reads
 // and ignores everything. --turn-400: a TURN server that challenges an Allocate without
 // credentials with 401 (REALM, NONCE) and answers the authenticated retry with 400 Bad Request,
-// as one widely used Go TURN server does for credentials it cannot verify. --tcp STEPS: listens on TCP instead and answers each request on a
+// as one widely used Go TURN server does for credentials it cannot verify. --turn-long-realm:
+// the same, but the 401 carries a 1,100-byte REALM (RFC 8489 §14.9 allows 763). --tcp STEPS: listens on TCP instead and answers each request on a
 // connection with the comma-separated STEPS, in order:
 //   echo             the request itself, sent back
 //   indication       a Binding indication with the request's transaction ID
@@ -127,17 +128,19 @@ int serve_tcp(const stun::TransportAddress& local, const std::vector<std::string
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: stun-badserver PORT [--drop] [--turn-400] [--ip IP] [--tcp STEPS]\n");
+    std::fprintf(stderr, "usage: stun-badserver PORT [--drop] [--turn-400] [--turn-long-realm] [--ip IP] [--tcp STEPS]\n");
     return 2;
   }
   const auto port = static_cast<std::uint16_t>(std::stoi(argv[1]));
   bool drop = false;
   bool turn_400 = false;
+  bool long_realm = false;
   std::string ip = "127.0.0.1";
   std::vector<std::string> tcp_steps;
   for (int i = 2; i < argc; ++i) {
     if (std::strcmp(argv[i], "--drop") == 0) drop = true;
     if (std::strcmp(argv[i], "--turn-400") == 0) turn_400 = true;
+    if (std::strcmp(argv[i], "--turn-long-realm") == 0) turn_400 = long_realm = true;
     if (std::strcmp(argv[i], "--ip") == 0 && i + 1 < argc) ip = argv[++i];
     if (std::strcmp(argv[i], "--tcp") == 0 && i + 1 < argc) {
       std::stringstream steps(argv[++i]);
@@ -167,14 +170,15 @@ int main(int argc, char** argv) {
     if (turn_400) {
       if (request->method() != static_cast<std::uint16_t>(stun::Method::kAllocate)) continue;
       const bool authenticated = request->find(stun::AttributeType::kUsername) != nullptr;
-      std::array<std::uint8_t, 256> reply{};
+      std::array<std::uint8_t, 1500> reply{};
       stun::MessageBuilder b(reply,
                              stun::compose_message_type(stun::Method::kAllocate,
                                                         stun::MessageClass::kErrorResponse),
                              request->transaction_id());
       b.add_error_code(authenticated ? 400 : 401, authenticated ? "Bad Request" : "Unauthorized");
       if (!authenticated) {
-        b.add_string(stun::AttributeType::kRealm, "badserver.test")
+        b.add_string(stun::AttributeType::kRealm,
+                     long_realm ? std::string(1100, 'r') : std::string("badserver.test"))
             .add_string(stun::AttributeType::kNonce, "0123456789abcdef");
       }
       b.add_string(stun::AttributeType::kSoftware, "stun-badserver").add_fingerprint();

@@ -14,6 +14,7 @@
 #include "stun/client/turn.hpp"
 #include "stun/client/turn_audit.hpp"
 #include "stun/client/turn_check.hpp"
+#include "stun/client/turn_relay.hpp"
 #include "stun/client/turn_session.hpp"
 #include "stun/proto/attributes.hpp"
 #include "stun/proto/integrity.hpp"
@@ -334,4 +335,161 @@ TEST_CASE("TurnSession: relayed data that arrives before a response is kept; str
   CHECK(second->channel == std::optional<std::uint16_t>(0x4001));
   CHECK_FALSE(session.receive_data(deadline));  // the stray response was not data
   CHECK(session.ignored_frames() == 1);
+}
+
+TEST_CASE("TurnSession: a 401 with an over-long REALM or NONCE is malformed, never a throw") {
+  for (const char* which : {"realm", "nonce"}) {
+    CAPTURE(which);
+    const bool long_realm = std::string(which) == "realm";
+    ScriptedLink link([&](const MessageView& req) {
+      std::array<std::uint8_t, 2048> buffer{};
+      MessageBuilder b(buffer, compose_message_type(req.method(), MessageClass::kErrorResponse),
+                       req.transaction_id());
+      b.add_error_code(401, "Unauthorized");
+      b.add_string(AttributeType::kRealm, long_realm ? std::string(800, 'r') : "example.org");
+      b.add_string(AttributeType::kNonce, long_realm ? "n" : std::string(764, 'n'));
+      b.add_fingerprint();
+      return Frames{{b.bytes().begin(), b.bytes().end()}};
+    });
+    client::TurnSession session(link, {std::string(508, 'u'), "pass"}, true);
+    client::TurnAnswer a;
+    REQUIRE_NOTHROW(a = session.request(Method::kAllocate, kNoAttributes,
+                                        Clock::now() + std::chrono::seconds(1)));
+    CHECK_FALSE(a.success);
+    CHECK(a.error_code == 401);
+    CHECK(a.malformed.find(long_realm ? "REALM of 800 bytes" : "NONCE of 764 bytes") != std::string::npos);
+    CHECK_FALSE(session.challenged());  // not echoed back
+    CHECK(link.sent.size() == 1);
+  }
+  // At the limits (USERNAME 508, REALM and NONCE 763 bytes) the authenticated request is sent.
+  ScriptedLink link([&](const MessageView& req) {
+    if (req.find(AttributeType::kUsername) != nullptr) {
+      return Frames{answer(req, MessageClass::kSuccessResponse, 0, "")};
+    }
+    std::array<std::uint8_t, 2048> buffer{};
+    MessageBuilder b(buffer, compose_message_type(req.method(), MessageClass::kErrorResponse),
+                     req.transaction_id());
+    b.add_error_code(401, "Unauthorized");
+    b.add_string(AttributeType::kRealm, std::string(763, 'r'));
+    b.add_string(AttributeType::kNonce, std::string(763, 'n'));
+    b.add_fingerprint();
+    return Frames{{b.bytes().begin(), b.bytes().end()}};
+  });
+  client::TurnSession session(link, {std::string(508, 'u'), "pass"}, true);
+  client::TurnAnswer a;
+  REQUIRE_NOTHROW(a = session.request(Method::kAllocate, kNoAttributes,
+                                      Clock::now() + std::chrono::seconds(1)));
+  CHECK(a.success);
+  REQUIRE(link.sent.size() == 2);
+  CHECK(text_of(*MessageView::parse(link.sent[1]), AttributeType::kUsername).size() == 508);
+}
+
+// --- the relay test's verdicts (no data sent: permissions refused, or the decision alone) -----
+
+namespace {
+
+/// A report as test_relay finds it after a successful Allocate.
+client::TurnCheckReport allocated(const std::string& server, const std::string& relayed,
+                                  const std::string& mapped) {
+  client::TurnCheckReport r;
+  r.server = TransportAddress::parse(server);
+  r.relayed = TransportAddress::parse(relayed);
+  r.mapped = TransportAddress::parse(mapped);
+  return r;
+}
+
+bool has_finding(const client::TurnCheckReport& r, const std::string& id) {
+  return std::any_of(r.findings.begin(), r.findings.end(), [&](const auto& f) { return f.id == id; });
+}
+
+}  // namespace
+
+TEST_CASE("relay: 403 to every private peer is a hardened server, the relay untested (not broken)") {
+  // The relayed address is loopback so the echo peer's socket (bound, never sending here:
+  // no permission was granted) stays on this host.
+  auto forbid = [](const MessageView& req) {
+    return Frames{answer(req, MessageClass::kErrorResponse, 403, "")};
+  };
+  ScriptedLink link(forbid);
+  client::TurnSession session(link, {}, false);
+  auto r = allocated("127.0.0.1:3478", "127.0.0.1:9", "10.1.2.3:40000");
+  client::test_relay(session, 2, Clock::now() + std::chrono::seconds(1), r);
+  CHECK(r.problem.empty());
+  CHECK(r.relay_unknown == "private-peers-refused");
+  REQUIRE(has_finding(r, "relay-untested-private"));
+  CHECK(r.findings.back().severity == "info");
+  CHECK(r.findings.back().message.find("outside the server's LAN") != std::string::npos);
+  CHECK(r.verdict.find("relay not tested") != std::string::npos);
+  CHECK(link.sent.size() == 2);  // 127.0.0.1 and 10.1.2.3 asked
+  CHECK_FALSE(r.send_data.has_value());
+
+  // A public address refused too: the server refuses what Internet peers would need.
+  ScriptedLink link2(forbid);
+  client::TurnSession session2(link2, {}, false);
+  r = allocated("127.0.0.1:3478", "127.0.0.1:9", "198.51.100.7:40000");
+  client::test_relay(session2, 2, Clock::now() + std::chrono::seconds(1), r);
+  CHECK(r.problem == "permission-refused");
+  CHECK(r.relay_unknown.empty());
+
+  // Private addresses, but not every answer a 403 (a 400): no excuse either.
+  ScriptedLink link3([](const MessageView& req) {
+    return Frames{answer(req, MessageClass::kErrorResponse, 400, "")};
+  });
+  client::TurnSession session3(link3, {}, false);
+  r = allocated("127.0.0.1:3478", "127.0.0.1:9", "10.1.2.3:40000");
+  client::test_relay(session3, 2, Clock::now() + std::chrono::seconds(1), r);
+  CHECK(r.problem == "permission-refused");
+}
+
+TEST_CASE("relay: no data back from a public relay reached at a private address is unknown (hairpin)") {
+  const std::string why = "data never came through the relay";
+  auto r = allocated("10.0.0.5:3478", "203.0.113.10:50000", "10.0.0.9:40000");
+  client::report_no_data(why, r);
+  CHECK(r.problem.empty());
+  CHECK(r.relay_unknown == "hairpin-or-blocked");
+  CHECK_FALSE(has_finding(r, "relay-no-data"));
+  REQUIRE(has_finding(r, "relay-untested-hairpin"));
+  CHECK(r.findings.back().fix.empty());  // no firewall advice: nothing shows the ports blocked
+  CHECK(r.findings.back().message.find("hairpin") != std::string::npos);
+  CHECK(r.verdict.find("min-port") == std::string::npos);
+
+  r = allocated("127.0.0.1:3478", "203.0.113.10:50000", "127.0.0.1:40000");  // on the TURN host
+  client::report_no_data(why, r);
+  CHECK(r.relay_unknown == "hairpin-or-blocked");
+
+  // Reached at a public address: silence is the relay ports (the firewall advice stays).
+  r = allocated("203.0.113.10:3478", "203.0.113.10:50000", "198.51.100.7:40000");
+  client::report_no_data(why, r);
+  CHECK(r.problem == "relay-no-data");
+  REQUIRE(has_finding(r, "relay-no-data"));
+  CHECK(r.findings.back().fix.at(0).find("min-port..max-port") != std::string::npos);
+  // Private server and private relay: both on this network, no hairpin in the way.
+  r = allocated("10.0.0.5:3478", "10.0.0.5:50000", "10.0.0.9:40000");
+  client::report_no_data(why, r);
+  CHECK(r.problem == "relay-no-data");
+}
+
+TEST_CASE("relay-private: external-ip advice only from a server address of the relay's family") {
+  const auto relay4 = *TransportAddress::parse("10.0.0.5:50000");
+  auto [same, same_verdict] =
+      client::private_relay_finding(*TransportAddress::parse("203.0.113.10:3478"), relay4);
+  CHECK(same.severity == "critical");
+  CHECK(same.fix == std::vector<std::string>{"external-ip=203.0.113.10/10.0.0.5"});
+  CHECK(same_verdict.find("external-ip=203.0.113.10/10.0.0.5") != std::string::npos);
+
+  auto [mixed, mixed_verdict] =
+      client::private_relay_finding(*TransportAddress::parse("[2001:db8::10]:3478"), relay4);
+  CHECK(mixed.severity == "critical");
+  CHECK(mixed.fix == std::vector<std::string>{"external-ip=PUBLIC_IPv4/10.0.0.5"});
+  CHECK(mixed.message.find("public IPv4 address is unknown") != std::string::npos);
+  CHECK(mixed.message.find("natdiag turn -4") != std::string::npos);
+  for (const auto& text : {mixed.message, mixed_verdict, mixed.fix[0]}) {
+    CHECK(text.find("2001:db8::10/") == std::string::npos);  // never a mixed-family pair
+  }
+  CHECK_FALSE(mixed_verdict.empty());
+
+  auto [lan, lan_verdict] =
+      client::private_relay_finding(*TransportAddress::parse("10.0.0.5:3478"), relay4);
+  CHECK(lan.severity == "info");
+  CHECK(lan_verdict.empty());
 }
