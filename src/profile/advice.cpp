@@ -107,6 +107,15 @@ std::vector<MediaPortRange> udp_media_ranges(const std::vector<std::string>& tar
   return out;
 }
 
+bool ProfileFacts::hairpin_target_not_public() const {
+  if (!hairpin_target) return false;
+  // Within one family: an IPv6 --external-ip is compared with the public IPv6.
+  if (hairpin_target->find(':') != std::string::npos) {
+    return public_ipv6 && *hairpin_target != *public_ipv6;
+  }
+  return public_ipv4 && *hairpin_target != *public_ipv4;
+}
+
 std::vector<Finding> evaluate(const ProfileFacts& f, const std::vector<std::string>& targets) {
   std::vector<Finding> out;
   if (f.hairpin_target_not_public()) {

@@ -79,15 +79,8 @@ struct ProfileFacts {
 
   /// Something was measured: a STUN server answered over UDP or TCP.
   [[nodiscard]] bool measured() const noexcept { return udp == true || tcp == true; }
-  /// --external-ip names an address that is not the measured public IPv4.
-  [[nodiscard]] bool hairpin_target_not_public() const {
-    if (!hairpin_target) return false;
-    // Within one family: an IPv6 --external-ip is compared with the public IPv6.
-    if (hairpin_target->find(':') != std::string::npos) {
-      return public_ipv6 && *hairpin_target != *public_ipv6;
-    }
-    return public_ipv4 && *hairpin_target != *public_ipv4;
-  }
+  /// --external-ip names an address that is not the measured public address of its family.
+  [[nodiscard]] bool hairpin_target_not_public() const;
 };
 
 /// One finding: a stable id, a severity ("critical", "warning", "info"), what it means and

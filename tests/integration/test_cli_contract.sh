@@ -39,6 +39,7 @@ CASES=$(cat <<EOF
 2|usage|127.0.0.1|nat 127.0.0.1 -6
 2|usage|2001:db8::1|nat -s 2001:db8::1 -s 2001:db8::2 -4
 2|usage|127.0.0.1:3478|nat -s 127.0.0.1:3478 -s 127.0.0.1:3478
+2|bad-value|0.0.0.0|nat 127.0.0.1 --local 0.0.0.0
 2|bad-value|'stuns:127.0.0.1'|nat stuns:127.0.0.1
 2|bad-value|'80-'|nat 127.0.0.1 --local-ports 80-
 2|bad-value|'90-80'|nat 127.0.0.1 --local-ports 90-80

@@ -9,6 +9,7 @@ source "$(dirname "$0")/../integration/lib.sh"
 needs_root "lab_config_coturn"
 command -v turnserver >/dev/null || { echo "SKIPPED: lab_config_coturn needs coturn (apt-get install coturn)" >&2; exit 77; }
 
+DATA=$(cd "$(dirname "$0")/../data" && pwd)
 CONF=$TMP/turnserver.conf
 cp "$COTURN_STOCK_CONF" "$CONF"
 cat >>"$CONF" <<EOF2
@@ -55,6 +56,19 @@ mkdir -p "$TMP/no-config"  # this host's own /etc/turnserver.conf stays out of t
 in_ns server "$NATDIAG" profile --server "$OUTSIDE_IP" --for coturn --root "$TMP/no-config" --json >"$TMP/profile.json"
 check_eq "profile: behind NAT, the router's public address, this host's address" "true $PUBLIC_IP $SERVER_IP" \
   "$(jq -r '"\(.behind_nat) \(.public_ipv4) \(.facts.local_ipv4)"' "$TMP/profile.json")"
+
+# profile runs config check on the files at the standard paths (--root): a SIP profile's
+# $${announce_ip} found in the vars.xml beside it, an old address there, a config- finding.
+R3=$TMP/root3
+mkdir -p "$R3/etc/freeswitch/sip_profiles"
+sed 's/data="unroll_loops/data="announce_ip=198.51.100.30"\/>\n  <X-PRE-PROCESS cmd="set" data="unroll_loops/' \
+  "$DATA/config/bigbluebutton/vars.xml" >"$R3/etc/freeswitch/vars.xml"
+sed 's/\$\${external_rtp_ip}/$${announce_ip}/' "$DATA/config/bigbluebutton/external.xml" >"$R3/etc/freeswitch/sip_profiles/external.xml"
+out=$(in_ns server "$NATDIAG" profile --server "$OUTSIDE_IP" --for freeswitch --root "$R3" --json)
+check_eq "profile --root: the stale address where vars.xml sets it, from the SIP profile's \$\${announce_ip}" \
+  "freeswitch-external-ip-stale /etc/freeswitch/vars.xml:$(grep -n announce_ip= "$R3/etc/freeswitch/vars.xml" | cut -d: -f1)" \
+  "$(jq -r '.config.findings[] | select(.setting == "announce_ip") | "\(.id) \(.file | sub("^.*/root3"; "")):\(.line)"' <<<"$out")"
+check_contains "... and among profile's findings" "config-freeswitch-external-ip-stale" "$(jq -r '.findings[].id' <<<"$out")"
 
 out=$("$NATDIAG" config check --from "$TMP/profile.json" --file coturn="$CONF" --json); rc=$?
 check_eq "config check: exit 1" 1 "$rc"
