@@ -8,6 +8,7 @@
 #include "src/ports/report.hpp"
 #include "src/ports/session.hpp"
 #include "src/ports/via.hpp"
+#include "src/profile/port_findings.hpp"
 #include "stun/net/socket.hpp"
 
 using namespace natdiag;
@@ -236,4 +237,20 @@ TEST_CASE("ports: a send the kernel refuses here is untested, the rest still pro
     run.udp_icmp = prober.icmp();
     CHECK(udp_outcomes(tested, run).at(0).state == State::kClosed);
   }
+}
+
+TEST_CASE("profile --via: untested ranges are a warning, never a port to open or forward") {
+  cli::ProfileFacts f;
+  f.behind_nat = true;
+  f.local_ipv4 = "10.77.0.10";
+  f.ports_measured = {{"ipv4", "udp", 50000, 50004, "open"},
+                      {"ipv4", "udp", 50005, 50009, "untested"}};
+  const auto findings = cli::port_findings(f, {"livekit"});
+  REQUIRE(findings.size() == 1);
+  CHECK(findings[0].id == "ports-untested");
+  CHECK(findings[0].severity == "warning");
+  CHECK(findings[0].message.starts_with("IPv4 UDP 50005-50009: natdiag serve could not send"));
+  const auto fw = cli::measured_firewall_advice(f);
+  REQUIRE(fw.has_value());
+  CHECK(fw->lines.empty());
 }
