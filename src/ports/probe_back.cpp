@@ -338,6 +338,7 @@ void ProbeBackService::serve_connection(net::FileDescriptor fd) {
     prober.drain_until(std::min(end, stun::Clock::now() + 20ms));
     icmp = prober.icmp();
     other = prober.other();
+    prober.mark_unsent(request->udp.ports());
     untested = prober.untested();
     sent = prober.sent();
   }

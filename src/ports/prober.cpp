@@ -250,6 +250,15 @@ std::size_t UdpProber::send_round(const std::vector<std::uint16_t>& ports, std::
   return sent_now;
 }
 
+void UdpProber::mark_unsent(const std::vector<std::uint16_t>& ports) {
+  for (auto port : ports) {
+    if (sent_ports_[port]) continue;
+    TransportAddress here = source_.value_or(net::any_address(target_.family));
+    here.port = 0;
+    untested_.try_emplace(port, UdpReply{here, "no probe was sent before the time ran out"});
+  }
+}
+
 void UdpProber::drain_until(TimePoint until) {
   for (;;) {
     receive_pending();

@@ -94,6 +94,8 @@ class UdpProber {
   /// Datagrams from the target's port that are not an authenticated echo.
   [[nodiscard]] const std::map<std::uint16_t, UdpReply>& other() const noexcept { return other_; }
   [[nodiscard]] std::uint64_t sent() const noexcept { return sent_; }
+  /// Records every port of `ports` no probe went to (the time ran out first) as untested.
+  void mark_unsent(const std::vector<std::uint16_t>& ports);
   [[nodiscard]] TransportAddress local_address() const { return socket_.local_address(); }
 
  private:

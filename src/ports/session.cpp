@@ -78,6 +78,7 @@ ProbeRun run_probe(const TransportAddress& target, const PortSet& tcp, const Por
       policy.record(missing.size(), missing.size() - still.size());
       missing = std::move(still);
     }
+    prober.mark_unsent(udp.ports());
     run.udp_echoed = prober.echoed();
     run.udp_icmp = prober.icmp();
     run.udp_other = prober.other();

@@ -226,6 +226,13 @@ TEST_CASE("ports: a send the kernel refuses here is untested, the rest still pro
   CHECK(prober.untested().at(0).detail ==
         "the probe could not be sent from this host: Invalid argument");
   CHECK_FALSE(prober.icmp().contains(0));
+  // A port the round never reached (the deadline came first) is untested, not filtered.
+  CHECK(prober.send_round({static_cast<std::uint16_t>(free_port ^ 1)}, 2, stun::Clock::now()) == 0);
+  prober.mark_unsent({free_port, static_cast<std::uint16_t>(free_port ^ 1)});
+  CHECK_FALSE(prober.untested().contains(free_port));
+  REQUIRE(prober.untested().contains(static_cast<std::uint16_t>(free_port ^ 1)));
+  CHECK(prober.untested().at(static_cast<std::uint16_t>(free_port ^ 1)).detail ==
+        "no probe was sent before the time ran out");
   if (prober.icmp().contains(free_port)) {  // unless a neighbour took the port meanwhile
     const auto& reply = prober.icmp().at(free_port);
     CHECK(reply.icmp.has_value());
