@@ -98,7 +98,7 @@ PortOutcome icmp_outcome(std::uint16_t port, const UdpReply& icmp, const Transpo
     o.state = State::kClosed;
   } else if (meaning == IcmpMeaning::kProhibited) {
     o.evidence += ": a firewall rejects it";
-  } else if (!from_target) {
+  } else {
     o.evidence += ": the probe did not reach the port";
   }
   return o;

@@ -63,7 +63,7 @@ in_ns router iptables -I FORWARD -i wan0 -p tcp --dport 80 -j REJECT --reject-wi
 ports_json server --via "$OUTSIDE_IP" --udp 50000-50004 --tcp 80,443,7881
 check_eq "v4 via: exit 1" 1 "$rc"
 check_eq "v4 via: ICMP 3/13 admin-prohibited: filtered" "filtered|ICMP administratively prohibited from $PUBLIC_IP: a firewall rejects it" "$(state udp 50001)"
-check_eq "v4 via: ICMP 3/1 host unreachable: filtered, never closed" "filtered|ICMP host unreachable from $PUBLIC_IP" "$(state udp 50002)"
+check_eq "v4 via: ICMP 3/1 host unreachable: filtered, never closed" "filtered|ICMP host unreachable from $PUBLIC_IP: the probe did not reach the port" "$(state udp 50002)"
 check_eq "v4 via: ICMP 3/9 net prohibited: filtered" "filtered|ICMP administratively prohibited from $PUBLIC_IP: a firewall rejects it" "$(state udp 50003)"
 check_eq "v4 via: UDP 50000 and 50004 open" "open open" "$(state udp 50000 | cut -d'|' -f1) $(state udp 50004 | cut -d'|' -f1)"
 check_eq "v4 via: TCP host unreachable: filtered" "filtered|serve's connection attempt got ICMP host unreachable from $PUBLIC_IP" "$(state tcp 7881)"
@@ -75,7 +75,7 @@ listen --udp 50000-50009 --tcp 80,443,7881
 ports_json outside probe "$PUBLIC_IP" --udp 50000-50004 --tcp 80,443,7881 --code "$CODE"
 check_eq "v4 probe: exit 1" 1 "$rc"
 check_eq "v4 probe: ICMP admin-prohibited: filtered" "filtered|ICMP administratively prohibited from $PUBLIC_IP: a firewall rejects it" "$(state udp 50001)"
-check_eq "v4 probe: ICMP host unreachable: filtered" "filtered|ICMP host unreachable from $PUBLIC_IP" "$(state udp 50002)"
+check_eq "v4 probe: ICMP host unreachable: filtered" "filtered|ICMP host unreachable from $PUBLIC_IP: the probe did not reach the port" "$(state udp 50002)"
 check_eq "v4 probe: TCP host unreachable: filtered" "filtered|ICMP host unreachable from $PUBLIC_IP: the probe did not reach the port" "$(state tcp 7881)"
 check_eq "v4 probe: TCP admin-prohibited: filtered" "filtered|ICMP administratively prohibited from $PUBLIC_IP: a firewall rejects it" "$(state tcp 80)"
 check_eq "v4 probe: 443, 50000, 50004 open" "open open open" "$(state tcp 443 | cut -d'|' -f1) $(state udp 50000 | cut -d'|' -f1) $(state udp 50004 | cut -d'|' -f1)"
