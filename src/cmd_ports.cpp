@@ -295,7 +295,8 @@ int run_probe_mode(const PortsOptions& o) {
     r.udp.tested = o.udp;
     auto tcp = ports::tcp_outcomes(o.tcp, run);
     auto udp = ports::udp_outcomes(o.udp, run);
-    const bool none = (tcp.empty() || ports::none_tested(tcp)) && (udp.empty() || ports::none_tested(udp));
+    const bool none =
+        (tcp.empty() || ports::none_tested(tcp)) && (udp.empty() || ports::none_tested(udp));
     if (none && cannot_run.empty()) cannot_run = (udp.empty() ? tcp : udp).front().evidence;
     tested_any = tested_any || !none;
     r.tcp.ranges = ports::collapse(std::move(tcp));

@@ -159,7 +159,7 @@ UdpProber::UdpProber(const TransportAddress& target, const Key& key, std::uint64
   ::setsockopt(socket_.fd(), SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
   ::setsockopt(socket_.fd(), SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
   source_ = local && !local->same_ip(net::any_address(target.family)) ? std::optional(*local)
-                                                                       : route_source(target);
+                                                                      : route_source(target);
 }
 
 std::size_t UdpProber::send_round(const std::vector<std::uint16_t>& ports, std::uint32_t round,
@@ -303,7 +303,8 @@ void UdpProber::receive_errors() {
     UdpReply reply{e.offender.value_or(*e.destination), icmp_text(e.icmp), e.icmp};
     reply.from.port = 0;
     if (source_ && reply.from.same_ip(*source_) && !reply.from.same_ip(target_)) {
-      reply.detail += " from this host (" + reply.from.ip_string() + "): the probe did not leave it";
+      reply.detail +=
+          " from this host (" + reply.from.ip_string() + "): the probe did not leave it";
       untested_.try_emplace(port, std::move(reply));
       continue;
     }
@@ -319,7 +320,8 @@ TcpResult connect_failure(int fd, const TransportAddress& target, int error) {
   const auto queued = read_error_queue(fd, 8);
   if (queued.empty()) {
     if (error == ECONNREFUSED) return {TcpResult::Kind::kRefused, "connection refused (TCP RST)"};
-    if (error == ETIMEDOUT) return {TcpResult::Kind::kTimeout, "no answer to the connection attempt"};
+    if (error == ETIMEDOUT)
+      return {TcpResult::Kind::kTimeout, "no answer to the connection attempt"};
     return {TcpResult::Kind::kUnreachable, std::strerror(error)};
   }
   const auto& e = queued.back();
@@ -327,8 +329,9 @@ TcpResult connect_failure(int fd, const TransportAddress& target, int error) {
   const auto here = net::socket_local_address(fd);
   std::string detail = icmp_text(e.icmp) + " from " + from.ip_string();
   if (from.same_ip(here) && !from.same_ip(target)) {
-    return {TcpResult::Kind::kNotSent, icmp_text(e.icmp) + " from this host (" + from.ip_string() +
-                                           "): the connection attempt did not leave it",
+    return {TcpResult::Kind::kNotSent,
+            icmp_text(e.icmp) + " from this host (" + from.ip_string() +
+                "): the connection attempt did not leave it",
             e.icmp};
   }
   if (icmp_meaning(e.icmp) == IcmpMeaning::kPortUnreachable && from.same_ip(target))

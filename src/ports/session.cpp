@@ -18,7 +18,7 @@ constexpr auto kQuietAfterAll = 2s;
 /// What a TCP connection attempt's ICMP error adds to its evidence.
 std::string tcp_icmp_note(const IcmpError& icmp) {
   return icmp_meaning(icmp) == IcmpMeaning::kProhibited ? ": a firewall rejects it"
-                                                         : ": the probe did not reach the port";
+                                                        : ": the probe did not reach the port";
 }
 
 }  // namespace

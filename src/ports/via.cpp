@@ -146,36 +146,36 @@ std::vector<PortOutcome> via_udp_outcomes(std::vector<PortOutcome> listener, con
 
 PortOutcome via_tcp_outcome(std::uint16_t port, bool arrived, const TcpResult* remote,
                             const TransportAddress& server) {
-    PortOutcome out{port, State::kFiltered, "no answer to serve's connection attempt", ""};
-    if (arrived) {
-      out.state = State::kOpen;
-      out.evidence = "natdiag's probe arrived from " + server.ip_string();
-    } else if (remote != nullptr) {
-      switch (remote->kind) {
-        case TcpResult::Kind::kEcho:
-        case TcpResult::Kind::kConnected:
-          out.state = State::kAnsweredByOther;
-          out.evidence =
-              "serve's connection opened, but natdiag's listener here never got it: another "
-              "machine answered";
-          break;
-        case TcpResult::Kind::kRefused:
-          out.state = State::kClosed;
-          out.evidence = remote->detail.starts_with("ICMP") ? remote->detail
-                                                            : "connection refused (TCP RST)";
-          break;
-        case TcpResult::Kind::kUnreachable:
-          // An ICMP error from the path (or an older serve's any-error): not the port's answer.
-          out.state = State::kFiltered;
-          out.evidence = "serve's connection attempt got " + remote->detail;
-          break;
-        case TcpResult::Kind::kNotSent:
-          out.state = State::kUntested;
-          out.evidence = "natdiag serve could not try the connection: " + remote->detail;
-          break;
-        case TcpResult::Kind::kTimeout: break;
-      }
+  PortOutcome out{port, State::kFiltered, "no answer to serve's connection attempt", ""};
+  if (arrived) {
+    out.state = State::kOpen;
+    out.evidence = "natdiag's probe arrived from " + server.ip_string();
+  } else if (remote != nullptr) {
+    switch (remote->kind) {
+      case TcpResult::Kind::kEcho:
+      case TcpResult::Kind::kConnected:
+        out.state = State::kAnsweredByOther;
+        out.evidence =
+            "serve's connection opened, but natdiag's listener here never got it: another "
+            "machine answered";
+        break;
+      case TcpResult::Kind::kRefused:
+        out.state = State::kClosed;
+        out.evidence =
+            remote->detail.starts_with("ICMP") ? remote->detail : "connection refused (TCP RST)";
+        break;
+      case TcpResult::Kind::kUnreachable:
+        // An ICMP error from the path (or an older serve's any-error): not the port's answer.
+        out.state = State::kFiltered;
+        out.evidence = "serve's connection attempt got " + remote->detail;
+        break;
+      case TcpResult::Kind::kNotSent:
+        out.state = State::kUntested;
+        out.evidence = "natdiag serve could not try the connection: " + remote->detail;
+        break;
+      case TcpResult::Kind::kTimeout: break;
     }
+  }
   return out;
 }
 
@@ -291,8 +291,8 @@ ViaResult run_via(const ViaOptions& o) {
   // UDP: arrivals here decide; serve's ICMP errors and stray answers explain the rest.
   const auto udp_owners = port_owners(Transport::kUdp, listener.held_udp());
   auto udp = via_udp_outcomes(
-      listener_outcomes(o.udp, listener.udp_arrivals(), udp_owners, listener.held_udp()),
-      serve_udp, public_ip,
+      listener_outcomes(o.udp, listener.udp_arrivals(), udp_owners, listener.held_udp()), serve_udp,
+      public_ip,
       "no probe arrived in " + std::to_string(r.rounds) + " round" + (r.rounds == 1 ? "" : "s"));
   for (auto& u : udp) {
     if (u.state == State::kOpen) u.evidence = "natdiag's probe arrived from " + server.ip_string();

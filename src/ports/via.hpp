@@ -3,11 +3,10 @@
 #pragma once
 
 #include <chrono>
-#include <string>
-#include <vector>
-
 #include <map>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "src/ports/prober.hpp"
 #include "src/ports/report.hpp"
@@ -54,8 +53,8 @@ struct ServeUdp {
                                                         const std::string& silence);
 
 /// One TCP port of --via that natdiag listened on: arrived here, else serve's result.
-[[nodiscard]] PortOutcome via_tcp_outcome(std::uint16_t port, bool arrived,
-                                          const TcpResult* remote, const TransportAddress& server);
+[[nodiscard]] PortOutcome via_tcp_outcome(std::uint16_t port, bool arrived, const TcpResult* remote,
+                                          const TransportAddress& server);
 
 /// Runs the whole --via check. Throws SocketError / DescriptorLimitError when this host cannot
 /// listen (exit 3).

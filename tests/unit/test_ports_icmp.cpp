@@ -85,12 +85,16 @@ TEST_CASE("ports probe: only port unreachable from the target is closed") {
     CHECK(udp_state(icmp(kRouter6, 1, 1, true), kTarget6).state == State::kFiltered);
   }
   SUBCASE("host / network unreachable, time exceeded: filtered, never closed") {
-    for (auto [type, code, v6] : {std::tuple{3, 0, false}, {3, 1, false}, {11, 0, false},
-                                  {1, 0, true}, {1, 3, true}, {3, 0, true}}) {
+    for (auto [type, code, v6] : {std::tuple{3, 0, false},
+                                  {3, 1, false},
+                                  {11, 0, false},
+                                  {1, 0, true},
+                                  {1, 3, true},
+                                  {3, 0, true}}) {
       const auto& from = v6 ? kRouter6 : kRouter;
-      const auto o = udp_state(icmp(from, static_cast<std::uint8_t>(type),
-                                    static_cast<std::uint8_t>(code), v6),
-                               v6 ? kTarget6 : kTarget);
+      const auto o = udp_state(
+          icmp(from, static_cast<std::uint8_t>(type), static_cast<std::uint8_t>(code), v6),
+          v6 ? kTarget6 : kTarget);
       CHECK(o.state == State::kFiltered);
       CHECK(o.evidence.find(" from " + from.ip_string()) != std::string::npos);
     }
@@ -109,8 +113,9 @@ TEST_CASE("ports probe: a probe that never left this host is untested") {
   ProbeRun run;
   run.target = kTarget;
   run.rounds = 2;
-  run.udp_untested[5001] = {kTarget, "the probe could not be sent from this host: Network is "
-                                     "unreachable"};
+  run.udp_untested[5001] = {kTarget,
+                            "the probe could not be sent from this host: Network is "
+                            "unreachable"};
   run.udp_icmp[5001] = icmp(kTarget, 3, 3, false);  // never believed over the failed send
   run.udp_echoed[5002] = {kTarget, "echo"};
   PortSet udp;
@@ -123,8 +128,9 @@ TEST_CASE("ports probe: a probe that never left this host is untested") {
   CHECK_FALSE(none_tested(out));
   CHECK(none_tested({out.at(0)}));
 
-  run.tcp[80] = {TcpResult::Kind::kNotSent, "the connection could not be tried from this host: "
-                                            "Operation not permitted"};
+  run.tcp[80] = {TcpResult::Kind::kNotSent,
+                 "the connection could not be tried from this host: "
+                 "Operation not permitted"};
   run.tcp[81] = {TcpResult::Kind::kUnreachable, "ICMP host unreachable from 198.51.100.254",
                  IcmpError{3, 1, false}};
   run.tcp[82] = {TcpResult::Kind::kUnreachable, "ICMP administratively prohibited from 203.0.113.1",
@@ -167,15 +173,17 @@ TEST_CASE("ports --via: serve's ICMP report is read the same way") {
   CHECK(out[1].evidence == "ICMP port unreachable from 203.0.113.1");
   CHECK(out[2].state == State::kFiltered);
   CHECK(out[3].state == State::kFiltered);
-  CHECK(out[3].evidence == "ICMP administratively prohibited from 203.0.113.1: a firewall rejects it");
+  CHECK(out[3].evidence ==
+        "ICMP administratively prohibited from 203.0.113.1: a firewall rejects it");
   CHECK(out[4].state == State::kFiltered);
   CHECK(out[4].evidence ==
         "ICMP host unreachable from 198.51.100.254: the probe did not reach the port");
   CHECK(out[5].state == State::kClosed);  // an older serve: no type, the text says it
   CHECK(out[6].state == State::kClosed);
   CHECK(out[7].state == State::kUntested);
-  CHECK(out[7].evidence == "natdiag serve could not send the probe: the probe could not be sent "
-                           "from this host: Operation not permitted");
+  CHECK(out[7].evidence ==
+        "natdiag serve could not send the probe: the probe could not be sent "
+        "from this host: Operation not permitted");
   CHECK(out[9].state == State::kFiltered);
   CHECK(out[9].evidence == "no probe arrived in 2 rounds");
 
