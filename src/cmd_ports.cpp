@@ -101,7 +101,8 @@ PortsOptions parse(int argc, char** argv) {
         << "  natdiag ports listen --for bigbluebutton             on the media server, then "
            "outside:\n"
         << "  natdiag ports probe 203.0.113.1 --for bigbluebutton --code CODE\n"
-        << "\nExit codes: 0 every port open, 1 some are not, 2 bad input, 3 cannot listen here.\n";
+        << "\nExit codes: 0 every port open, 1 some are not (or some could not be tested), 2 bad "
+           "input, 3 cannot listen here or no probe could leave this host.\n";
     std::exit(kHealthy);
   }
   std::vector<std::string> positional;
@@ -280,6 +281,8 @@ int run_probe_mode(const PortsOptions& o) {
   const auto key = ports::key_from_code(*ports::normalise_code(*o.code));
   ports::FamiliesResult result;
   result.untested = ends.untested;
+  std::string cannot_run;  // the reason when no port of any family could be probed from here
+  bool tested_any = false;
   for (const auto& target : ends.addresses) {
     const auto family_start = stun::Clock::now();
     const auto run = ports::run_probe(target, o.tcp, o.udp, key, o.rate, family_start + o.timeout);
@@ -290,12 +293,29 @@ int run_probe_mode(const PortsOptions& o) {
     r.servers = o.servers;
     r.tcp.tested = o.tcp;
     r.udp.tested = o.udp;
-    r.tcp.ranges = ports::collapse(ports::tcp_outcomes(o.tcp, run));
-    r.udp.ranges = ports::collapse(ports::udp_outcomes(o.udp, run));
+    auto tcp = ports::tcp_outcomes(o.tcp, run);
+    auto udp = ports::udp_outcomes(o.udp, run);
+    const bool none =
+        (tcp.empty() || ports::none_tested(tcp)) && (udp.empty() || ports::none_tested(udp));
+    if (none && cannot_run.empty()) cannot_run = (udp.empty() ? tcp : udp).front().evidence;
+    tested_any = tested_any || !none;
+    r.tcp.ranges = ports::collapse(std::move(tcp));
+    r.udp.ranges = ports::collapse(std::move(udp));
     r.rounds = run.rounds;
     r.probes_sent = run.sent;
     r.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(stun::Clock::now() - family_start);
     result.runs.push_back({target.family, std::move(r), ""});
+  }
+  if (!tested_any && !cannot_run.empty()) {
+    // Nothing left this host: no verdict about the far end, and no advice for its router.
+    const std::string message = "no probe could be sent to " + o.host + ": " + cannot_run;
+    if (o.json) {
+      auto out = json_header("ports");
+      out["error"] = {{"kind", "cannot-run"}, {"message", message}, {"value", o.host}};
+      std::cout << out.dump(2) << std::endl;
+    }
+    std::cerr << "natdiag ports: cannot run here: " << message << "\n";
+    return kCannotRun;
   }
   return emit_families(o, std::move(result));
 }

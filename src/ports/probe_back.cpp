@@ -27,14 +27,25 @@ constexpr std::size_t kMaxConnections = 32;
 /// Answers (first bytes) from a compared TCP port are cut to this length.
 constexpr std::size_t kMaxSampleBytes = 1024;
 
-/// Ports sharing the same detail and source, as [{"ports","from","detail"}].
+/// Ports sharing the same detail and source, as [{"ports","from","detail"}], with the ICMP
+/// error's "icmp_type", "icmp_code" and "icmp_v6" when there was one.
 nlohmann::json udp_list(const std::map<std::uint16_t, UdpReply>& replies) {
-  std::map<std::pair<std::string, std::string>, PortSet> groups;
-  for (const auto& [port, reply] : replies)
-    groups[{reply.from.ip_string(), reply.detail}].add(port, port);
+  std::map<std::pair<std::string, std::string>, std::pair<PortSet, const UdpReply*>> groups;
+  for (const auto& [port, reply] : replies) {
+    auto& group = groups[{reply.from.ip_string(), reply.detail}];
+    group.first.add(port, port);
+    group.second = &reply;
+  }
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& [key, ports] : groups) {
-    out.push_back({{"ports", ports.to_string()}, {"from", key.first}, {"detail", key.second}});
+  for (const auto& [key, group] : groups) {
+    nlohmann::json item = {
+        {"ports", group.first.to_string()}, {"from", key.first}, {"detail", key.second}};
+    if (const auto& icmp = group.second->icmp) {
+      item["icmp_type"] = icmp->type;
+      item["icmp_code"] = icmp->code;
+      item["icmp_v6"] = icmp->v6;
+    }
+    out.push_back(std::move(item));
   }
   return out;
 }
@@ -272,7 +283,7 @@ void ProbeBackService::serve_connection(net::FileDescriptor fd) {
                                    sample.response.size()})}});
     }
   });
-  std::map<std::uint16_t, UdpReply> icmp, other;
+  std::map<std::uint16_t, UdpReply> icmp, other, untested;
   int rounds = 0;
   std::uint64_t sent = 0;
   if (!request->udp.empty()) {
@@ -311,6 +322,8 @@ void ProbeBackService::serve_connection(net::FileDescriptor fd) {
     prober.drain_until(std::min(end, stun::Clock::now() + 20ms));
     icmp = prober.icmp();
     other = prober.other();
+    prober.mark_unsent(request->udp.ports());
+    untested = prober.untested();
     sent = prober.sent();
   }
   tcp_thread.join();
@@ -319,7 +332,8 @@ void ProbeBackService::serve_connection(net::FileDescriptor fd) {
                 {"rounds", rounds},
                 {"sent", sent + request->tcp.size()},
                 {"udp_icmp", udp_list(icmp)},
-                {"udp_other", udp_list(other)}},
+                {"udp_other", udp_list(other)},
+                {"udp_untested", udp_list(untested)}},
                end + 1s);
 }
 

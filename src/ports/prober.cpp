@@ -20,16 +20,105 @@ using namespace std::chrono_literals;
 
 constexpr std::size_t kBatch = 64;
 
-std::string icmp_text(const sock_extended_err& ee, bool v6) {
-  if (!v6 && ee.ee_type == 3 && ee.ee_code == 3) return "ICMP port unreachable";
-  if (v6 && ee.ee_type == 1 && ee.ee_code == 4) return "ICMPv6 port unreachable";
-  if (!v6 && ee.ee_type == 3 && (ee.ee_code == 9 || ee.ee_code == 10 || ee.ee_code == 13)) {
-    return "ICMP administratively prohibited";
+/// ENOBUFS / EAGAIN on one send this many times in a row: the port is given up as untested.
+constexpr int kMaxBufferRetries = 200;
+/// Another error on the same port this many times in a row is this host's, not an earlier
+/// ICMP error the kernel reports on the next send (that one clears itself once reported).
+constexpr int kMaxLocalFailures = 3;
+
+/// One ICMP error from a socket's error queue.
+struct QueuedIcmp {
+  IcmpError icmp;
+  std::optional<TransportAddress> destination;  ///< where the probe went
+  std::optional<TransportAddress> offender;     ///< who sent the ICMP error
+};
+
+/// Reads (at most `limit`) ICMP errors from `fd`'s error queue (IP_RECVERR / IPV6_RECVERR).
+std::vector<QueuedIcmp> read_error_queue(int fd, std::size_t limit) {
+  std::vector<QueuedIcmp> out;
+  for (std::size_t i = 0; i < limit; ++i) {
+    std::array<std::uint8_t, 512> data{};
+    std::array<char, 512> control{};
+    net::SockAddr original;
+    iovec iov{data.data(), data.size()};
+    msghdr msg{};
+    msg.msg_name = original.get();
+    msg.msg_namelen = sizeof original.storage;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
+    if (::recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) break;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      const bool is_err = (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+                          (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR);
+      if (!is_err) continue;
+      sock_extended_err ee{};
+      std::memcpy(&ee, CMSG_DATA(c), sizeof ee);
+      if (ee.ee_origin != SO_EE_ORIGIN_ICMP && ee.ee_origin != SO_EE_ORIGIN_ICMP6) continue;
+      const auto* offender = SO_EE_OFFENDER(reinterpret_cast<sock_extended_err*>(CMSG_DATA(c)));
+      out.push_back({{ee.ee_type, ee.ee_code, ee.ee_origin == SO_EE_ORIGIN_ICMP6},
+                     msg.msg_namelen > 0 ? net::from_sockaddr(original.get()) : std::nullopt,
+                     net::from_sockaddr(offender)});
+    }
   }
-  if (v6 && ee.ee_type == 1 && ee.ee_code == 1) return "ICMPv6 administratively prohibited";
-  return std::string(v6 ? "ICMPv6" : "ICMP") + " type " + std::to_string(ee.ee_type) + " code " +
-         std::to_string(ee.ee_code);
+  return out;
 }
+
+/// This host's address towards `target` (the kernel's route choice), or nothing without a route.
+std::optional<TransportAddress> route_source(const TransportAddress& target) {
+  net::FileDescriptor fd(::socket(net::to_af(target.family), SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return std::nullopt;
+  TransportAddress to = target;
+  if (to.port == 0) to.port = 9;
+  const auto sa = net::to_sockaddr(to);
+  if (::connect(fd.get(), sa.get(), sa.length) != 0) return std::nullopt;
+  return net::socket_local_address(fd.get());
+}
+
+/// True for the errors the kernel may report on a send for an earlier ICMP error
+/// (IP_RECVERR sets sk_err), rather than for this send.
+bool maybe_earlier_icmp(int error) {
+  return error == ECONNREFUSED || error == EHOSTUNREACH || error == ENETUNREACH ||
+         error == EHOSTDOWN || error == ENONET || error == ENOPROTOOPT || error == EPROTO ||
+         error == EMSGSIZE || error == EOPNOTSUPP || error == EACCES;
+}
+
+}  // namespace
+
+IcmpMeaning icmp_meaning(const IcmpError& e) noexcept {
+  if (!e.v6 && e.type == 3 && e.code == 3) return IcmpMeaning::kPortUnreachable;
+  if (e.v6 && e.type == 1 && e.code == 4) return IcmpMeaning::kPortUnreachable;
+  if (!e.v6 && e.type == 3 && (e.code == 9 || e.code == 10 || e.code == 13))
+    return IcmpMeaning::kProhibited;
+  if (e.v6 && e.type == 1 && e.code == 1) return IcmpMeaning::kProhibited;
+  return IcmpMeaning::kOther;
+}
+
+std::string icmp_text(const IcmpError& e) {
+  const std::string name = e.v6 ? "ICMPv6" : "ICMP";
+  switch (icmp_meaning(e)) {
+    case IcmpMeaning::kPortUnreachable: return name + " port unreachable";
+    case IcmpMeaning::kProhibited: return name + " administratively prohibited";
+    case IcmpMeaning::kOther: break;
+  }
+  if (!e.v6 && e.type == 3 && e.code == 0) return "ICMP network unreachable";
+  if (!e.v6 && e.type == 3 && e.code == 1) return "ICMP host unreachable";
+  if (e.v6 && e.type == 1 && e.code == 0) return "ICMPv6 no route to destination";
+  if (e.v6 && e.type == 1 && e.code == 3) return "ICMPv6 address unreachable";
+  if ((!e.v6 && e.type == 11) || (e.v6 && e.type == 3)) return name + " time exceeded";
+  return name + " type " + std::to_string(e.type) + " code " + std::to_string(e.code);
+}
+
+IcmpMeaning icmp_meaning_of_text(std::string_view text) noexcept {
+  if (text == "ICMP port unreachable" || text == "ICMPv6 port unreachable")
+    return IcmpMeaning::kPortUnreachable;
+  if (text == "ICMP administratively prohibited" || text == "ICMPv6 administratively prohibited")
+    return IcmpMeaning::kProhibited;
+  return IcmpMeaning::kOther;
+}
+
+namespace {
 
 void wait_readable(int fd, TimePoint until) {
   const auto now = stun::Clock::now();
@@ -69,6 +158,8 @@ UdpProber::UdpProber(const TransportAddress& target, const Key& key, std::uint64
   const int buffer = 1 << 20;
   ::setsockopt(socket_.fd(), SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
   ::setsockopt(socket_.fd(), SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
+  source_ = local && !local->same_ip(net::any_address(target.family)) ? std::optional(*local)
+                                                                      : route_source(target);
 }
 
 std::size_t UdpProber::send_round(const std::vector<std::uint16_t>& ports, std::uint32_t round,
@@ -79,6 +170,18 @@ std::size_t UdpProber::send_round(const std::vector<std::uint16_t>& ports, std::
   std::vector<mmsghdr> messages(kBatch);
   std::size_t next = 0;
   std::size_t sent_now = 0;
+  int buffer_retries = 0;
+  int local_failures = 0;
+  int first_error = 0;
+  auto give_up = [&](std::uint16_t port, const std::string& why) {
+    if (!sent_ports_[port]) {
+      TransportAddress here = source_.value_or(net::any_address(target_.family));
+      here.port = 0;
+      untested_.insert_or_assign(port, UdpReply{here, why});
+    }
+    ++next;
+    buffer_retries = local_failures = first_error = 0;
+  };
   while (next < ports.size()) {
     auto now = stun::Clock::now();
     if (now >= deadline) break;
@@ -110,11 +213,33 @@ std::size_t UdpProber::send_round(const std::vector<std::uint16_t>& ports, std::
     }
     const int n = ::sendmmsg(socket_.fd(), messages.data(), static_cast<unsigned>(count), 0);
     if (n <= 0) {
-      // ECONNREFUSED and friends report an earlier ICMP error: read it, then go on.
+      const int error = n < 0 ? errno : EIO;
       receive_errors();
-      if (errno == ENOBUFS || errno == EAGAIN) std::this_thread::sleep_for(1ms);
+      if (error == EINTR) continue;
+      if (error == ENOBUFS || error == EAGAIN || error == EWOULDBLOCK) {
+        if (++buffer_retries >= kMaxBufferRetries) {
+          give_up(ports[next], std::string(std::strerror(error)) + " on this host, after " +
+                                   std::to_string(kMaxBufferRetries) + " tries");
+        } else {
+          std::this_thread::sleep_for(1ms);
+        }
+        continue;
+      }
+      // ECONNREFUSED and friends may report an earlier ICMP error (it clears once reported):
+      // try again. Any other error, or the same port failing again, is this host's own.
+      if (first_error == 0) first_error = error;
+      if (!maybe_earlier_icmp(error) || ++local_failures >= kMaxLocalFailures) {
+        const int reason = maybe_earlier_icmp(error) ? first_error : error;
+        give_up(ports[next], "the probe could not be sent from this host: " +
+                                 std::string(std::strerror(reason)));
+      }
       continue;
     }
+    for (int i = 0; i < n; ++i) {
+      sent_ports_[ports[next + static_cast<std::size_t>(i)]] = true;
+      untested_.erase(ports[next + static_cast<std::size_t>(i)]);
+    }
+    buffer_retries = local_failures = first_error = 0;
     next += static_cast<std::size_t>(n);
     sent_now += static_cast<std::size_t>(n);
     sent_ += static_cast<std::uint64_t>(n);
@@ -123,6 +248,15 @@ std::size_t UdpProber::send_round(const std::vector<std::uint16_t>& ports, std::
   receive_pending();
   receive_errors();
   return sent_now;
+}
+
+void UdpProber::mark_unsent(const std::vector<std::uint16_t>& ports) {
+  for (auto port : ports) {
+    if (sent_ports_[port]) continue;
+    TransportAddress here = source_.value_or(net::any_address(target_.family));
+    here.port = 0;
+    untested_.try_emplace(port, UdpReply{here, "no probe was sent before the time ran out"});
+  }
 }
 
 void UdpProber::drain_until(TimePoint until) {
@@ -162,37 +296,50 @@ void UdpProber::receive_pending() {
 }
 
 void UdpProber::receive_errors() {
-  const bool v6 = target_.family == stun::Family::kIPv6;
-  for (int i = 0; i < 4096; ++i) {
-    std::array<std::uint8_t, 512> data{};
-    std::array<char, 512> control{};
-    net::SockAddr original;
-    iovec iov{data.data(), data.size()};
-    msghdr msg{};
-    msg.msg_name = original.get();
-    msg.msg_namelen = sizeof original.storage;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.data();
-    msg.msg_controllen = control.size();
-    if (::recvmsg(socket_.fd(), &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return;
-    const auto destination = net::from_sockaddr(original.get());
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-      const bool is_err = (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
-                          (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR);
-      if (!is_err) continue;
-      sock_extended_err ee{};
-      std::memcpy(&ee, CMSG_DATA(c), sizeof ee);
-      if (ee.ee_origin != SO_EE_ORIGIN_ICMP && ee.ee_origin != SO_EE_ORIGIN_ICMP6) continue;
-      if (!destination || !destination->same_ip(target_)) continue;
-      const auto* offender_sa = SO_EE_OFFENDER(reinterpret_cast<sock_extended_err*>(CMSG_DATA(c)));
-      auto offender = net::from_sockaddr(offender_sa);
-      UdpReply reply{offender.value_or(*destination), icmp_text(ee, v6)};
-      reply.from.port = 0;
-      icmp_.try_emplace(destination->port, reply);
+  for (const auto& e : read_error_queue(socket_.fd(), 4096)) {
+    if (!e.destination || !e.destination->same_ip(target_)) continue;
+    const auto port = e.destination->port;
+    if (!sent_ports_[port]) continue;  // no probe went there: nothing to explain
+    UdpReply reply{e.offender.value_or(*e.destination), icmp_text(e.icmp), e.icmp};
+    reply.from.port = 0;
+    if (source_ && reply.from.same_ip(*source_) && !reply.from.same_ip(target_)) {
+      reply.detail +=
+          " from this host (" + reply.from.ip_string() + "): the probe did not leave it";
+      untested_.try_emplace(port, std::move(reply));
+      continue;
     }
+    icmp_.try_emplace(port, std::move(reply));
   }
 }
+
+namespace {
+
+/// What a failed connection attempt showed: the ICMP error behind it (IP_RECVERR) decides
+/// between closed (port unreachable from the target), the path (any other), and this host.
+TcpResult connect_failure(int fd, const TransportAddress& target, int error) {
+  const auto queued = read_error_queue(fd, 8);
+  if (queued.empty()) {
+    if (error == ECONNREFUSED) return {TcpResult::Kind::kRefused, "connection refused (TCP RST)"};
+    if (error == ETIMEDOUT)
+      return {TcpResult::Kind::kTimeout, "no answer to the connection attempt"};
+    return {TcpResult::Kind::kUnreachable, std::strerror(error)};
+  }
+  const auto& e = queued.back();
+  const auto from = e.offender.value_or(target);
+  const auto here = net::socket_local_address(fd);
+  std::string detail = icmp_text(e.icmp) + " from " + from.ip_string();
+  if (from.same_ip(here) && !from.same_ip(target)) {
+    return {TcpResult::Kind::kNotSent,
+            icmp_text(e.icmp) + " from this host (" + from.ip_string() +
+                "): the connection attempt did not leave it",
+            e.icmp};
+  }
+  if (icmp_meaning(e.icmp) == IcmpMeaning::kPortUnreachable && from.same_ip(target))
+    return {TcpResult::Kind::kRefused, std::move(detail), e.icmp};
+  return {TcpResult::Kind::kUnreachable, std::move(detail), e.icmp};
+}
+
+}  // namespace
 
 std::string_view tcp_kind_name(TcpResult::Kind kind) noexcept {
   switch (kind) {
@@ -201,13 +348,14 @@ std::string_view tcp_kind_name(TcpResult::Kind kind) noexcept {
     case TcpResult::Kind::kRefused: return "refused";
     case TcpResult::Kind::kUnreachable: return "unreachable";
     case TcpResult::Kind::kTimeout: return "timeout";
+    case TcpResult::Kind::kNotSent: return "not-sent";
   }
   return "timeout";
 }
 
 TcpResult::Kind tcp_kind_from_name(std::string_view name) noexcept {
   for (auto k : {TcpResult::Kind::kEcho, TcpResult::Kind::kConnected, TcpResult::Kind::kRefused,
-                 TcpResult::Kind::kUnreachable}) {
+                 TcpResult::Kind::kUnreachable, TcpResult::Kind::kNotSent}) {
     if (tcp_kind_name(k) == name) return k;
   }
   return TcpResult::Kind::kTimeout;
@@ -233,6 +381,10 @@ std::map<std::uint16_t, TcpResult> probe_tcp(const TransportAddress& target,
     net::FileDescriptor fd(
         ::socket(net::to_af(target.family), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd.valid()) throw net::SocketError("socket", errno);
+    const int one = 1;
+    const bool v6 = target.family == stun::Family::kIPv6;
+    ::setsockopt(fd.get(), v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_RECVERR : IP_RECVERR, &one,
+                 sizeof one);
     if (local) {
       auto l = *local;
       l.port = 0;
@@ -241,9 +393,12 @@ std::map<std::uint16_t, TcpResult> probe_tcp(const TransportAddress& target,
     }
     const auto sa = net::to_sockaddr(to);
     if (::connect(fd.get(), sa.get(), sa.length) != 0 && errno != EINPROGRESS) {
-      results[port] = {
-          errno == ECONNREFUSED ? TcpResult::Kind::kRefused : TcpResult::Kind::kUnreachable,
-          std::strerror(errno)};
+      // At once, before any answer could come: this host's own error (no route, EPERM...).
+      results[port] = errno == ECONNREFUSED
+                          ? TcpResult{TcpResult::Kind::kRefused, "connection refused (TCP RST)"}
+                          : TcpResult{TcpResult::Kind::kNotSent,
+                                      "the connection could not be tried from this host: " +
+                                          std::string(std::strerror(errno))};
       continue;
     }
     attempts.push_back({port, std::move(fd)});
@@ -276,10 +431,7 @@ std::map<std::uint16_t, TcpResult> probe_tcp(const TransportAddress& target,
         socklen_t len = sizeof error;
         ::getsockopt(a.fd.get(), SOL_SOCKET, SO_ERROR, &error, &len);
         if (error != 0) {
-          finish(a, {error == ECONNREFUSED ? TcpResult::Kind::kRefused
-                     : error == ETIMEDOUT  ? TcpResult::Kind::kTimeout
-                                           : TcpResult::Kind::kUnreachable,
-                     std::strerror(error)});
+          finish(a, connect_failure(a.fd.get(), target, error));
           continue;
         }
         a.connected = true;

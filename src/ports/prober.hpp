@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,10 +37,33 @@ class Pacer {
   TimePoint next_{};
 };
 
+/// An ICMP error as the kernel reported it (RFC 792 / RFC 4443 type and code).
+struct IcmpError {
+  std::uint8_t type = 0;
+  std::uint8_t code = 0;
+  bool v6 = false;
+};
+
+/// What an ICMP error says about the probed port.
+enum class IcmpMeaning : std::uint8_t {
+  kPortUnreachable,  ///< ICMPv4 3/3, ICMPv6 1/4: nothing listens (when the target sent it)
+  kProhibited,       ///< ICMPv4 3/9, 3/10, 3/13, ICMPv6 1/1: a firewall rejected the probe
+  kOther,            ///< host/net unreachable, time exceeded, ...: the path, not the port
+};
+
+/// The meaning of `icmp`.
+[[nodiscard]] IcmpMeaning icmp_meaning(const IcmpError& icmp) noexcept;
+/// "ICMP port unreachable", "ICMPv6 administratively prohibited", "ICMP type 11 code 0".
+[[nodiscard]] std::string icmp_text(const IcmpError& icmp);
+/// The inverse of icmp_text for the port-unreachable and prohibited texts (a peer that sent
+/// no type and code); kOther for anything else.
+[[nodiscard]] IcmpMeaning icmp_meaning_of_text(std::string_view text) noexcept;
+
 /// What came back from the target for one UDP port.
 struct UdpReply {
   TransportAddress from;
-  std::string detail;  ///< for ICMP: "ICMP port unreachable"
+  std::string detail;               ///< for ICMP: "ICMP port unreachable"
+  std::optional<IcmpError> icmp{};  ///< set for ICMP errors
 };
 
 /// Sends authenticated UDP probes to one IP and collects what comes back.
@@ -58,11 +82,20 @@ class UdpProber {
 
   /// Authenticated echoes (ports where natdiag's listener answered).
   [[nodiscard]] const std::map<std::uint16_t, UdpReply>& echoed() const noexcept { return echoed_; }
-  /// ICMP port unreachable (or another ICMP error) for a port, and who sent it.
+  /// ICMP port unreachable (or another ICMP error) for a port, and who sent it (never this
+  /// host itself: that is in untested()).
   [[nodiscard]] const std::map<std::uint16_t, UdpReply>& icmp() const noexcept { return icmp_; }
+  /// Ports whose probe never left this host, and why: every send failed here (no route,
+  /// EPERM from this host's firewall, ENOBUFS after retries), or this host itself answered
+  /// with an ICMP error. Such ports were not tested.
+  [[nodiscard]] const std::map<std::uint16_t, UdpReply>& untested() const noexcept {
+    return untested_;
+  }
   /// Datagrams from the target's port that are not an authenticated echo.
   [[nodiscard]] const std::map<std::uint16_t, UdpReply>& other() const noexcept { return other_; }
   [[nodiscard]] std::uint64_t sent() const noexcept { return sent_; }
+  /// Records every port of `ports` no probe went to (the time ran out first) as untested.
+  void mark_unsent(const std::vector<std::uint16_t>& ports);
   [[nodiscard]] TransportAddress local_address() const { return socket_.local_address(); }
 
  private:
@@ -74,8 +107,10 @@ class UdpProber {
   std::uint64_t session_;
   Pacer pacer_;
   net::UdpSocket socket_;
+  std::optional<TransportAddress> source_;  ///< this host's address towards the target
   std::uint64_t sent_ = 0;
-  std::map<std::uint16_t, UdpReply> echoed_, icmp_, other_;
+  std::vector<bool> sent_ports_ = std::vector<bool>(65536);
+  std::map<std::uint16_t, UdpReply> echoed_, icmp_, other_, untested_;
 };
 
 /// What one TCP connection carrying a probe showed.
@@ -83,15 +118,17 @@ struct TcpResult {
   enum class Kind : std::uint8_t {
     kEcho,         ///< natdiag's listener answered with the authenticated echo
     kConnected,    ///< a connection opened, but no authenticated echo came back
-    kRefused,      ///< TCP RST (ECONNREFUSED)
-    kUnreachable,  ///< an ICMP error (host/network unreachable, prohibited)
+    kRefused,      ///< TCP RST, or ICMP port unreachable from the target itself
+    kUnreachable,  ///< another ICMP error (prohibited, host/net unreachable): the path
     kTimeout,      ///< no answer to the SYNs
+    kNotSent,      ///< the attempt failed on this host (no route, EPERM): not tested
   };
   Kind kind = Kind::kTimeout;
   std::string detail;
+  std::optional<IcmpError> icmp{};  ///< the ICMP error behind kRefused / kUnreachable, if any
 };
 
-/// "echo", "connected", "refused", "unreachable", "timeout".
+/// "echo", "connected", "refused", "unreachable", "timeout", "not-sent".
 [[nodiscard]] std::string_view tcp_kind_name(TcpResult::Kind kind) noexcept;
 /// The inverse of tcp_kind_name; kTimeout for anything else.
 [[nodiscard]] TcpResult::Kind tcp_kind_from_name(std::string_view name) noexcept;

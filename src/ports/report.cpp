@@ -57,8 +57,8 @@ std::string protocol_summary(const ProtocolReport& p) {
   const auto rows = rows_of(p);
   if (rows.size() > kMaxListedRanges) {
     std::string out;
-    for (auto s :
-         {State::kOpen, State::kClosed, State::kFiltered, State::kAnsweredByOther, State::kInUse}) {
+    for (auto s : {State::kOpen, State::kClosed, State::kFiltered, State::kAnsweredByOther,
+                   State::kInUse, State::kUntested}) {
       const auto n = count_in(p, s);
       if (n == 0) continue;
       if (!out.empty()) out += ", ";
@@ -121,8 +121,8 @@ nlohmann::ordered_json protocol_json(const ProtocolReport& p) {
   j["tested"] = p.tested.to_string();
   j["count"] = p.tested.size();
   nlohmann::ordered_json counts;
-  for (auto s :
-       {State::kOpen, State::kClosed, State::kFiltered, State::kInUse, State::kAnsweredByOther}) {
+  for (auto s : {State::kOpen, State::kClosed, State::kFiltered, State::kInUse,
+                 State::kAnsweredByOther, State::kUntested}) {
     counts[std::string(state_name(s))] = count_in(p, s);
   }
   j["counts"] = counts;
@@ -146,10 +146,19 @@ nlohmann::ordered_json protocol_json(const ProtocolReport& p) {
 bool all_open(const PortsReport& r) {
   for (const auto* p : {&r.tcp, &r.udp}) {
     for (const auto& range : p->ranges) {
-      if (problem(range.state)) return false;
+      if (problem(range.state) || range.state == State::kUntested) return false;
     }
   }
   return true;
+}
+
+bool any_problem(const PortsReport& r) {
+  for (const auto* p : {&r.tcp, &r.udp}) {
+    for (const auto& range : p->ranges) {
+      if (problem(range.state)) return true;
+    }
+  }
+  return false;
 }
 
 std::string verdict_line(const PortsReport& r) {
@@ -164,8 +173,9 @@ std::string verdict_line(const PortsReport& r) {
       line += " (" + with_thousands(in_use) + " held by another program here: not tested)";
     return line;
   }
-  std::string line =
-      listen ? "Not every port got natdiag's probe:" : "Not every port is open from outside:";
+  std::string line = listen            ? "Not every port got natdiag's probe:"
+                     : !any_problem(r) ? "Not every port could be tested:"
+                                       : "Not every port is open from outside:";
   bool first = true;
   for (const auto& [name, p] : {std::pair{"TCP", &r.tcp}, std::pair{"UDP", &r.udp}}) {
     if (p->tested.empty()) continue;
@@ -264,7 +274,7 @@ void report_to_json(const PortsReport& r, nlohmann::ordered_json& out) {
     return s ? nlohmann::ordered_json(*s) : nlohmann::ordered_json(nullptr);
   };
   out["mode"] = r.mode;
-  out["verdict"] = all_open(r) ? "open" : "not-open";
+  out["verdict"] = all_open(r) ? "open" : any_problem(r) ? "not-open" : "untested";
   out["summary"] = verdict_line(r);
   out["far_end"] = opt(r.far_end);
   out["family"] = r.family ? nlohmann::ordered_json(*r.family == "IPv4" ? "ipv4" : "ipv6") : nlohmann::ordered_json(nullptr);

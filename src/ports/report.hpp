@@ -43,8 +43,11 @@ struct PortsReport {
   std::vector<std::string> notes;  ///< facts worth saying that are not a port state
 };
 
-/// True when every tested port is open (in-use ports, untested, do not count against it).
+/// True when every tested port is open (in-use ports, held by another program, do not count
+/// against it; ports whose probe never left the probing host do).
 [[nodiscard]] bool all_open(const PortsReport& report);
+/// True when some port is closed, filtered or answered by another machine.
+[[nodiscard]] bool any_problem(const PortsReport& report);
 /// The first line: "All 10,004 ports open from outside (...)" or what is not.
 [[nodiscard]] std::string verdict_line(const PortsReport& report);
 /// The full text output.

@@ -11,6 +11,7 @@ std::string_view state_name(State state) noexcept {
     case State::kFiltered: return "filtered";
     case State::kInUse: return "in-use";
     case State::kAnsweredByOther: return "answered-by-other";
+    case State::kUntested: return "untested";
   }
   return "filtered";
 }

@@ -13,13 +13,14 @@ namespace natdiag::ports {
 /// The state of one port as seen from outside.
 enum class State : std::uint8_t {
   kOpen,             ///< natdiag's authenticated probe arrived at natdiag's listener here
-  kClosed,           ///< ICMP port unreachable or TCP RST came back (evidence names from where)
-  kFiltered,         ///< silence after every retransmission round
+  kClosed,           ///< TCP RST or ICMP port unreachable from the target itself
+  kFiltered,         ///< silence, or an ICMP error from a firewall or router (evidence names it)
   kInUse,            ///< another program holds the port here; not tested (owner named)
   kAnsweredByOther,  ///< something answered that is not this host's listener or service
+  kUntested,         ///< the probe never left the probing host (no route, its own firewall)
 };
 
-/// "open", "closed", "filtered", "in-use", "answered-by-other".
+/// "open", "closed", "filtered", "in-use", "answered-by-other", "untested".
 [[nodiscard]] std::string_view state_name(State state) noexcept;
 
 /// One port's state, why natdiag believes it, and who holds the port here (if anyone).

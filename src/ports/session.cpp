@@ -15,6 +15,12 @@ constexpr auto kMaxSettle = 1000ms;
 /// A listener that has seen everything stops after the probers were quiet this long.
 constexpr auto kQuietAfterAll = 2s;
 
+/// What a TCP connection attempt's ICMP error adds to its evidence.
+std::string tcp_icmp_note(const IcmpError& icmp) {
+  return icmp_meaning(icmp) == IcmpMeaning::kProhibited ? ": a firewall rejects it"
+                                                        : ": the probe did not reach the port";
+}
+
 }  // namespace
 
 void RoundPolicy::record(std::size_t probed, std::size_t answered) {
@@ -36,6 +42,7 @@ bool RoundPolicy::keep_going() const {
 ProbeRun run_probe(const TransportAddress& target, const PortSet& tcp, const PortSet& udp,
                    const Key& key, double rate, TimePoint deadline) {
   ProbeRun run;
+  run.target = target;
   const std::uint64_t session = random_session();
   std::thread tcp_thread;
   if (!tcp.empty()) {
@@ -64,21 +71,43 @@ ProbeRun run_probe(const TransportAddress& target, const PortSet& tcp, const Por
       std::vector<std::uint16_t> still;
       for (auto p : missing) {
         if (!prober.echoed().contains(p) && !prober.icmp().contains(p) &&
-            !prober.other().contains(p)) {
+            !prober.other().contains(p) && !prober.untested().contains(p)) {
           still.push_back(p);
         }
       }
       policy.record(missing.size(), missing.size() - still.size());
       missing = std::move(still);
     }
+    prober.mark_unsent(udp.ports());
     run.udp_echoed = prober.echoed();
     run.udp_icmp = prober.icmp();
     run.udp_other = prober.other();
+    run.udp_untested = prober.untested();
     run.sent = prober.sent();
   }
   if (tcp_thread.joinable()) tcp_thread.join();
   run.sent += run.tcp.size();
   return run;
+}
+
+PortOutcome icmp_outcome(std::uint16_t port, const UdpReply& icmp, const TransportAddress& target) {
+  const auto meaning = icmp.icmp ? icmp_meaning(*icmp.icmp) : icmp_meaning_of_text(icmp.detail);
+  const bool from_target = icmp.from.same_ip(target);
+  PortOutcome o{port, State::kFiltered, icmp.detail + " from " + icmp.from.ip_string(), ""};
+  if (meaning == IcmpMeaning::kPortUnreachable && from_target) {
+    o.state = State::kClosed;
+  } else if (meaning == IcmpMeaning::kProhibited) {
+    o.evidence += ": a firewall rejects it";
+  } else {
+    o.evidence += ": the probe did not reach the port";
+  }
+  return o;
+}
+
+bool none_tested(const std::vector<PortOutcome>& outcomes) {
+  return !outcomes.empty() && std::all_of(outcomes.begin(), outcomes.end(), [](const auto& o) {
+    return o.state == State::kUntested;
+  });
 }
 
 std::vector<PortOutcome> tcp_outcomes(const PortSet& tested, const ProbeRun& run) {
@@ -98,10 +127,15 @@ std::vector<PortOutcome> tcp_outcomes(const PortSet& tested, const ProbeRun& run
           break;
         case TcpResult::Kind::kRefused:
           o.state = State::kClosed;
-          o.evidence = "connection refused (TCP RST)";
+          o.evidence = it->second.detail;
           break;
         case TcpResult::Kind::kUnreachable:
-          o.state = State::kClosed;
+          o.state = State::kFiltered;
+          o.evidence = it->second.detail;
+          if (it->second.icmp) o.evidence += tcp_icmp_note(*it->second.icmp);
+          break;
+        case TcpResult::Kind::kNotSent:
+          o.state = State::kUntested;
           o.evidence = it->second.detail;
           break;
         case TcpResult::Kind::kTimeout: break;
@@ -121,9 +155,11 @@ std::vector<PortOutcome> udp_outcomes(const PortSet& tested, const ProbeRun& run
     if (const auto e = run.udp_echoed.find(port); e != run.udp_echoed.end()) {
       o.state = State::kOpen;
       o.evidence = "natdiag's listener answered with the echo";
+    } else if (const auto u = run.udp_untested.find(port); u != run.udp_untested.end()) {
+      o.state = State::kUntested;
+      o.evidence = u->second.detail;
     } else if (const auto i = run.udp_icmp.find(port); i != run.udp_icmp.end()) {
-      o.state = State::kClosed;
-      o.evidence = i->second.detail + " from " + i->second.from.ip_string();
+      o = icmp_outcome(port, i->second, run.target);
     } else if (const auto x = run.udp_other.find(port); x != run.udp_other.end()) {
       o.state = State::kAnsweredByOther;
       o.evidence = x->second.detail + " came back";

@@ -44,8 +44,9 @@ class RoundPolicy {
 
 /// What `ports probe` measured against one address.
 struct ProbeRun {
+  TransportAddress target;  ///< the probed address (an ICMP error from it is the host's own)
   std::map<std::uint16_t, TcpResult> tcp;
-  std::map<std::uint16_t, UdpReply> udp_echoed, udp_icmp, udp_other;
+  std::map<std::uint16_t, UdpReply> udp_echoed, udp_icmp, udp_other, udp_untested;
   int rounds = 0;
   std::uint64_t sent = 0;
 };
@@ -55,6 +56,16 @@ struct ProbeRun {
 [[nodiscard]] ProbeRun run_probe(const TransportAddress& target, const PortSet& tcp,
                                  const PortSet& udp, const Key& key, double rate,
                                  TimePoint deadline);
+
+/// What an ICMP error for a probe to `target` shows about the port: closed only for port
+/// unreachable from the target itself (RFC 1122 3.2.2.1: nothing listens); a firewall's
+/// administratively prohibited, or any error from a router, is filtered with the ICMP error
+/// as evidence: the probe did not reach the port.
+[[nodiscard]] PortOutcome icmp_outcome(std::uint16_t port, const UdpReply& icmp,
+                                       const TransportAddress& target);
+
+/// True when `result` has ports and every one of them is untested: nothing was measured.
+[[nodiscard]] bool none_tested(const std::vector<PortOutcome>& outcomes);
 
 /// The per-port outcomes of a probe run, from the prober's side.
 [[nodiscard]] std::vector<PortOutcome> tcp_outcomes(const PortSet& tested, const ProbeRun& run);

@@ -53,6 +53,13 @@ void read_udp_list(const nlohmann::json& list, std::map<std::uint16_t, UdpReply>
     UdpReply reply;
     reply.from = TransportAddress::parse(item.value("from", "")).value_or(TransportAddress{});
     reply.detail = item.value("detail", "");
+    const auto type = item.find("icmp_type");
+    const auto code = item.find("icmp_code");
+    if (type != item.end() && code != item.end() && type->is_number_unsigned() &&
+        code->is_number_unsigned() && *type <= 255 && *code <= 255) {
+      reply.icmp = IcmpError{type->get<std::uint8_t>(), code->get<std::uint8_t>(),
+                             item.value("icmp_v6", false)};
+    }
     for (auto p : ports.ports()) out.try_emplace(p, reply);
   }
 }
@@ -108,6 +115,69 @@ PortOutcome compare_held(std::uint16_t port, const ServeTcp* remote,
 }
 
 }  // namespace
+
+ServeUdp read_serve_udp(const nlohmann::json& done) {
+  ServeUdp out;
+  if (!done.is_object()) return out;
+  if (done.contains("udp_icmp")) read_udp_list(done["udp_icmp"], out.icmp);
+  if (done.contains("udp_other")) read_udp_list(done["udp_other"], out.other);
+  if (done.contains("udp_untested")) read_udp_list(done["udp_untested"], out.untested);
+  return out;
+}
+
+std::vector<PortOutcome> via_udp_outcomes(std::vector<PortOutcome> listener, const ServeUdp& serve,
+                                          const TransportAddress& public_ip,
+                                          const std::string& silence) {
+  for (auto& u : listener) {
+    if (u.state != State::kFiltered) continue;
+    u.evidence = silence;
+    if (const auto n = serve.untested.find(u.port); n != serve.untested.end()) {
+      u.state = State::kUntested;
+      u.evidence = "natdiag serve could not send the probe: " + n->second.detail;
+    } else if (const auto i = serve.icmp.find(u.port); i != serve.icmp.end()) {
+      u = icmp_outcome(u.port, i->second, public_ip);
+    } else if (const auto x = serve.other.find(u.port); x != serve.other.end()) {
+      u.state = State::kAnsweredByOther;
+      u.evidence = "something else answered serve's probe (" + x->second.detail + ")";
+    }
+  }
+  return listener;
+}
+
+PortOutcome via_tcp_outcome(std::uint16_t port, bool arrived, const TcpResult* remote,
+                            const TransportAddress& server) {
+  PortOutcome out{port, State::kFiltered, "no answer to serve's connection attempt", ""};
+  if (arrived) {
+    out.state = State::kOpen;
+    out.evidence = "natdiag's probe arrived from " + server.ip_string();
+  } else if (remote != nullptr) {
+    switch (remote->kind) {
+      case TcpResult::Kind::kEcho:
+      case TcpResult::Kind::kConnected:
+        out.state = State::kAnsweredByOther;
+        out.evidence =
+            "serve's connection opened, but natdiag's listener here never got it: another "
+            "machine answered";
+        break;
+      case TcpResult::Kind::kRefused:
+        out.state = State::kClosed;
+        out.evidence =
+            remote->detail.starts_with("ICMP") ? remote->detail : "connection refused (TCP RST)";
+        break;
+      case TcpResult::Kind::kUnreachable:
+        // An ICMP error from the path (or an older serve's any-error): not the port's answer.
+        out.state = State::kFiltered;
+        out.evidence = "serve's connection attempt got " + remote->detail;
+        break;
+      case TcpResult::Kind::kNotSent:
+        out.state = State::kUntested;
+        out.evidence = "natdiag serve could not try the connection: " + remote->detail;
+        break;
+      case TcpResult::Kind::kTimeout: break;
+    }
+  }
+  return out;
+}
 
 ViaResult run_via(const ViaOptions& o) {
   ViaResult result;
@@ -169,7 +239,7 @@ ViaResult run_via(const ViaOptions& o) {
     return result;
   }
   std::map<std::uint16_t, ServeTcp> serve_tcp;
-  std::map<std::uint16_t, UdpReply> icmp, other;
+  ServeUdp serve_udp;
   bool done = false;
   std::optional<stun::TimePoint> round_sent;
   RoundPolicy policy;
@@ -210,8 +280,7 @@ ViaResult run_via(const ViaOptions& o) {
       if (listener.udp_missing().empty()) round_sent = stun::Clock::now() - settle;
     }
     if (type == "done") {
-      read_udp_list((*message)["udp_icmp"], icmp);
-      read_udp_list((*message)["udp_other"], other);
+      serve_udp = read_serve_udp(*message);
       r.rounds = message->value("rounds", r.rounds);
       r.probes_sent = message->value("sent", std::uint64_t{0});
       done = true;
@@ -221,20 +290,10 @@ ViaResult run_via(const ViaOptions& o) {
 
   // UDP: arrivals here decide; serve's ICMP errors and stray answers explain the rest.
   const auto udp_owners = port_owners(Transport::kUdp, listener.held_udp());
-  auto udp = listener_outcomes(o.udp, listener.udp_arrivals(), udp_owners, listener.held_udp());
-  const std::string silence =
-      "no probe arrived in " + std::to_string(r.rounds) + " round" + (r.rounds == 1 ? "" : "s");
-  for (auto& u : udp) {
-    if (u.state != State::kFiltered) continue;
-    u.evidence = silence;
-    if (const auto i = icmp.find(u.port); i != icmp.end()) {
-      u.state = State::kClosed;
-      u.evidence = i->second.detail + " from " + i->second.from.ip_string();
-    } else if (const auto x = other.find(u.port); x != other.end()) {
-      u.state = State::kAnsweredByOther;
-      u.evidence = "something else answered serve's probe (" + x->second.detail + ")";
-    }
-  }
+  auto udp = via_udp_outcomes(
+      listener_outcomes(o.udp, listener.udp_arrivals(), udp_owners, listener.held_udp()), serve_udp,
+      public_ip,
+      "no probe arrived in " + std::to_string(r.rounds) + " round" + (r.rounds == 1 ? "" : "s"));
   for (auto& u : udp) {
     if (u.state == State::kOpen) u.evidence = "natdiag's probe arrived from " + server.ip_string();
   }
@@ -251,30 +310,10 @@ ViaResult run_via(const ViaOptions& o) {
       tcp.push_back(compare_held(port, remote, local, public_ip, owner));
       continue;
     }
-    PortOutcome out{port, State::kFiltered, "no answer to serve's connection attempt", ""};
-    if (listener.tcp_arrivals().contains(port)) {
-      out.state = State::kOpen;
-      out.evidence = "natdiag's probe arrived from " + server.ip_string();
-    } else if (remote != nullptr) {
-      switch (remote->kind) {
-        case TcpResult::Kind::kEcho:
-        case TcpResult::Kind::kConnected:
-          out.state = State::kAnsweredByOther;
-          out.evidence =
-              "serve's connection opened, but natdiag's listener here never got it: another "
-              "machine answered";
-          break;
-        case TcpResult::Kind::kRefused:
-          out.state = State::kClosed;
-          out.evidence = "connection refused (TCP RST)";
-          break;
-        case TcpResult::Kind::kUnreachable:
-          out.state = State::kClosed;
-          out.evidence = remote->detail;
-          break;
-        case TcpResult::Kind::kTimeout: break;
-      }
-    }
+    TcpResult serve_result;
+    if (remote != nullptr) serve_result = {remote->kind, remote->detail};
+    auto out = via_tcp_outcome(port, listener.tcp_arrivals().contains(port),
+                               remote == nullptr ? nullptr : &serve_result, server);
     tcp.push_back(std::move(out));
   }
   r.tcp.ranges = collapse(std::move(tcp));

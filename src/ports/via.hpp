@@ -3,9 +3,12 @@
 #pragma once
 
 #include <chrono>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "src/ports/prober.hpp"
 #include "src/ports/report.hpp"
 #include "stun/net/resolver.hpp"
 
@@ -31,6 +34,27 @@ struct ViaResult {
   /// IPv6 address or default route): the family is not tested, which is not a failure.
   bool no_route = false;
 };
+
+/// What serve's "done" message says about the UDP ports no probe arrived on.
+struct ServeUdp {
+  std::map<std::uint16_t, UdpReply> icmp;      ///< ICMP errors serve got back
+  std::map<std::uint16_t, UdpReply> other;     ///< datagrams that are not natdiag's
+  std::map<std::uint16_t, UdpReply> untested;  ///< probes serve could not send
+};
+
+/// Reads serve's "done" message (bad items are skipped, never believed).
+[[nodiscard]] ServeUdp read_serve_udp(const nlohmann::json& done);
+
+/// The UDP outcomes of --via: `listener` (listener_outcomes) decides where a probe arrived;
+/// serve's reports explain the rest. `public_ip` is the address serve probed.
+[[nodiscard]] std::vector<PortOutcome> via_udp_outcomes(std::vector<PortOutcome> listener,
+                                                        const ServeUdp& serve,
+                                                        const TransportAddress& public_ip,
+                                                        const std::string& silence);
+
+/// One TCP port of --via that natdiag listened on: arrived here, else serve's result.
+[[nodiscard]] PortOutcome via_tcp_outcome(std::uint16_t port, bool arrived, const TcpResult* remote,
+                                          const TransportAddress& server);
 
 /// Runs the whole --via check. Throws SocketError / DescriptorLimitError when this host cannot
 /// listen (exit 3).

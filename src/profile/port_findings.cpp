@@ -8,7 +8,10 @@
 namespace natdiag::cli {
 namespace {
 
-bool not_open(const MeasuredPortRange& r) { return r.state != "open" && r.state != "in-use"; }
+/// Closed, filtered or answered by another machine: measured as not getting through.
+bool not_open(const MeasuredPortRange& r) {
+  return r.state != "open" && r.state != "in-use" && r.state != "untested";
+}
 
 std::string family_label(const std::string& family) { return family == "ipv4" ? "IPv4" : "IPv6"; }
 
@@ -76,11 +79,12 @@ std::vector<Finding> port_findings(const ProfileFacts& f, const std::vector<std:
     return out;
   }
   if (f.ports_measured.empty()) return out;
-  std::vector<std::string> open, held;
+  std::vector<std::string> open, held, untested;
   for (const auto& r : f.ports_measured) {
     const std::string what = family_label(r.family) + " " + upper(r.protocol) + " " + range_text(r);
     if (r.state == "open") open.push_back(what);
     if (r.state == "in-use") held.push_back(what);
+    if (r.state == "untested") untested.push_back(what);
     if (!not_open(r)) continue;
     const auto servers = needing(r, targets);
     std::string who;
@@ -105,7 +109,17 @@ std::vector<Finding> port_findings(const ProfileFacts& f, const std::vector<std:
                    list + ": held by another program on this host, so not tested from outside.",
                    "Run natdiag ports --via with that service stopped to test them, or trust its own logs."});
   }
-  if (std::none_of(f.ports_measured.begin(), f.ports_measured.end(), not_open)) {
+  if (!untested.empty()) {
+    std::string list;
+    for (const auto& u : untested) list += (list.empty() ? "" : ", ") + u;
+    out.push_back({"ports-untested", "warning",
+                   list + ": natdiag serve could not send its probes there (its own firewall or "
+                          "routing), so these were not tested from outside.",
+                   "Run natdiag ports --via against another natdiag serve --probe-back, or fix "
+                   "that host's outgoing firewall."});
+  }
+  if (untested.empty() &&
+      std::none_of(f.ports_measured.begin(), f.ports_measured.end(), not_open)) {
     std::string list;
     for (const auto& o : open) list += (list.empty() ? "" : ", ") + o;
     out.push_back({"ports-open", "info", "Every media port tested gets through from outside: " + list + ".", ""});

@@ -124,7 +124,8 @@ class FactReader {
   std::vector<MeasuredPortRange> port_ranges(const char* key) const {
     static constexpr std::string_view kFamilies[] = {"ipv4", "ipv6"};
     static constexpr std::string_view kProtocols[] = {"tcp", "udp"};
-    static constexpr std::string_view kStates[] = {"open", "closed", "filtered", "in-use", "answered-by-other"};
+    static constexpr std::string_view kStates[] = {
+        "open", "closed", "filtered", "in-use", "answered-by-other", "untested"};
     const auto& v = present(key);
     if (!v.is_array() || v.size() > 1024) fail(key, "must be a list of at most 1024 port ranges", v);
     auto one_of = [&](const nlohmann::json& item, const char* field, std::span<const std::string_view> allowed) {
