@@ -125,6 +125,11 @@ ServeUdp read_serve_udp(const nlohmann::json& done) {
   return out;
 }
 
+/// A refusal for a port natdiag's listener holds here did not come from this host's socket.
+constexpr const char* kRefusedWhileListening =
+    ", though natdiag listens on this port here: a firewall on the way or on this host rejects "
+    "it, or the router does not forward it here";
+
 std::vector<PortOutcome> via_udp_outcomes(std::vector<PortOutcome> listener, const ServeUdp& serve,
                                           const TransportAddress& public_ip,
                                           const std::string& silence) {
@@ -136,6 +141,11 @@ std::vector<PortOutcome> via_udp_outcomes(std::vector<PortOutcome> listener, con
       u.evidence = "natdiag serve could not send the probe: " + n->second.detail;
     } else if (const auto i = serve.icmp.find(u.port); i != serve.icmp.end()) {
       u = icmp_outcome(u.port, i->second, public_ip);
+      if (u.state == State::kClosed) {
+        // "Nothing listens there" is known false: natdiag's listener holds the port here.
+        u.state = State::kFiltered;
+        u.evidence += kRefusedWhileListening;
+      }
     } else if (const auto x = serve.other.find(u.port); x != serve.other.end()) {
       u.state = State::kAnsweredByOther;
       u.evidence = "something else answered serve's probe (" + x->second.detail + ")";
@@ -160,9 +170,10 @@ PortOutcome via_tcp_outcome(std::uint16_t port, bool arrived, const TcpResult* r
             "machine answered";
         break;
       case TcpResult::Kind::kRefused:
-        out.state = State::kClosed;
+        out.state = State::kFiltered;  // natdiag's listener holds the port: not "closed"
         out.evidence =
-            remote->detail.starts_with("ICMP") ? remote->detail : "connection refused (TCP RST)";
+            (remote->detail.starts_with("ICMP") ? remote->detail : "connection refused (TCP RST)") +
+            kRefusedWhileListening;
         break;
       case TcpResult::Kind::kUnreachable:
         // An ICMP error from the path (or an older serve's any-error): not the port's answer.

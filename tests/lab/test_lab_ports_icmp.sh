@@ -48,10 +48,12 @@ check_eq "v6 via: UDP 50000 open" "open|natdiag's probe arrived from $OUTSIDE_IP
 check_eq "v6 via: ICMPv6 admin-prohibited (1/1) from the router: filtered" "filtered|ICMPv6 administratively prohibited from 2001:db8:1::1: a firewall rejects it" "$(state udp 50001)"
 check_eq "v6 via: ICMPv6 address unreachable (1/3) from the router: filtered" "filtered|ICMPv6 address unreachable from 2001:db8:1::1: the probe did not reach the port" "$(state udp 50002)"
 check_eq "v6 via: ICMPv6 port unreachable from the router (not the target): filtered" "filtered|ICMPv6 port unreachable from 2001:db8:1::1: the probe did not reach the port" "$(state udp 50003)"
-check_eq "v6 via: ICMPv6 port unreachable from the target itself: closed" "closed|ICMPv6 port unreachable from $SERVER_IP6" "$(state udp 50004)"
+# natdiag listens on every port it tests with --via: a refusal from the target is this host's
+# firewall (or the router's), never "closed" (nothing listening).
+check_eq "v6 via: ICMPv6 port unreachable from the target, natdiag listening: filtered" "filtered|ICMPv6 port unreachable from $SERVER_IP6, though natdiag listens on this port here: a firewall on the way or on this host rejects it, or the router does not forward it here" "$(state udp 50004)"
 check_eq "v6 via: TCP, admin-prohibited from the router: filtered" "filtered|serve's connection attempt got ICMPv6 administratively prohibited from 2001:db8:1::1" "$(state tcp 7881)"
-check_eq "v6 via: TCP RST: closed" "closed|connection refused (TCP RST)" "$(state tcp 7882)"
-check_eq "v6 via: TCP, ICMPv6 port unreachable from the target: closed" "closed|ICMPv6 port unreachable from $SERVER_IP6" "$(state tcp 7883)"
+check_eq "v6 via: TCP RST from the router's firewall: filtered" "filtered|connection refused (TCP RST), though natdiag listens on this port here: a firewall on the way or on this host rejects it, or the router does not forward it here" "$(state tcp 7882)"
+check_eq "v6 via: TCP, ICMPv6 port unreachable from the target: filtered" "filtered|ICMPv6 port unreachable from $SERVER_IP6, though natdiag listens on this port here: a firewall on the way or on this host rejects it, or the router does not forward it here" "$(state tcp 7883)"
 validates "v6 via"
 
 echo "# IPv4 behind NAT: the router's firewall rejects forwarded ports"
