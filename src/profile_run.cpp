@@ -188,6 +188,8 @@ ProfileFacts facts_of(const ProfileCommand& cmd, const Measured& m) {
   const auto* udp_ok = m.udp.last_success();
   const auto* tcp_ok = m.tcp.last_success();
   f.udp = udp_ok != nullptr;
+  if (!udp_ok && !m.udp.attempts.empty() && m.udp.attempts.back().failure != client::Failure::kNone)
+    f.udp_error = std::string(client::failure_name(m.udp.attempts.back().failure));
   f.tcp = tcp_ok != nullptr;
   f.default_servers = cmd.default_servers;
   if (!udp_ok && !tcp_ok) {
@@ -216,6 +218,10 @@ ProfileFacts facts_of(const ProfileCommand& cmd, const Measured& m) {
   f.mapping = behaviour_name(m.nat.mapping);
   for (const auto b : m.nat.mapping_candidates)
     f.mapping_candidates.emplace_back(behaviour_name(b));
+  if (m.nat.mapping == stun::rfc5780::Behaviour::kUnknown) {
+    const auto why = stun::rfc5780::unknown_why_name(m.nat.mapping_unknown);
+    f.mapping_unknown = why.empty() ? "no-answer" : std::string(why);
+  }
   f.filtering = behaviour_name(m.nat.filtering);
   if (m.udp.server) f.stun_server_ip = m.udp.server->ip_string();
   f.stun_server_port = cmd.servers.front().port;

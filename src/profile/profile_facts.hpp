@@ -28,7 +28,7 @@ namespace natdiag::cli {
 /// The facts a saved profile must carry, in the order profile writes them.
 inline constexpr std::string_view kFactNames[] = {
     "public_ipv4",  "public_ipv6",       "local_ipv4",     "behind_nat",
-    "mapping",      "mapping_candidates", "filtering",         "udp",            "tcp",
+    "mapping",      "mapping_candidates", "mapping_unknown", "filtering",         "udp",    "udp_error",        "tcp",
     "hairpin",      "dummy_nic_present", "external_ip",    "network_stack",
     "stun_error",   "default_servers",   "stun_server_ip", "stun_server_port",
     "hostname",     "hostname_resolves_to_public",         "turn_configured",
