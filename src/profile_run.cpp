@@ -157,6 +157,11 @@ Measured measure(const ProfileCommand& cmd) {
     h.external_ip = *external;
     h.external_ip.port = 0;
     h.hostname = cmd.hostname;
+    // UDP hairpin on the ports the router forwards for the --for servers (their media ranges),
+    // not a fixed 50000-60000 that e.g. BigBlueButton (16384-32768) does not forward.
+    if (cmd.targets.size() < std::size(kMediaServers)) {
+      for (const auto& r : udp_media_ranges(cmd.targets)) h.udp_sample_ranges.emplace_back(r.first, r.last);
+    }
     if (bound && bound->facts.mapped && bound->facts.mapped->family == h.external_ip.family) {
       h.measured_public = bound->facts.mapped;
     }
