@@ -195,6 +195,11 @@ ProfileFacts facts_of(const ProfileCommand& cmd, const Measured& m) {
   f.udp = udp_ok != nullptr;
   if (!udp_ok && !m.udp.attempts.empty() && m.udp.attempts.back().failure != client::Failure::kNone)
     f.udp_error = std::string(client::failure_name(m.udp.attempts.back().failure));
+  // Hosts rate-limit ICMP errors (Linux: about one a second per destination): when nat's tests,
+  // sent at once to the same server, got the refusal and the binding only silence, the refusal
+  // and its sender are what was measured.
+  if (f.udp_error == "timeout" && m.nat.port_unreachable && m.nat.icmp_from && m.udp.server)
+    f.udp_error = m.nat.icmp_from->same_ip(*m.udp.server) ? "refused-by-server" : "refused-on-path";
   f.tcp = tcp_ok != nullptr;
   f.default_servers = cmd.default_servers;
   if (!udp_ok && !tcp_ok) {
