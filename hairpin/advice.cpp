@@ -83,6 +83,15 @@ std::string_view verdict_name(Verdict verdict) noexcept {
   return "inconclusive";
 }
 
+void not_known_forwarded(CheckResult& check) {
+  if (check.protocol != Protocol::kUdp || check.result != Result::kNotSupported) return;
+  check.result = Result::kInconclusive;
+  check.detail += " (not forwarded? natdiag picked this port from the media range; name forwarded ports with --udp)";
+  check.why += " natdiag picked UDP " + std::to_string(check.port) +
+               " itself, and nothing says the router forwards it to this host: without a forward the datagram "
+               "cannot come back whether the router hairpins or not, so this check does not decide.";
+}
+
 Verdict overall_verdict(const std::vector<CheckResult>& checks, const LocalAddressFacts& local) {
   if (local.on_interface) return Verdict::kNotNeeded;
   int supported = 0;

@@ -25,6 +25,11 @@ enum class Verdict : std::uint8_t {
 /// "supported", "partial", "not-supported", "inconclusive", "not-needed".
 [[nodiscard]] std::string_view verdict_name(Verdict verdict) noexcept;
 
+/// A UDP check on a port natdiag sampled, not one the user named as forwarded: no echo there
+/// may only mean the router does not forward that port, so it becomes inconclusive and leaves
+/// the verdict to the TCP checks and the named ports.
+void not_known_forwarded(CheckResult& check);
+
 /// The verdict from the checks that decide it (not the STUN-mapping check) and local facts.
 [[nodiscard]] Verdict overall_verdict(const std::vector<CheckResult>& checks,
                                       const LocalAddressFacts& local);

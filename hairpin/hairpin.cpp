@@ -1,5 +1,6 @@
 #include "hairpin/hairpin.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <functional>
 #include <thread>
@@ -54,8 +55,15 @@ HairpinReport run_hairpin(const HairpinOptions& options) {
 
   std::vector<std::uint16_t> udp_ports = options.udp_ports;
   if (udp_ports.empty()) {
-    udp_ports = sample_free_udp_ports(report.external_ip.family, kDefaultUdpSamples,
-                                      kMediaPortFirst, kMediaPortLast);
+    auto ranges = options.udp_sample_ranges;
+    if (ranges.empty()) ranges.emplace_back(kMediaPortFirst, kMediaPortLast);
+    // One port per range in turn, so every range the caller named is tried.
+    for (int i = 0; i < kDefaultUdpSamples; ++i) {
+      const auto& [first, last] = ranges[static_cast<std::size_t>(i) % ranges.size()];
+      for (auto port : sample_free_udp_ports(report.external_ip.family, 1, first, last)) {
+        if (std::find(udp_ports.begin(), udp_ports.end(), port) == udp_ports.end()) udp_ports.push_back(port);
+      }
+    }
     report.udp_ports_sampled = true;
   }
   PathRtt rtt(options.rtt_hint);
@@ -68,9 +76,13 @@ HairpinReport run_hairpin(const HairpinOptions& options) {
     jobs.emplace_back(
         [=] { return guarded([&] { return tcp_check(port, tcp); }, Protocol::kTcp, port); });
   }
+  const bool sampled = report.udp_ports_sampled;
   for (auto port : udp_ports) {
-    jobs.emplace_back(
-        [=] { return guarded([&] { return udp_check(port, udp); }, Protocol::kUdp, port); });
+    jobs.emplace_back([=] {
+      auto r = guarded([&] { return udp_check(port, udp); }, Protocol::kUdp, port);
+      if (sampled) not_known_forwarded(r);
+      return r;
+    });
   }
   if (options.stun) {
     const StunTarget server = *options.stun;

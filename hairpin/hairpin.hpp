@@ -24,6 +24,9 @@ struct HairpinOptions {
   TransportAddress external_ip;  ///< port ignored
   std::vector<std::uint16_t> tcp_ports{443, 80};
   std::vector<std::uint16_t> udp_ports;        ///< empty: sample free ports in the media range
+  /// Where to sample when udp_ports is empty: the UDP ranges the router forwards to this host
+  /// (profile: its --for servers' media ranges); empty: kMediaPortFirst-kMediaPortLast.
+  std::vector<std::pair<std::uint16_t, std::uint16_t>> udp_sample_ranges;
   std::optional<StunTarget> stun;              ///< the RFC 5780 §4.5 mapping check
   std::optional<std::string> hostname;         ///< checked against /etc/hosts and the resolver
   Duration timeout = std::chrono::seconds(2);  ///< for everything, checks run concurrently

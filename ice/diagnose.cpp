@@ -163,6 +163,7 @@ IceReport run_ice(const IceOptions& options) {
       sr.udp_mapped = ok->facts.mapped;
     } else {
       sr.udp_error = first_error(udp);
+      if (!udp.attempts.empty()) sr.udp_failure = udp.attempts.back().failure;
     }
     sr.tcp_answered = stun_probes[i].tcp.get().success();
     sr.rfc3489_answered = stun_probes[i].rfc3489.get().success();

@@ -46,6 +46,7 @@ struct StunServerReport {
   bool probed = false;                         ///< natdiag's own Binding requests ran
   std::optional<TransportAddress> udp_mapped;  ///< Binding over UDP answered with this
   std::string udp_error;
+  client::Failure udp_failure = client::Failure::kNone;  ///< how the UDP Binding failed
   std::optional<bool> tcp_answered;  ///< Binding over TCP (UDP blocked or server down?)
   /// A cookie-less RFC 3489 Binding over UDP, the form libnice before 0.1.23 sends for srflx
   /// discovery, was answered (coturn's no-stun-backward-compatibility drops it).

@@ -16,9 +16,16 @@ bool is_host_ip(const TransportAddress& a, const std::vector<Candidate>& candida
   });
 }
 
-/// STUN over UDP unanswered while STUN over TCP to the same server answered.
+/// STUN over UDP unanswered (or refused by another host on the way) while STUN over TCP to
+/// the same server answered. The server's own ICMP port unreachable is no blocked path.
 bool udp_blocked_to(const StunServerReport& s) {
-  return s.probed && !s.udp_mapped && s.tcp_answered == true;
+  return s.probed && !s.udp_mapped && s.tcp_answered == true &&
+         s.udp_failure != client::Failure::kRefusedByServer && s.udp_failure != client::Failure::kOther;
+}
+
+/// The server itself answered ICMP port unreachable over UDP and STUN over TCP: no UDP there.
+bool server_without_udp(const StunServerReport& s) {
+  return s.probed && !s.udp_mapped && s.udp_failure == client::Failure::kRefusedByServer;
 }
 
 /// Across all servers: some UDP path failed where a TCP/TLS one to the same server worked.
@@ -84,6 +91,11 @@ std::string stun_warning(const StunServerReport& s) {
     return head +
            "UDP is blocked (STUN over UDP got no answer, STUN over TCP did). "
            "Peers will need TURN over TCP or TLS, or open UDP in the firewall.";
+  }
+  if (server_without_udp(s)) {
+    return head + "the STUN server does not listen on UDP (" + s.udp_error + (s.tcp_answered == true ? "; it answered over TCP" : "") +
+           "). A STUN server without UDP gives WebRTC no srflx: check its configuration (coturn: no-udp, "
+           "listening-port) and its firewall.";
   }
   if (!s.udp_mapped) {
     return head + "the STUN server is unreachable or UDP is blocked (" + s.udp_error +

@@ -69,6 +69,8 @@
 #              forwards-partial  DNAT tcp 80,443,7881 + udp 50000:54999 only -> server; the router
 #                            drops WAN input to udp 55000:60000 (as home routers drop unsolicited input)
 #              forwards-bbb  DNAT udp 16384:32768 (BigBlueButton's media range) -> server
+#              hairpin-bbb   DNAT tcp 80,443,7881 + udp 16384:32768 only (no 50000-60000), from
+#                            the WAN and the LAN side, + MASQUERADE LAN->LAN: hairpin on, BBB's ports
 #              turn          DNAT wan0 PUBLIC_IP udp+tcp 3478 and tcp 5349 -> server (a TURN server
 #                            inside; combine with forwards for its relay ports 50000-60000)
 #   aliases:   hairpin-on = forwards,hairpin   hairpin-off = forwards (and forbids hairpin)
@@ -202,7 +204,7 @@ rtr_ip6t() { x ip netns exec "$NS_RTR" ip6tables -w 5 "$@"; }
 # SPEC parsing: sets BASE FORWARDS HAIRPIN UDP_BLOCKED LOSSY
 
 parse_spec() {
-  local spec=$1 tok base="" hp_forbid=0 hp=0 fwd=0 udpb=0 loss="" part=0 bbb=0 turnfwd=0
+  local spec=$1 tok base="" hp_forbid=0 hp=0 fwd=0 udpb=0 loss="" part=0 bbb=0 turnfwd=0 hpbbb=0
   [[ -n $spec && $spec =~ ^[a-z0-9.,=-]+$ ]] || die 2 "bad spec '$spec' (comma-separated flavour and modifiers, e.g. cone,forwards)"
   local IFS=,
   for tok in $spec; do
@@ -213,6 +215,7 @@ parse_spec() {
       udp-blocked) udpb=1 ;;
       forwards-partial) part=1 ;;
       forwards-bbb) bbb=1 ;;
+      hairpin-bbb) hpbbb=1 ;;
       turn) turnfwd=1 ;;
       forwards | media) fwd=1 ;;
       hairpin | hairpin-on) fwd=1 hp=1 ;;
@@ -228,9 +231,10 @@ parse_spec() {
   done
   ((hp && hp_forbid)) && die 2 "bad spec '$spec': hairpin-off together with hairpin"
   ((part && fwd)) && die 2 "bad spec '$spec': forwards-partial together with forwards"
+  ((hpbbb && (fwd || part || bbb))) && die 2 "bad spec '$spec': hairpin-bbb brings its own forwards"
   BASE=${base:-cone}
   FORWARDS=$fwd HAIRPIN=$hp UDP_BLOCKED=$udpb LOSSY=$loss TURN_FORWARD=$turnfwd
-  FORWARDS_PARTIAL=$part FORWARDS_BBB=$bbb
+  FORWARDS_PARTIAL=$part FORWARDS_BBB=$bbb HAIRPIN_BBB=$hpbbb
 }
 
 onoff() { if (($1)); then echo on; else echo off; fi; }
@@ -265,14 +269,14 @@ OUTSIDE_IF=wan0
 ROUTER_WAN_IF=wan0
 ROUTER_LAN_IF=lan0
 HOST_IF=lan0
-HAIRPIN=$(onoff "$HAIRPIN")
+HAIRPIN=$(onoff "$((HAIRPIN || HAIRPIN_BBB))")
 FORWARDS=$(onoff "$FORWARDS")
 UDP_BLOCKED=$(onoff "$UDP_BLOCKED")
 LOSSY=${LOSSY:-off}
 EOF
   if ((FORWARDS)); then echo "MEDIA_PORTS=$MEDIA_PORTS"; fi
   if ((FORWARDS_PARTIAL)); then echo "MEDIA_PORTS_FORWARDED=$MEDIA_LO-$PARTIAL_HI"; fi
-  if ((FORWARDS_BBB)); then echo "BBB_PORTS=$BBB_LO-$BBB_HI"; fi
+  if ((FORWARDS_BBB || HAIRPIN_BBB)); then echo "BBB_PORTS=$BBB_LO-$BBB_HI"; fi
   if ((TURN_FORWARD)); then echo "TURN_PORTS=3478,5349"; fi
   if [[ $BASE == nonat ]]; then echo "SERVER_PUBLIC_IP=$SERVER_PUBLIC_IP_NONAT"; fi
 }
@@ -440,6 +444,18 @@ mod_forwards_bbb() {
     -j DNAT --to-destination "$SERVER_IP"
 }
 
+mod_hairpin_bbb() { # BigBlueButton's forwards only, on both sides, and hairpin NAT
+  local iface p
+  for iface in wan0 lan0; do
+    for p in $TCP_FORWARDS; do
+      rtr_ipt -t nat -A PREROUTING -i "$iface" -d "$PUBLIC_IP" -p tcp --dport "$p" -j DNAT --to-destination "$SERVER_IP"
+    done
+    rtr_ipt -t nat -A PREROUTING -i "$iface" -d "$PUBLIC_IP" -p udp --dport "$BBB_LO:$BBB_HI" \
+      -j DNAT --to-destination "$SERVER_IP"
+  done
+  rtr_ipt -t nat -A POSTROUTING -s "$LAN_PREFIX" -d "$LAN_PREFIX" -j MASQUERADE
+}
+
 mod_udp_blocked() {
   rtr_ipt -A FORWARD -p udp -j DROP
   rtr_ip6t -A FORWARD -p udp -j DROP
@@ -479,6 +495,7 @@ build_lab() { # everything after make_namespaces; runs under set -e
   if ((HAIRPIN)); then mod_hairpin; fi
   if ((FORWARDS_PARTIAL)); then mod_forwards_partial; fi
   if ((FORWARDS_BBB)); then mod_forwards_bbb; fi
+  if ((HAIRPIN_BBB)); then mod_hairpin_bbb; fi
   if ((UDP_BLOCKED)); then mod_udp_blocked; fi
   if [[ -n $LOSSY ]]; then mod_lossy "$LOSSY"; fi
   wait_ready

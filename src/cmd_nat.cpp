@@ -173,6 +173,16 @@ std::vector<std::string> port_warnings(const NatCommand& cmd, const client::NatR
           "ranges (the default 40000-49151)"};
 }
 
+/// Who refused UDP with ICMP port unreachable: "refused-by-server" (a server's own address),
+/// "refused-on-path" (another host), null when no refusal came or its sender is unknown.
+nlohmann::json udp_refused(const client::NatReport& r) {
+  if (!r.port_unreachable || !r.icmp_from) return nullptr;
+  const bool from_a_server = std::any_of(r.servers.begin(), r.servers.end(), [&](const client::ServerUsed& u) {
+    return u.address && r.icmp_from->same_ip(*u.address);
+  });
+  return from_a_server ? "refused-by-server" : "refused-on-path";
+}
+
 /// The verdict in the words a media-server admin needs.
 std::string summary(const NatCommand& cmd, const client::NatReport& r) {
   if (!r.error.empty()) return "NAT discovery could not start: " + r.error;
@@ -180,13 +190,9 @@ std::string summary(const NatCommand& cmd, const client::NatReport& r) {
                                                                              : r.servers.front().address->to_string();
   if (r.port_unreachable) {
     const auto& a = r.servers.front().address;
-    std::string from;
     const bool from_a_server = std::any_of(r.servers.begin(), r.servers.end(), [&](const client::ServerUsed& u) {
       return r.icmp_from && u.address && r.icmp_from->same_ip(*u.address);
     });
-    if (r.icmp_from && !from_a_server) {
-      from = " (the ICMP error came from " + r.icmp_from->ip_string() + ", not from the server: a firewall on the way rejects it)";
-    }
     std::string where = a ? std::to_string(a->port) + " at " + a->ip_string() : server;
     if (r.servers.size() > 1) {
       where = "at ";
@@ -194,8 +200,14 @@ std::string summary(const NatCommand& cmd, const client::NatReport& r) {
         where += (i ? ", " : "") + (r.servers[i].address ? r.servers[i].address->to_string() : r.servers[i].host);
       }
     }
+    if (r.icmp_from && !from_a_server) {
+      return "UDP to the STUN server (" + where + ") is rejected on the way: the ICMP port unreachable came from " +
+             r.icmp_from->ip_string() + ", not from the server, so a firewall or router between here and the server "
+             "rejects it (iptables REJECT answers that way); whether the server listens was not tested." +
+             (r.tcp_works == true ? " TCP on that port answers." : "");
+    }
     return "Nothing listens on UDP " + where +
-           " (ICMP port unreachable)" + from + ": check the server's address and port, and that its STUN service runs." +
+           " (ICMP port unreachable), sent by the server's own address: check the server's address and port, and that its STUN service runs." +
            (r.tcp_works == true ? " TCP on that port answers." : "");
   }
   if (r.udp_blocked) {
@@ -255,6 +267,7 @@ OutputJson to_json(const NatCommand& cmd, const client::NatReport& r) {
   j["udp_blocked"] = r.udp_blocked;
   j["port_unreachable"] = r.port_unreachable;
   j["icmp_from"] = r.icmp_from ? nlohmann::json(r.icmp_from->ip_string()) : nlohmann::json(nullptr);
+  j["udp_refused"] = udp_refused(r);
   j["server_change_request_verified"] =
       r.server_change_request_verified ? nlohmann::json(*r.server_change_request_verified) : nullptr;
   j["tcp_works"] = r.tcp_works ? nlohmann::json(*r.tcp_works) : nullptr;

@@ -148,6 +148,18 @@ std::optional<bool> behind_nat(const client::BindingAttempt* ok) {
   return !(*ok->local == *ok->facts.mapped);
 }
 
+// How an attempt failed ("timeout", "refused-by-server", ...), null when it did not.
+nlohmann::json failure_json(const client::BindingAttempt* a) {
+  if (a == nullptr || a->failure == client::Failure::kNone) return nullptr;
+  return std::string(client::failure_name(a->failure));
+}
+
+// Who sent the ICMP error that ended an attempt, null when none did.
+nlohmann::json refused_by_json(const client::BindingAttempt* a) {
+  if (a == nullptr || !a->refused_by) return nullptr;
+  return a->refused_by->ip_string();
+}
+
 OutputJson to_json(const StunCommand& cmd, const client::BindingReport& report) {
   const auto* ok = report.last_success();
   const auto* last = report.attempts.empty() ? nullptr : &report.attempts.back();
@@ -170,6 +182,8 @@ OutputJson to_json(const StunCommand& cmd, const client::BindingReport& report) 
   if (error.empty() && !ok && last) error = last->error;
   j["error"] = error.empty() ? nlohmann::json(nullptr) : nlohmann::json(error);
   j["error_code"] = last && last->facts.error_code ? nlohmann::json(*last->facts.error_code) : nullptr;
+  j["failure"] = failure_json(ok ? nullptr : last);
+  j["refused_by"] = refused_by_json(ok ? nullptr : last);
   const auto stats = rtt_stats(report);
   const int sent = static_cast<int>(report.attempts.size());
   j["requests"] = sent;
@@ -188,6 +202,8 @@ OutputJson to_json(const StunCommand& cmd, const client::BindingReport& report) 
                         {"rtt_ms", json_ms(a.rtt)},
                         {"transmissions", a.transmissions},
                         {"error", a.error.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.error)},
+                        {"failure", failure_json(&a)},
+                        {"refused_by", refused_by_json(&a)},
                         {"attributes", attrs}});
   }
   j["attempts"] = attempts;

@@ -164,6 +164,11 @@ Measured measure(const ProfileCommand& cmd) {
     h.external_ip = *external;
     h.external_ip.port = 0;
     h.hostname = cmd.hostname;
+    // UDP hairpin on the ports the router forwards for the --for servers (their media ranges),
+    // not a fixed 50000-60000 that e.g. BigBlueButton (16384-32768) does not forward.
+    if (cmd.targets.size() < std::size(kMediaServers)) {
+      for (const auto& r : udp_media_ranges(cmd.targets)) h.udp_sample_ranges.emplace_back(r.first, r.last);
+    }
     if (bound && bound->facts.mapped && bound->facts.mapped->family == h.external_ip.family) {
       h.measured_public = bound->facts.mapped;
     }
@@ -199,6 +204,13 @@ ProfileFacts facts_of(const ProfileCommand& cmd, const Measured& m) {
   const auto* udp_ok = m.udp.last_success();
   const auto* tcp_ok = m.tcp.last_success();
   f.udp = udp_ok != nullptr;
+  if (!udp_ok && !m.udp.attempts.empty() && m.udp.attempts.back().failure != client::Failure::kNone)
+    f.udp_error = std::string(client::failure_name(m.udp.attempts.back().failure));
+  // Hosts rate-limit ICMP errors (Linux: about one a second per destination): when nat's tests,
+  // sent at once to the same server, got the refusal and the binding only silence, the refusal
+  // and its sender are what was measured.
+  if (f.udp_error == "timeout" && m.nat.port_unreachable && m.nat.icmp_from && m.udp.server)
+    f.udp_error = m.nat.icmp_from->same_ip(*m.udp.server) ? "refused-by-server" : "refused-on-path";
   f.tcp = tcp_ok != nullptr;
   f.default_servers = cmd.default_servers;
   if (!udp_ok && !tcp_ok) {
@@ -236,6 +248,10 @@ ProfileFacts facts_of(const ProfileCommand& cmd, const Measured& m) {
   f.mapping = behaviour_name(m.nat.mapping);
   for (const auto b : m.nat.mapping_candidates)
     f.mapping_candidates.emplace_back(behaviour_name(b));
+  if (m.nat.mapping == stun::rfc5780::Behaviour::kUnknown) {
+    const auto why = stun::rfc5780::unknown_why_name(m.nat.mapping_unknown);
+    f.mapping_unknown = why.empty() ? "no-answer" : std::string(why);
+  }
   f.filtering = behaviour_name(m.nat.filtering);
   if (m.udp.server) f.stun_server_ip = m.udp.server->ip_string();
   f.stun_server_port = cmd.servers.front().port;

@@ -116,6 +116,39 @@ bool ProfileFacts::hairpin_target_not_public() const {
   return public_ipv4 && *hairpin_target != *public_ipv4;
 }
 
+namespace {
+
+// Why the mapping stayed unknown and what would decide it, per facts.mapping_unknown.
+std::pair<std::string, std::string> nat_unknown_text(const std::optional<std::string>& kind) {
+  const std::string serve = "Run natdiag serve with two addresses on a VPS and pass it with --server.";
+  if (is(kind, "no-other-address"))
+    return {"the STUN server sent no usable RFC 5780 OTHER-ADDRESS, so only one of its addresses could be asked", serve};
+  if (is(kind, "alternate-silent"))
+    return {"the server's alternate address (its RFC 5780 OTHER-ADDRESS) did not answer: a firewall on the way or "
+            "at the server drops it, or the server does not listen there",
+            "Check that the server's second address is reachable over UDP, or use another RFC 5780 server (natdiag serve "
+            "with two addresses) with --server."};
+  if (is(kind, "recheck-disagrees"))
+    return {"one socket got a new public port per destination, but a second, fresh socket kept one: an older flow "
+            "held the port (Linux NAT does, for 30 s and more) or the NAT's behaviour changes",
+            "Run natdiag profile again in a minute."};
+  if (is(kind, "recheck-failed"))
+    return {"the mapping changed per destination, but the recheck from a second socket, which tells a mapping "
+            "policy from a one-off port clash, got no answer",
+            "Run natdiag profile again, with a longer --timeout."};
+  if (is(kind, "servers-share-ip"))
+    return {"the STUN servers given share one IP, so endpoint-independent and address-dependent mapping look the same",
+            "Give STUN servers on different IPs with --server (or one RFC 5780 server: natdiag serve with two addresses)."};
+  if (is(kind, "one-server"))
+    return {"only one of the STUN servers given answered; comparing mappings needs two",
+            "Check the other --server addresses, or use one RFC 5780 server (natdiag serve with two addresses)."};
+  if (is(kind, "time-ran-out"))
+    return {"the time given ended the tests before their answers came", "Run natdiag profile again with a longer --timeout."};
+  return {"the NAT tests got no usable answer", "Run natdiag nat against the same server to see each test."};
+}
+
+}  // namespace
+
 std::vector<Finding> evaluate(const ProfileFacts& f, const std::vector<std::string>& targets) {
   std::vector<Finding> out;
   if (f.hairpin_target_not_public()) {
@@ -147,19 +180,38 @@ std::vector<Finding> evaluate(const ProfileFacts& f, const std::vector<std::stri
                    "The STUN server " + f.stun_server_ip.value_or("asked") + " saw this host as " +
                        *f.mapped_private +
                        ", a private address: it is on this side of the NAT (or on this host), so "
-                       "nothing here says "
-                       "what peers on the Internet see. natdiag gives no address advice from it.",
+                       "nothing here says what peers on the Internet see. natdiag gives no address "
+                       "advice from it.",
                    "Give a STUN server on the Internet with --server (natdiag serve on a VPS, two "
-                   "addresses for RFC "
-                   "5780)."});
+                   "addresses for RFC 5780)."});
   }
   const std::string pub = f.public_ipv4.value_or("(not measured)");
-  if (f.udp == false) {
+  // Only silence or a refusal from another host is a blocked path; the server's own ICMP port
+  // unreachable says it does not listen on UDP (design.md: a closed port is not a blocked path).
+  const bool udp_blocked = f.udp == false && (!f.udp_error || is(f.udp_error, "timeout") ||
+                                              is(f.udp_error, "refused-on-path"));
+  if (udp_blocked) {
     out.push_back({"udp-blocked", "critical",
-                   std::string("UDP to the STUN server is blocked while TCP works: WebRTC media is UDP first, so every call "
-                               "falls back to TURN over TCP/TLS") +
+                   std::string(is(f.udp_error, "refused-on-path")
+                                   ? "UDP to the STUN server is rejected on the way (an ICMP port unreachable came from "
+                                     "another host than the server) while TCP works"
+                                   : "UDP to the STUN server is blocked while TCP works") +
+                       ": WebRTC media is UDP first, so every call falls back to TURN over TCP/TLS" +
                        (f.turn_relay == true ? " (a relay was gathered, so calls can connect, with more delay)." : ", or fails."),
                    "Allow UDP out and in for the media ports (see the firewall advice) and 3478."});
+  } else if (f.udp == false && is(f.udp_error, "refused-by-server")) {
+    out.push_back({"stun-no-udp", "warning",
+                   "The STUN server " + f.stun_server_ip.value_or("asked") +
+                       " does not listen on UDP: its own address answered ICMP port unreachable, while it answered over "
+                       "TCP. A STUN server without UDP is useless for WebRTC media (browsers and media servers ask it over "
+                       "UDP); whether UDP gets through this network was not tested.",
+                   "Check the STUN server's configuration (coturn: remove no-udp, check listening-port) and its firewall, "
+                   "or give another --server."});
+  } else if (f.udp == false) {
+    out.push_back({"udp-failed", "warning",
+                   "The UDP binding to the STUN server failed without a verdict on the path (an unusable or error answer, "
+                   "or a local socket error) while TCP works.",
+                   "Run natdiag stun against the same server to see the error."});
   }
   if (f.turn_configured && f.turn_relay == false) {
     const std::string why = is(f.turn_problem, "auth-failed")   ? "the credentials were refused"
@@ -254,9 +306,8 @@ std::vector<Finding> evaluate(const ProfileFacts& f, const std::vector<std::stri
                    "or newer."});
   }
   if (f.udp == true && f.mapping == "unknown" && !symmetric(f)) {
-    out.push_back({"nat-unknown", "info",
-                   "The NAT's mapping behaviour could not be measured (the server lacks RFC 5780 OTHER-ADDRESS).",
-                   "Run natdiag serve with two addresses on a VPS and pass it with --server."});
+    const auto [why, fix] = nat_unknown_text(f.mapping_unknown);
+    out.push_back({"nat-unknown", "info", "The NAT's mapping behaviour could not be measured: " + why + ".", fix});
   }
   for (const auto& c : ranges_for(targets)) {
     if (!c.moved) continue;

@@ -39,8 +39,15 @@ struct ProfileFacts {
   /// What the mapping may be: [mapping] when decided; two names when the servers could not
   /// tell them apart (e.g. two servers on one port: address- or address-and-port-dependent).
   std::vector<std::string> mapping_candidates;
+  /// Why mapping is "unknown" (rfc5780::unknown_why_name: "no-other-address",
+  /// "alternate-silent", "recheck-disagrees", ...); null when the mapping was decided.
+  std::optional<std::string> mapping_unknown;
   std::string filtering = "unknown";
   std::optional<bool> udp;                 ///< a UDP binding worked
+  /// How it failed when it did not: "timeout", "refused-by-server" (ICMP port unreachable from
+  /// the server itself: it does not listen on UDP), "refused-on-path" (from another host) or
+  /// "other" (client::failure_name). Only silence and a refusal on the way are a blocked path.
+  std::optional<std::string> udp_error;
   std::optional<bool> tcp;                 ///< a TCP binding worked
   std::optional<std::string> hairpin;      ///< "supported", "not-supported", "inconclusive"
   std::optional<bool> dummy_nic_present;

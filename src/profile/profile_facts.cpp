@@ -19,6 +19,11 @@ nlohmann::json opt(const std::optional<T>& v) {
 constexpr std::string_view kBehaviours[] = {"endpoint-independent", "address-dependent",
                                             "address-and-port-dependent", "direct", "unknown"};
 // What facts_of writes: hairpin's verdict, "not-needed" read as "supported".
+// rfc5780::unknown_why_name's values.
+constexpr std::string_view kUnknownWhy[] = {"no-answer",        "time-ran-out",   "no-other-address",
+                                            "alternate-silent", "recheck-disagrees", "recheck-failed",
+                                            "one-server",       "servers-share-ip", "need-second-port"};
+constexpr std::string_view kUdpErrors[] = {"timeout", "refused-by-server", "refused-on-path", "other"};
 constexpr std::string_view kHairpinResults[] = {"supported", "partial", "not-supported", "inconclusive"};
 constexpr std::string_view kStacks[] = {"ifupdown", "netplan", "systemd-networkd", "networkmanager", "unknown"};
 constexpr std::string_view kTurnProblems[] = {"ok", "auth-failed", "refused", "unreachable"};
@@ -258,8 +263,10 @@ void facts_to_json(const ProfileFacts& f, nlohmann::ordered_json& out) {
                   {"behind_nat", opt(f.behind_nat)},
                   {"mapping", f.mapping},
                   {"mapping_candidates", f.mapping_candidates},
+                  {"mapping_unknown", opt(f.mapping_unknown)},
                   {"filtering", f.filtering},
                   {"udp", opt(f.udp)},
+                  {"udp_error", opt(f.udp_error)},
                   {"tcp", opt(f.tcp)},
                   {"hairpin", opt(f.hairpin)},
                   {"dummy_nic_present", opt(f.dummy_nic_present)},
@@ -316,8 +323,10 @@ ProfileFacts facts_from_json(const nlohmann::json& profile) {
   f.behind_nat = r.optional_bool("behind_nat");
   f.mapping = r.required_enum("mapping", kBehaviours);
   f.mapping_candidates = r.enum_list("mapping_candidates", kBehaviours);
+  f.mapping_unknown = r.optional_enum("mapping_unknown", kUnknownWhy);
   f.filtering = r.required_enum("filtering", kBehaviours);
   f.udp = r.optional_bool("udp");
+  f.udp_error = r.optional_enum("udp_error", kUdpErrors);
   f.tcp = r.optional_bool("tcp");
   f.hairpin = r.optional_enum("hairpin", kHairpinResults);
   f.dummy_nic_present = r.optional_bool("dummy_nic_present");

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <thread>
 
+#include "stun/client/udp_icmp.hpp"
 #include "stun/proto/attributes.hpp"
 #include "stun/proto/integrity.hpp"
 
@@ -18,6 +19,17 @@ std::string_view transport_name(Transport t) noexcept {
     case Transport::kTls: return "tls";
   }
   return "?";
+}
+
+std::string_view failure_name(Failure f) noexcept {
+  switch (f) {
+    case Failure::kNone: return "";
+    case Failure::kTimeout: return "timeout";
+    case Failure::kRefusedByServer: return "refused-by-server";
+    case Failure::kRefusedOnPath: return "refused-on-path";
+    case Failure::kOther: return "other";
+  }
+  return "";
 }
 
 std::string_view software_name() noexcept { return "natdiag 0.1.0"; }
@@ -128,11 +140,39 @@ void fill_from_response(BindingAttempt& attempt, std::span<const std::uint8_t> b
   } else {
     attempt.success = true;
   }
+  if (!attempt.success) attempt.failure = Failure::kOther;
 }
 
-std::string describe_errno(int error) {
-  if (error == ECONNREFUSED) return "connection refused (ICMP port unreachable: nothing listens there)";
-  return std::strerror(error);
+// An ICMP error on the connected socket: who sent it decides what it means. The server's own
+// port unreachable says nothing listens there; one from another host (an iptables REJECT on
+// the way answers icmp-port-unreachable by default) says the path rejects it.
+void classify_refusal(BindingAttempt& attempt, net::UdpSocket& socket, const TransportAddress& server,
+                      int error) {
+  std::optional<IcmpError> icmp;
+  for (int i = 0; i < 8; ++i) {  // the queue holds one error per failed transmission
+    auto next = read_icmp_error(socket);
+    if (!next) break;
+    if (next->from) icmp = next;
+  }
+  attempt.refused_by = icmp ? icmp->from : std::nullopt;
+  const bool unreachable = error == ECONNREFUSED;
+  if (attempt.refused_by && !attempt.refused_by->same_ip(server)) {
+    attempt.failure = Failure::kRefusedOnPath;
+    attempt.error = std::string(unreachable ? "ICMP port unreachable" : std::strerror(error)) + " from " +
+                    attempt.refused_by->ip_string() + ", not from the server " + server.ip_string() +
+                    ": a firewall or router on the way rejects UDP to it";
+  } else if (unreachable && attempt.refused_by) {
+    attempt.failure = Failure::kRefusedByServer;
+    attempt.error = "ICMP port unreachable from the server " + server.ip_string() +
+                    " itself: nothing listens on UDP " + server.to_string() + " (or its own firewall rejects it)";
+  } else if (unreachable) {
+    attempt.failure = Failure::kOther;
+    attempt.error = "ICMP port unreachable (sender unknown): nothing listens there, or a firewall on the way "
+                    "rejects it";
+  } else {
+    attempt.failure = Failure::kOther;
+    attempt.error = std::strerror(error);
+  }
 }
 
 BindingAttempt udp_attempt(const BindingOptions& options, const TransportAddress& server,
@@ -141,6 +181,7 @@ BindingAttempt udp_attempt(const BindingOptions& options, const TransportAddress
   auto socket = net::UdpSocket::bind(options.local.value_or(net::any_address(server.family)));
   // Connected, so the kernel reports ICMP port unreachable and filters other sources.
   socket.connect(server);
+  enable_icmp_errors(socket, server.family);  // to learn who sent an ICMP error
   attempt.local = socket.local_address();
   const auto id = net::random_transaction_id();
   // RFC 3489's 128-bit ID: 4 more random bytes where the cookie would be, never the cookie.
@@ -168,13 +209,15 @@ BindingAttempt udp_attempt(const BindingOptions& options, const TransportAddress
       if (options.rfc3489 && !std::equal(classic_id.begin(), classic_id.end(),
                                          outcome.response.begin() + 4)) {
         attempt.success = false;  // RFC 3489 §9.3: the whole 128-bit ID must match
+        attempt.failure = Failure::kOther;
         attempt.error = "the answer does not echo the 128-bit RFC 3489 transaction ID";
       }
       break;
     case net::UdpOutcome::Status::kSocketError:
-      attempt.error = describe_errno(outcome.socket_error);
+      classify_refusal(attempt, socket, server, outcome.socket_error);
       break;
     default:
+      attempt.failure = Failure::kTimeout;
       attempt.error = "no response within " +
                       std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
                                          options.timeout).count()) +
@@ -213,6 +256,7 @@ BindingAttempt stream_attempt(const BindingOptions& options, const TransportAddr
     throw;  // this host cannot use --local: exit 3, not a failed binding
   } catch (const net::SocketError& e) {
     if (e.error_number() == EADDRINUSE || e.error_number() == EADDRNOTAVAIL) throw;
+    attempt.failure = Failure::kOther;  // a TCP reset may come from a firewall too
     attempt.error = e.error_number() == ECONNREFUSED
                         ? "connection refused: nothing listens on " + server.to_string()
                         : e.what();

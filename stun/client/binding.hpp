@@ -59,9 +59,23 @@ struct BindingFacts {
 /// Decodes a Binding success or error response into facts (never throws on bad input).
 [[nodiscard]] BindingFacts interpret_binding_response(const stun::MessageView& response);
 
+/// How a failed attempt failed: only silence or a refusal from another host says the path
+/// blocks it; a refusal from the server itself says nothing listens there.
+enum class Failure : std::uint8_t {
+  kNone,             ///< answered (or not run)
+  kTimeout,          ///< no answer in the time given
+  kRefusedByServer,  ///< ICMP port unreachable (or TCP RST) from the server's own address
+  kRefusedOnPath,    ///< ICMP port unreachable from another host: a firewall on the way rejects it
+  kOther,            ///< an unusable answer, an error response or a local socket error
+};
+/// "timeout", "refused-by-server", "refused-on-path", "other" ("" for kNone).
+[[nodiscard]] std::string_view failure_name(Failure f) noexcept;
+
 /// One request and what came of it.
 struct BindingAttempt {
   bool success = false;
+  Failure failure = Failure::kNone;
+  std::optional<TransportAddress> refused_by;  ///< who sent the ICMP error, when one came
   std::optional<TransportAddress> local;
   BindingFacts facts;
   std::optional<Duration> rtt;

@@ -213,8 +213,15 @@ void run_rfc5780(const NatOptions& options, const TransportAddress& server, NatR
     report.servers.front().mapped = r.observation.mapped;
     report.servers.front().rtt = r.rtt;
   }
-  if (v.port_unreachable) report.servers.front().error = "ICMP port unreachable: nothing listens on UDP there";
+  if (v.port_unreachable) {
+    const auto& a = report.servers.front().address;
+    report.servers.front().error = report.icmp_from && a && !report.icmp_from->same_ip(*a)
+                                       ? "ICMP port unreachable from " + report.icmp_from->ip_string() +
+                                             ", not from the server: a firewall on the way rejects it"
+                                       : "ICMP port unreachable: nothing listens on UDP there";
+  }
   report.server_change_request_verified = v.server_change_request_verified;
+  report.mapping_unknown = v.mapping_unknown;
   report.mapping_reason = v.mapping_reason;
   report.filtering_reason = v.filtering_reason;
   for (std::size_t t = 0; t < rfc::kTestCount; ++t) {

@@ -105,6 +105,7 @@ struct NatReport {
   /// endpoint-independent mapping only); nullopt when that could not be checked.
   std::optional<bool> server_change_request_verified;
   std::optional<bool> tcp_works;  ///< set when UDP got no answer: TCP to the same server
+  stun::rfc5780::UnknownWhy mapping_unknown = stun::rfc5780::UnknownWhy::kNone;  ///< why unknown
   std::string mapping_reason;
   std::string filtering_reason;
   std::vector<ServerUsed> servers;

@@ -25,6 +25,8 @@ void decide_multi_server(NatReport& report, const TransportAddress& local) {
   for (const auto& s : report.servers) {
     if (s.address && s.mapped) seen.push_back({*s.address, *s.mapped});
   }
+  using stun::rfc5780::UnknownWhy;
+  report.mapping_unknown = UnknownWhy::kNoAnswer;
   if (seen.empty()) {
     report.mapping_reason = "no server answered over UDP";
     // "Blocked" is a claim about silence: only after several tries to every server.
@@ -35,9 +37,13 @@ void decide_multi_server(NatReport& report, const TransportAddress& local) {
     report.udp_blocked = !report.servers.empty() &&
                          std::all_of(report.servers.begin(), report.servers.end(),
                                      [](const ServerUsed& s) { return s.transmissions >= 3; });
-    if (!report.udp_blocked) report.mapping_reason += " in the time given: too short to tell";
+    if (!report.udp_blocked) {
+      report.mapping_unknown = UnknownWhy::kTimeRanOut;
+      report.mapping_reason += " in the time given: too short to tell";
+    }
     return;
   }
+  report.mapping_unknown = UnknownWhy::kNone;
   report.public_address = seen.front().mapped;
   report.port_preservation = seen.front().mapped.port == local.port;
   if (seen.front().mapped == local) {
@@ -72,6 +78,7 @@ void decide_multi_server(NatReport& report, const TransportAddress& local) {
     report.mapping_reason = std::move(why);
   };
   if (seen.size() < 2) {
+    report.mapping_unknown = UnknownWhy::kOneServer;
     report.mapping_reason = "only one server answered; the multi-server method needs two";
   } else if (ip_same && !ip_differs && !port_differs) {
     decided(Behaviour::kEndpointIndependent, "the same mapping towards servers on different IPs");
@@ -80,11 +87,13 @@ void decide_multi_server(NatReport& report, const TransportAddress& local) {
   } else if (ip_differs && port_same) {
     decided(Behaviour::kAddressDependent, "a new mapping per server IP, the same across ports of one IP");
   } else if (ip_differs) {
+    report.mapping_unknown = UnknownWhy::kNeedSecondPort;
     report.mapping_candidates = {Behaviour::kAddressDependent, Behaviour::kAddressAndPortDependent};
     report.mapping_reason = "not endpoint-independent (address-dependent or address-and-port-dependent; "
                             "these servers cannot tell which): the mapping changed with the server IP. "
                             "A server on a second port of one of these IPs would tell";
   } else {
+    report.mapping_unknown = UnknownWhy::kServersShareIp;
     report.mapping_candidates = {Behaviour::kEndpointIndependent, Behaviour::kAddressDependent};
     report.mapping_reason = "the servers share one IP, so endpoint-independent and address-dependent "
                             "mapping look the same: give servers on different IPs";
@@ -157,7 +166,10 @@ void run_multi_server(const NatOptions& options, const std::vector<TransportAddr
         if (servers[i] != icmp->destination || requests[i].done) continue;
         requests[i].done = true;
         report.servers[i].port_unreachable = true;
-        report.servers[i].error = "ICMP port unreachable: nothing listens on UDP there";
+        report.servers[i].error = icmp->from && !icmp->from->same_ip(servers[i])
+                                      ? "ICMP port unreachable from " + icmp->from->ip_string() +
+                                            ", not from the server: a firewall on the way rejects it"
+                                      : "ICMP port unreachable: nothing listens on UDP there";
         if (icmp->from) report.icmp_from = icmp->from;
       }
     }
@@ -268,11 +280,13 @@ void run_tcp(const NatOptions& options, std::vector<TransportAddress> servers, N
   auto first = ask(0, servers.front());
   report.local_mapping = local;
   if (!first || !first->mapped) {
+    report.mapping_unknown = stun::rfc5780::UnknownWhy::kNoAnswer;
     report.mapping_reason = "no answer from the server over TCP";
     return;
   }
   if (servers.size() == 1) {
     if (!first->other_address || first->other_address->same_ip(servers.front())) {
+      report.mapping_unknown = stun::rfc5780::UnknownWhy::kNoOtherAddress;
       report.mapping_reason = "the server sent no usable OTHER-ADDRESS; give two --server for TCP";
       report.public_address = first->mapped;
       return;

@@ -16,6 +16,22 @@ std::string_view behaviour_name(Behaviour b) noexcept {
   return "unknown";
 }
 
+std::string_view unknown_why_name(UnknownWhy why) noexcept {
+  switch (why) {
+    case UnknownWhy::kNone: return "";
+    case UnknownWhy::kNoAnswer: return "no-answer";
+    case UnknownWhy::kTimeRanOut: return "time-ran-out";
+    case UnknownWhy::kNoOtherAddress: return "no-other-address";
+    case UnknownWhy::kAlternateSilent: return "alternate-silent";
+    case UnknownWhy::kRecheckDisagrees: return "recheck-disagrees";
+    case UnknownWhy::kRecheckFailed: return "recheck-failed";
+    case UnknownWhy::kOneServer: return "one-server";
+    case UnknownWhy::kServersShareIp: return "servers-share-ip";
+    case UnknownWhy::kNeedSecondPort: return "need-second-port";
+  }
+  return "";
+}
+
 std::string_view test_name(Test t) noexcept {
   switch (t) {
     case Test::kM1: return "mapping test I (primary address)";

@@ -52,6 +52,22 @@ enum class Behaviour : std::uint8_t {
 /// "endpoint-independent", ... (design.md's JSON values).
 [[nodiscard]] std::string_view behaviour_name(Behaviour b) noexcept;
 
+/// Why the mapping stayed unknown: each asks for a different remedy.
+enum class UnknownWhy : std::uint8_t {
+  kNone,              ///< decided
+  kNoAnswer,          ///< no usable answer from the server at all
+  kTimeRanOut,        ///< the time given ended a test before its answer or window
+  kNoOtherAddress,    ///< one server without a usable RFC 5780 OTHER-ADDRESS
+  kAlternateSilent,   ///< the server's alternate address did not answer
+  kRecheckDisagrees,  ///< a fresh socket kept one mapping where the first changed (port clash)
+  kRecheckFailed,     ///< the recheck of a changed mapping could not run or got no answer
+  kOneServer,         ///< multi-server method: only one server answered
+  kServersShareIp,    ///< multi-server method: the servers share one IP
+  kNeedSecondPort,    ///< multi-server method: dependent, but no two ports of one IP to say how
+};
+/// "no-answer", "time-ran-out", ... ("" for kNone): the profile fact `mapping_unknown`.
+[[nodiscard]] std::string_view unknown_why_name(UnknownWhy why) noexcept;
+
 /// The local sockets: the third only for the recheck.
 enum class Socket : std::uint8_t { kMapping, kFiltering, kRecheck };
 
@@ -139,6 +155,7 @@ struct Verdict {
   /// With no NAT, what a firewall does to unsolicited packets from other addresses, in the
   /// filtering names (the verdict itself stays `direct`).
   Behaviour firewall_filtering = Behaviour::kUnknown;
+  UnknownWhy mapping_unknown = UnknownWhy::kNone;  ///< why mapping stayed unknown
   std::string mapping_reason;
   std::string filtering_reason;
 };

@@ -24,7 +24,16 @@ void Discovery::decide_mapping(Verdict& v) const {
   const TestRecord& m2 = record(Test::kM2);
   const TestRecord& m3 = record(Test::kM3);
   const TestRecord& f1 = record(Test::kF1);
+  // Silence from a test the deadline ended before it had enough tries says nothing.
+  const auto silent_why = [this](const TestRecord& t) {
+    return t.transmissions >= timing_.min_blocked_transmissions ? UnknownWhy::kAlternateSilent
+                                                                : UnknownWhy::kTimeRanOut;
+  };
+  v.mapping_unknown = UnknownWhy::kNoAnswer;
   if (!m1.answered) {
+    if (!v.udp_blocked && !m1.unreachable && !f1.unreachable && !f1.answered) {
+      v.mapping_unknown = UnknownWhy::kTimeRanOut;
+    }
     if (m1.unreachable || f1.unreachable) {
       v.mapping_reason = "nothing listens on UDP " + server_.to_string() + " (ICMP port unreachable)";
     } else if (f1.answered) {
@@ -46,6 +55,7 @@ void Discovery::decide_mapping(Verdict& v) const {
   v.public_address = x1;
   v.port_preservation = x1.port == local_mapping_.port;
   auto mapped = [](const TestRecord& t) { return t.answered && t.observation.mapped && !t.observation.error_code; };
+  v.mapping_unknown = UnknownWhy::kNone;
   auto decided = [&v](Behaviour b, std::string why) {
     v.mapping = b;
     v.mapping_candidates = {b};
@@ -54,8 +64,10 @@ void Discovery::decide_mapping(Verdict& v) const {
   if (is_local(Socket::kMapping, x1)) {
     decided(Behaviour::kDirect, "the mapped address is this host's own address: no NAT");
   } else if (!other_) {
+    v.mapping_unknown = UnknownWhy::kNoOtherAddress;
     v.mapping_reason = "the server sent no OTHER-ADDRESS (not an RFC 5780 server)";
   } else if (!m2.started) {
+    v.mapping_unknown = UnknownWhy::kNoOtherAddress;
     v.mapping_reason = "OTHER-ADDRESS " + other_->to_string() + " does not differ in IP and port";
   } else if ((mapped(m2) && *m2.observation.mapped == x1) || (mapped(m3) && *m3.observation.mapped == x1)) {
     // RFC 5780 §4.3: the same mapping towards an address that differs in IP (M2, or M3 which
@@ -72,6 +84,7 @@ void Discovery::decide_mapping(Verdict& v) const {
       }
     } else {
       const TestRecord& missing = mapped(m2) ? m3 : m2;
+      v.mapping_unknown = silent_why(missing);
       v.mapping_candidates = {Behaviour::kAddressDependent, Behaviour::kAddressAndPortDependent};
       v.mapping_reason = "not endpoint-independent (address-dependent or address-and-port-dependent: " +
                          missing.destination.to_string() + " did not answer (" +
@@ -84,6 +97,7 @@ void Discovery::decide_mapping(Verdict& v) const {
     } else {
       const std::string first = v.mapping_reason;
       v.mapping = Behaviour::kUnknown;
+      v.mapping_unknown = mapped(r1) && mapped(r2) ? UnknownWhy::kRecheckDisagrees : UnknownWhy::kRecheckFailed;
       v.mapping_candidates.insert(v.mapping_candidates.begin(), Behaviour::kEndpointIndependent);
       v.mapping_reason =
           mapped(r1) && mapped(r2)
@@ -98,6 +112,7 @@ void Discovery::decide_mapping(Verdict& v) const {
                                        note_or(mapped(r1) ? r2 : r1, tries((mapped(r1) ? r2 : r1).transmissions)) + ")");
     }
   } else {
+    v.mapping_unknown = silent_why(m2);
     v.mapping_reason = "no answer from the alternate address " + m2.destination.to_string() +
                        (m2.note.empty() ? "" : " (" + m2.note + ")");
   }

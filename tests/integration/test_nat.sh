@@ -16,6 +16,7 @@ check_eq "closed port: not called UDP blocked" false "$(jqv "$json" .udp_blocked
 check_contains "closed port: the summary says nothing listens there" "Nothing listens on UDP $CLOSED at 127.0.0.1" "$(jqv "$json" .summary)"
 check_eq "closed port: no long wait (the first request's ICMP error ended mapping test I)" 1 "$(jqv "$json" '.observations[0].transmissions')"
 check_eq "closed port: result port-unreachable" port-unreachable "$(jqv "$json" '.observations[0].result')"
+check_eq "closed port: the refusal came from the server itself" "refused-by-server 127.0.0.1" "$(jqv "$json" '"\(.udp_refused) \(.icmp_from)"')"
 check_eq "tests that did not run have a null destination (issue 12)" null "$(jqv "$json" '.observations[1].destination')"
 check_eq "the server is listed, with its error (issue 12)" "127.0.0.1:$CLOSED" "$(jqv "$json" '.servers[0].address')"
 out=$("$NATDIAG" nat "127.0.0.1:$CLOSED")

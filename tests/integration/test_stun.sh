@@ -85,6 +85,10 @@ DEAD=$(free_port)
 start=$(date +%s%N); "$NATDIAG" stun 127.0.0.1 "$DEAD" --timeout 1 >/dev/null; rc=$?; ms=$(( ($(date +%s%N) - start) / 1000000 ))
 check_eq "nothing listening (UDP): exit 1" 1 "$rc"
 check "nothing listening (UDP): within the 1 s timeout (${ms} ms)" test "$ms" -lt 1500
+json=$("$NATDIAG" stun 127.0.0.1 "$DEAD" --timeout 1 --json)
+check_eq "nothing listening (UDP): refused by the server itself, named" "refused-by-server 127.0.0.1" \
+  "$(jqv "$json" '"\(.failure) \(.refused_by)"')"
+check_contains "nothing listening (UDP): the error names the sender" "from the server 127.0.0.1 itself" "$(jqv "$json" .error)"
 start=$(date +%s%N); "$NATDIAG" stun 127.0.0.1 "$DEAD" --transport tcp --timeout 1 >/dev/null; rc=$?; ms=$(( ($(date +%s%N) - start) / 1000000 ))
 check_eq "nothing listening (TCP): exit 1" 1 "$rc"
 check "nothing listening (TCP): within the timeout (${ms} ms)" test "$ms" -lt 1500

@@ -105,6 +105,34 @@ TEST_CASE("advice: UDP blocked is broken, and the UDP finding comes first") {
   CHECK(findings.front().id == "udp-blocked");
 }
 
+TEST_CASE("advice: a STUN server that refuses UDP itself is not a blocked path; silence or a refusal on the way is") {
+  auto f = cone_without_hairpin();
+  f.udp = false;
+  f.mapping = "unknown";
+  f.filtering = "unknown";
+  f.udp_error = "refused-by-server";
+  auto findings = evaluate(f, kAll);
+  CHECK_FALSE(has(findings, "udp-blocked"));
+  CHECK(has(findings, "stun-no-udp"));
+  CHECK(verdict_of(findings) != "broken");
+  f.udp_error = "refused-on-path";
+  findings = evaluate(f, kAll);
+  REQUIRE(has(findings, "udp-blocked"));
+  CHECK(findings.front().message.find("rejected on the way") != std::string::npos);
+  CHECK(verdict_of(findings) == "broken");
+  f.udp_error = "timeout";
+  CHECK(evaluate(f, kAll).front().id == "udp-blocked");
+  f.udp_error = "other";
+  CHECK_FALSE(has(evaluate(f, kAll), "udp-blocked"));
+  // The kind survives a saved profile and is validated when read back.
+  f.udp_error = "refused-by-server";
+  nlohmann::ordered_json out{{"schema", "natdiag/1"}, {"command", "profile"}};
+  facts_to_json(f, out);
+  CHECK(facts_from_json(nlohmann::json::parse(out.dump())).udp_error == "refused-by-server");
+  out["facts"]["udp_error"] = "blocked";
+  CHECK_THROWS_AS((void)facts_from_json(nlohmann::json::parse(out.dump())), UsageError);
+}
+
 TEST_CASE("advice: a public host with hairpin is ok") {
   ProfileFacts f;
   f.public_ipv4 = "198.51.100.10";
@@ -527,4 +555,35 @@ TEST_CASE("advice: an IPv6 --external-ip is compared with the public IPv6, not t
   CHECK_FALSE(has(evaluate(f, kAll), "external-ip-not-public"));
   f.hairpin_target = "2001:db8::99";
   CHECK(has(evaluate(f, kAll), "external-ip-not-public"));
+}
+
+TEST_CASE("advice: nat-unknown says why per kind; a recheck that disagreed never blames OTHER-ADDRESS") {
+  auto f = cone_without_hairpin();
+  f.mapping = "unknown";
+  f.mapping_candidates = {"endpoint-independent", "address-dependent"};
+  f.mapping_unknown = "recheck-disagrees";
+  auto nat_unknown = [](const ProfileFacts& facts) {
+    const auto findings = evaluate(facts, kAll);
+    const auto it = std::find_if(findings.begin(), findings.end(), [](const Finding& x) { return x.id == "nat-unknown"; });
+    REQUIRE(it != findings.end());
+    return *it;
+  };
+  const auto recheck = nat_unknown(f);
+  CHECK(recheck.message.find("OTHER-ADDRESS") == std::string::npos);
+  CHECK(recheck.message.find("second, fresh socket") != std::string::npos);
+  CHECK(recheck.fix.find("natdiag serve") == std::string::npos);
+  f.mapping_unknown = "servers-share-ip";
+  CHECK(nat_unknown(f).message.find("share one IP") != std::string::npos);
+  f.mapping_unknown = "alternate-silent";
+  CHECK(nat_unknown(f).message.find("alternate address") != std::string::npos);
+  f.mapping_unknown = "time-ran-out";
+  CHECK(nat_unknown(f).fix.find("--timeout") != std::string::npos);
+  f.mapping_unknown = "no-other-address";
+  CHECK(nat_unknown(f).message.find("OTHER-ADDRESS") != std::string::npos);
+  // The kind survives a saved profile and is validated when read back.
+  nlohmann::ordered_json out{{"schema", "natdiag/1"}, {"command", "profile"}};
+  facts_to_json(f, out);
+  CHECK(facts_from_json(nlohmann::json::parse(out.dump())).mapping_unknown == "no-other-address");
+  out["facts"]["mapping_unknown"] = "because";
+  CHECK_THROWS_AS((void)facts_from_json(nlohmann::json::parse(out.dump())), UsageError);
 }

@@ -509,3 +509,21 @@ TEST_CASE("the TCP check measures the path's RTT for the UDP checks (loopback)")
   REQUIRE(rtt.shortest().has_value());
   CHECK(*rtt.shortest() < std::chrono::seconds(2));
 }
+
+TEST_CASE("a sampled UDP port without an echo may just not be forwarded: it does not decide the verdict") {
+  const LocalAddressFacts none;
+  auto sampled = check(Protocol::kUdp, 55555, Result::kNotSupported);
+  not_known_forwarded(sampled);
+  CHECK(sampled.result == Result::kInconclusive);
+  CHECK(sampled.detail.find("not forwarded?") != std::string::npos);
+  // TCP decides: hairpin works there, the unforwarded UDP port does not make it partial.
+  CHECK(overall_verdict({check(Protocol::kTcp, 443, Result::kSupported), sampled}, none) == Verdict::kSupported);
+  // Nothing else decides: inconclusive, never not-supported.
+  CHECK(overall_verdict({sampled}, none) == Verdict::kInconclusive);
+  // A port the user named (--udp) stays decisive, and an echo is kept.
+  auto named = check(Protocol::kUdp, 16384, Result::kNotSupported);
+  CHECK(overall_verdict({named}, none) == Verdict::kNotSupported);
+  auto echoed = check(Protocol::kUdp, 16384, Result::kSupported);
+  not_known_forwarded(echoed);
+  CHECK(echoed.result == Result::kSupported);
+}

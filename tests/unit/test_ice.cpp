@@ -390,3 +390,24 @@ TEST_CASE("warnings: no NAT, one address family, nothing configured, failed chec
   host_only.gather.check->error = "ICE connectivity checks failed: no candidate pair worked";
   CHECK(any_contains(ice::ice_warnings(host_only, nothing), "connectivity check failed"));
 }
+
+TEST_CASE("warnings: a STUN server that refuses UDP itself is not called UDP blocked") {
+  ice::IceOptions options;
+  options.stun.push_back({"stun:203.0.113.10", "203.0.113.10", 3478, Transport::kUdp, {}});
+  ice::IceReport r;
+  r.gather.candidates = {cand(CandidateType::kHost, "10.77.0.10:40000", 2000)};
+  ice::StunServerReport s;
+  s.uri = "stun:203.0.113.10";
+  s.address = addr("203.0.113.10:3478");
+  s.probed = true;
+  s.udp_error = "ICMP port unreachable from the server 203.0.113.10 itself";
+  s.udp_failure = natdiag::client::Failure::kRefusedByServer;
+  s.tcp_answered = true;
+  r.stun = {s};
+  auto w = ice::ice_warnings(r, options);
+  CHECK_FALSE(any_contains(w, "UDP is blocked"));
+  CHECK(any_contains(w, "does not listen on UDP"));
+  // The same silence, or a refusal from a host on the way, is a blocked path.
+  r.stun.front().udp_failure = natdiag::client::Failure::kRefusedOnPath;
+  CHECK(any_contains(ice::ice_warnings(r, options), "UDP is blocked"));
+}

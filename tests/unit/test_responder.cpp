@@ -347,3 +347,25 @@ TEST_CASE("responder: no answer carries RESPONSE-ORIGIN or SOURCE-ADDRESS 0.0.0.
     }
   }
 }
+
+TEST_CASE("binding on loopback: a closed UDP port is refused by the server itself, named in the attempt") {
+  // A port the kernel gave us and we closed: the ICMP port unreachable comes from 127.0.0.1.
+  std::uint16_t closed = 0;
+  {
+    auto probe = net::UdpSocket::bind(*TransportAddress::parse("127.0.0.1:0"));
+    closed = probe.local_address().port;
+  }
+  client::BindingOptions o;
+  o.host = "127.0.0.1";
+  o.port = closed;
+  o.timeout = std::chrono::seconds(2);
+  const auto report = client::run_binding_test(o);
+  REQUIRE(report.attempts.size() == 1);
+  const auto& a = report.attempts.front();
+  CHECK_FALSE(a.success);
+  CHECK(a.failure == client::Failure::kRefusedByServer);
+  REQUIRE(a.refused_by.has_value());
+  CHECK(a.refused_by->ip_string() == "127.0.0.1");
+  CHECK(a.error.find("from the server 127.0.0.1 itself") != std::string::npos);
+  CHECK(client::failure_name(a.failure) == "refused-by-server");
+}

@@ -209,6 +209,7 @@ TEST_CASE("rfc5780: a port clash on the mapping socket is rechecked from a fresh
   CHECK(r.verdict.mapping_candidates ==
         std::vector<Behaviour>{Behaviour::kEndpointIndependent, Behaviour::kAddressDependent});
   CHECK(contains(r.verdict.mapping_reason, "an older flow held it"));
+  CHECK(r.verdict.mapping_unknown == UnknownWhy::kRecheckDisagrees);
   // Filtering ran on its own socket and stands.
   CHECK(r.verdict.filtering == Behaviour::kAddressAndPortDependent);
 
@@ -218,6 +219,7 @@ TEST_CASE("rfc5780: a port clash on the mapping socket is rechecked from a fresh
   const Run l = run(lost);
   CHECK(l.verdict.mapping == Behaviour::kUnknown);
   CHECK(contains(l.verdict.mapping_reason, "recheck from a second socket"));
+  CHECK(l.verdict.mapping_unknown == UnknownWhy::kRecheckFailed);
 }
 
 TEST_CASE("rfc5780: a dependent mapping is confirmed by the recheck; endpoint-independent needs none") {
