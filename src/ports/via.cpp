@@ -104,10 +104,14 @@ PortOutcome compare_held(std::uint16_t port, const ServeTcp* remote,
   switch (check.result) {
     case hairpin::Result::kSupported: o.state = State::kOpen; break;
     case hairpin::Result::kNotSupported:
-      o.state =
-          !remote->sample.connected
-              ? (remote->sample.connect_error == ECONNREFUSED ? State::kClosed : State::kFiltered)
-              : State::kAnsweredByOther;
+      // Refused on the public path while a program listens here: not "closed" (nothing
+      // listening) but a firewall, or a router that does not forward the port here.
+      o.state = remote->sample.connected ? State::kAnsweredByOther : State::kFiltered;
+      if (!remote->sample.connected && remote->sample.connect_error == ECONNREFUSED) {
+        o.evidence += ", though " + (owner.empty() ? std::string("a program") : owner) +
+                      " listens on this port here: a firewall on the way or on this host "
+                      "rejects it, or the router does not forward it here";
+      }
       break;
     default: o.state = State::kInUse; break;
   }

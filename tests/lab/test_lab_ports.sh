@@ -119,6 +119,12 @@ check_eq "nginx on 443: open, exit 0" "open 0" "$(jqv "$json" '[.tcp.ranges[] | 
 check_contains "nginx on 443: the owner is named" "nginx (pid " "$(jqv "$json" '[.tcp.ranges[] | select(.first == 443)][0].owner')"
 check_contains "nginx on 443: by the TLS certificate" "TLS certificate" "$(jqv "$json" '[.tcp.ranges[] | select(.first == 443)][0].evidence')"
 check_eq "nginx on 443: port 80 still natdiag's own" "open null" "$(jqv "$json" '[.tcp.ranges[] | select(.first == 80)][0] | "\(.state) \(.owner)"')"
+# The router's firewall resets 443 while nginx listens here: filtered, never "closed".
+in_ns router iptables -I FORWARD -i wan0 -p tcp --dport 443 -j REJECT --reject-with tcp-reset
+ports_json server --via "$OUTSIDE_IP" --tcp 443
+check_eq "nginx on 443, reset on the way: filtered, exit 1" "filtered 1" "$(jqv "$json" '.tcp.ranges[0].state') $rc"
+check_contains "nginx on 443, reset on the way: nginx listens here, said" "nginx (pid" "$(jqv "$json" '.tcp.ranges[0].evidence')"
+in_ns router iptables -D FORWARD -i wan0 -p tcp --dport 443 -j REJECT --reject-with tcp-reset
 
 echo "# the router answers on a port it does not forward"
 spawn "$TMP/router-web.log" "$NATLAB" exec "$LAB_NAME" router python3 -m http.server 8080 --bind "$PUBLIC_IP"
