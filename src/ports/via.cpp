@@ -83,6 +83,14 @@ void read_tcp_results(const nlohmann::json& list, std::map<std::uint16_t, ServeT
   }
 }
 
+/// Why a refusal on the public path is not "closed": `who` (natdiag, or the program holding
+/// the port) listens on it here, so the refusal came from elsewhere.
+std::string refused_while_listening(const std::string& who) {
+  return ", though " + who +
+         " listens on this port here: a firewall on the way or on this host rejects it, or the "
+         "router does not forward it here";
+}
+
 /// A held TCP port: compare what the public path answered (serve's sample) with what the
 /// local service answers here, as `hairpin` does.
 PortOutcome compare_held(std::uint16_t port, const ServeTcp* remote,
@@ -108,9 +116,7 @@ PortOutcome compare_held(std::uint16_t port, const ServeTcp* remote,
       // listening) but a firewall, or a router that does not forward the port here.
       o.state = remote->sample.connected ? State::kAnsweredByOther : State::kFiltered;
       if (!remote->sample.connected && remote->sample.connect_error == ECONNREFUSED) {
-        o.evidence += ", though " + (owner.empty() ? std::string("a program") : owner) +
-                      " listens on this port here: a firewall on the way or on this host "
-                      "rejects it, or the router does not forward it here";
+        o.evidence += refused_while_listening(owner.empty() ? "a program" : owner);
       }
       break;
     default: o.state = State::kInUse; break;
@@ -129,11 +135,6 @@ ServeUdp read_serve_udp(const nlohmann::json& done) {
   return out;
 }
 
-/// A refusal for a port natdiag's listener holds here did not come from this host's socket.
-constexpr const char* kRefusedWhileListening =
-    ", though natdiag listens on this port here: a firewall on the way or on this host rejects "
-    "it, or the router does not forward it here";
-
 std::vector<PortOutcome> via_udp_outcomes(std::vector<PortOutcome> listener, const ServeUdp& serve,
                                           const TransportAddress& public_ip,
                                           const std::string& silence) {
@@ -148,7 +149,7 @@ std::vector<PortOutcome> via_udp_outcomes(std::vector<PortOutcome> listener, con
       if (u.state == State::kClosed) {
         // "Nothing listens there" is known false: natdiag's listener holds the port here.
         u.state = State::kFiltered;
-        u.evidence += kRefusedWhileListening;
+        u.evidence += refused_while_listening("natdiag");
       }
     } else if (const auto x = serve.other.find(u.port); x != serve.other.end()) {
       u.state = State::kAnsweredByOther;
@@ -177,7 +178,7 @@ PortOutcome via_tcp_outcome(std::uint16_t port, bool arrived, const TcpResult* r
         out.state = State::kFiltered;  // natdiag's listener holds the port: not "closed"
         out.evidence =
             (remote->detail.starts_with("ICMP") ? remote->detail : "connection refused (TCP RST)") +
-            kRefusedWhileListening;
+            refused_while_listening("natdiag");
         break;
       case TcpResult::Kind::kUnreachable:
         // An ICMP error from the path (or an older serve's any-error): not the port's answer.
