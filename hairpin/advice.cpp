@@ -195,6 +195,11 @@ std::string not_this_host_headline(const TransportAddress& external_ip,
          measured_public.ip_string();
 }
 
+std::string private_target_headline(const TransportAddress& external_ip) {
+  return "Hairpin NAT: " + external_ip.ip_string() +
+         " is a private address, not the public one peers on the Internet use \u2014 see below";
+}
+
 std::string headline(Verdict verdict, const TransportAddress& external_ip,
                      const LocalAddressFacts& local) {
   const std::string ip = external_ip.ip_string();

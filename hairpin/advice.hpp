@@ -91,6 +91,8 @@ struct AdviceInput {
                                    const LocalAddressFacts& local);
 
 /// The first line when EXTERNAL_IP is not the public address measured for this host.
+/// The headline when EXTERNAL_IP is a private address not on this host (no dummy NIC advice).
+[[nodiscard]] std::string private_target_headline(const TransportAddress& external_ip);
 [[nodiscard]] std::string not_this_host_headline(const TransportAddress& external_ip,
                                                  const TransportAddress& measured_public);
 

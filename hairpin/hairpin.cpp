@@ -127,6 +127,8 @@ HairpinReport run_hairpin(const HairpinOptions& options) {
   report.headline = headline(report.verdict, report.external_ip, report.local);
   if (report.not_this_host()) {
     report.headline = not_this_host_headline(report.external_ip, *report.measured_public);
+  } else if (report.private_target()) {
+    report.headline = private_target_headline(report.external_ip);
   }
   report.health = assess(report.checks, report.verdict, report.local);
   report.elapsed = std::chrono::duration_cast<Duration>(stun::Clock::now() - start);

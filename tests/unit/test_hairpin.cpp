@@ -474,6 +474,8 @@ TEST_CASE("advice: a private EXTERNAL_IP (a LAN neighbour's, perhaps) gets no du
   REQUIRE_FALSE(advice.empty());
   CHECK(advice.front().text.rfind("192.168.1.20 is a private address", 0) == 0);
   CHECK(all_text(advice).find("ip addr add 192.168.1.20") == std::string::npos);
+  CHECK(private_target_headline(in.external_ip).find("192.168.1.20 is a private address") !=
+        std::string::npos);
   in.measured_public = public_ip;  // --stun measured it: the command to run names it
   advice = make_advice(in);
   CHECK(advice.front().lines == std::vector<std::string>{"natdiag hairpin 203.0.113.1"});
